@@ -1,0 +1,1 @@
+//! (module `gramian`: under construction)

@@ -1,0 +1,1 @@
+//! (module `lyapunov`: under construction)

@@ -1,0 +1,1 @@
+//! (module `realization`: under construction)

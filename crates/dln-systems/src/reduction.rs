@@ -1,0 +1,1 @@
+//! (module `reduction`: under construction)

@@ -1,0 +1,1 @@
+//! (module `sylvester`: under construction)
