@@ -1,0 +1,249 @@
+//! Geometry of the fiber $\mathcal F_X = \\{\mathbf W: W_N\cdots W_1 = X\\}$: the Gram operator
+//! $\mathbf H$ of Definition 8, its structured solve, and the orthogonal projections onto the
+//! tangent and normal spaces.
+//!
+//! With $T\mathbf a = \mathbf w_{\mathbf a}$ the infinitesimal action, $\mathbf H = T^*T$ (Lemma 3):
+//! $$H_k(\mathbf c) = -W_kc_{k-1}W_k^* + c_kW_kW_k^* + W_{k+1}^*W_{k+1}c_k - W_{k+1}^*c_{k+1}W_{k+1},
+//!   \qquad c_0 = c_N = 0,$$
+//! block tridiagonal in $k$, self-adjoint for $\operatorname{Re}\operatorname{Tr}$ and positive definite when the
+//! action is free. The tangent space is $T_{\mathbf W}\mathcal F_X = \\{\mathbf w_{\mathbf a}\\}$; the
+//! orthogonal projection of $\mathbf V$ onto it is $\mathbf w_{\mathbf b}$ with
+//! $\mathbf H(\mathbf b) = T^*\mathbf V$, and for $\mathbf V = \mathbf W$ this is Lemma 5:
+//! $\operatorname{grad}\tfrac12\|\mathbf W\|^2 = \mathbf w_{\mathbf b}$, $\mathbf H(\mathbf b) = \mathbf G$.
+//! The normal space is $\\{\mathbf V: W_kV_k^* = V_{k+1}^*W_{k+1}\\}$.
+//!
+//! # Algorithm
+//! $\mathbf H(\mathbf b) = \mathbf c$ is solved by preconditioned conjugate gradients in the
+//! $\operatorname{Re}\operatorname{Tr}$ inner product. One application of $\mathbf H$ costs $O(\sum_k d_k^2 d_{k\pm1})$
+//! (a few products per junction), never the $O(N d^6)$ of block elimination. The preconditioner is
+//! the block-diagonal part $c_k\mapsto c_kS_k + T_kc_k$, $S_k = W_kW_k^*$, $T_k = W_{k+1}^*W_{k+1}$,
+//! inverted exactly in the eigenbases of $S_k$ and $T_k$ (elementwise division by
+//! $\beta_i+\alpha_j$). The cost is linear in $N$.
+
+use crate::network::tuple_inner;
+use crate::{AlgebraError, Network, Result};
+use dln_linalg::{HermitianEigen, Scalar};
+use faer::{Mat, MatRef};
+
+/// Options for the conjugate-gradient solve of $\mathbf H(\mathbf b) = \mathbf c$.
+#[derive(Debug, Clone, Copy)]
+pub struct CgOptions {
+    /// Stop when $\|\mathbf c - \mathbf H\mathbf b\| \le \mathrm{rtol}\,\|\mathbf c\|$. Default `1e-13`.
+    pub rtol: f64,
+    /// Iteration cap. Default `500`.
+    pub max_iter: usize,
+}
+
+impl Default for CgOptions {
+    fn default() -> Self {
+        Self { rtol: 1e-13, max_iter: 500 }
+    }
+}
+
+/// Outcome of a conjugate-gradient solve.
+#[derive(Debug, Clone)]
+pub struct CgSolution<T: Scalar> {
+    /// The solution $\mathbf b$ (entry `k-1` is $b_k$).
+    pub b: Vec<Mat<T>>,
+    /// Iterations used.
+    pub iterations: usize,
+    /// Final relative residual $\|\mathbf c - \mathbf H\mathbf b\|/\|\mathbf c\|$.
+    pub residual: f64,
+    /// Whether `residual <= rtol`.
+    pub converged: bool,
+}
+
+struct BlockPreconditioner<T: Scalar> {
+    /// Eigendecomposition of $T_k = W_{k+1}^*W_{k+1}$ (left factor).
+    t: HermitianEigen<T>,
+    /// Eigendecomposition of $S_k = W_kW_k^*$ (right factor).
+    s: HermitianEigen<T>,
+    floor: f64,
+}
+
+impl<T: Scalar> BlockPreconditioner<T> {
+    fn apply(&self, r: MatRef<'_, T>) -> Mat<T> {
+        let ut = &self.t.vectors;
+        let us = &self.s.vectors;
+        let mut m = ut.adjoint() * r * us;
+        for j in 0..m.ncols() {
+            for i in 0..m.nrows() {
+                let den = self.t.values[i].max(0.0) + self.s.values[j].max(0.0);
+                m[(i, j)] = if den > self.floor { m[(i, j)].scale(1.0 / den) } else { T::from_f64(0.0) };
+            }
+        }
+        ut * m * us.adjoint()
+    }
+}
+
+/// The Gram operator $\mathbf H$ of the fiber metric at a network $\mathbf W$.
+pub struct FiberOperator<'a, T: Scalar> {
+    net: &'a Network<T>,
+    /// $S_k = W_kW_k^*$, entry `k-1`.
+    s: Vec<Mat<T>>,
+    /// $T_k = W_{k+1}^*W_{k+1}$, entry `k-1`.
+    t: Vec<Mat<T>>,
+    pre: Option<Vec<BlockPreconditioner<T>>>,
+}
+
+impl<'a, T: Scalar> FiberOperator<'a, T> {
+    /// Builds $\mathbf H$ at $\mathbf W$ (forms the $2(N-1)$ Gram matrices).
+    pub fn new(net: &'a Network<T>) -> Self {
+        let n = net.depth();
+        let s = (1..n).map(|k| net.w(k) * net.w(k).adjoint()).collect();
+        let t = (1..n).map(|k| net.w(k + 1).adjoint() * net.w(k + 1)).collect();
+        Self { net, s, t, pre: None }
+    }
+
+    /// The network $\mathbf W$.
+    pub fn network(&self) -> &Network<T> {
+        self.net
+    }
+
+    /// $\mathbf H(\mathbf c)$ (Definition 8).
+    ///
+    /// # Panics
+    /// If `c` does not have $N-1$ square entries of sizes $d_1,\dots,d_{N-1}$.
+    #[track_caller]
+    pub fn apply(&self, c: &[Mat<T>]) -> Vec<Mat<T>> {
+        let n = self.net.depth();
+        assert_eq!(c.len(), n - 1, "FiberOperator::apply: need N-1 blocks");
+        (1..n)
+            .map(|k| {
+                let mut h = &c[k - 1] * &self.s[k - 1];
+                h += &self.t[k - 1] * &c[k - 1];
+                if k >= 2 {
+                    let wk = self.net.w(k);
+                    h -= wk * &c[k - 2] * wk.adjoint();
+                }
+                if k + 1 < n {
+                    let wk1 = self.net.w(k + 1);
+                    h -= wk1.adjoint() * &c[k] * wk1;
+                }
+                h
+            })
+            .collect()
+    }
+
+    fn preconditioner(&mut self) -> Result<&[BlockPreconditioner<T>]> {
+        if self.pre.is_none() {
+            let scale = self.s.iter().chain(&self.t).map(|m| m.norm_l2()).fold(0.0, f64::max);
+            let floor = 1e-14 * scale.max(f64::MIN_POSITIVE);
+            let mut pre = Vec::with_capacity(self.s.len());
+            for (s, t) in self.s.iter().zip(&self.t) {
+                pre.push(BlockPreconditioner {
+                    t: HermitianEigen::new(t.as_ref())?,
+                    s: HermitianEigen::new(s.as_ref())?,
+                    floor,
+                });
+            }
+            self.pre = Some(pre);
+        }
+        Ok(self.pre.as_deref().expect("just built"))
+    }
+
+    /// Solves $\mathbf H(\mathbf b) = \mathbf c$ by preconditioned conjugate gradients, starting from
+    /// `guess` (or zero).
+    ///
+    /// When $\mathbf H$ is singular (the action is not free, e.g. rank-deficient $X$) and $\mathbf c$
+    /// lies in its range (as $\mathbf G$ and every $T^*\mathbf V$ do), CG still converges to a
+    /// solution. A solve that stops at `max_iter` is returned with `converged = false`.
+    ///
+    /// # Errors
+    /// Eigendecomposition failures when building the preconditioner.
+    ///
+    /// # Panics
+    /// If the block shapes are wrong.
+    #[track_caller]
+    pub fn solve(&mut self, c: &[Mat<T>], guess: Option<&[Mat<T>]>, opts: CgOptions) -> Result<CgSolution<T>> {
+        let nb = self.net.depth() - 1;
+        assert_eq!(c.len(), nb, "FiberOperator::solve: need N-1 blocks");
+        let c_norm = tuple_inner(c, c).sqrt();
+        let mut x: Vec<Mat<T>> = match guess {
+            Some(g) => g.to_vec(),
+            None => c.iter().map(|m| Mat::zeros(m.nrows(), m.ncols())).collect(),
+        };
+        if nb == 0 || c_norm == 0.0 {
+            let zero = c.iter().map(|m| Mat::zeros(m.nrows(), m.ncols())).collect();
+            return Ok(CgSolution { b: zero, iterations: 0, residual: 0.0, converged: true });
+        }
+        let hx = self.apply(&x);
+        let mut r: Vec<Mat<T>> = c.iter().zip(&hx).map(|(ci, hi)| ci - hi).collect();
+        let pre = |this: &mut Self, r: &[Mat<T>]| -> Result<Vec<Mat<T>>> {
+            let p = this.preconditioner()?;
+            Ok(r.iter().zip(p).map(|(ri, pi)| pi.apply(ri.as_ref())).collect())
+        };
+        let mut z = pre(self, &r)?;
+        let mut p = z.clone();
+        let mut rz = tuple_inner(&r, &z);
+        let mut res = tuple_inner(&r, &r).sqrt() / c_norm;
+        let mut it = 0;
+        while res > opts.rtol && it < opts.max_iter {
+            it += 1;
+            let hp = self.apply(&p);
+            let php = tuple_inner(&p, &hp);
+            if !(php > 0.0) {
+                break; // direction in the kernel: the residual cannot be reduced further
+            }
+            let alpha = rz / php;
+            for k in 0..nb {
+                x[k] += faer::Scale(T::from_f64(alpha)) * &p[k];
+                r[k] -= faer::Scale(T::from_f64(alpha)) * &hp[k];
+            }
+            res = tuple_inner(&r, &r).sqrt() / c_norm;
+            if !res.is_finite() {
+                return Err(AlgebraError::NoConvergence { what: "conjugate gradients on H", iterations: it, residual: res });
+            }
+            if res <= opts.rtol {
+                break;
+            }
+            z = pre(self, &r)?;
+            let rz_new = tuple_inner(&r, &z);
+            let beta = rz_new / rz;
+            rz = rz_new;
+            for k in 0..nb {
+                p[k] = &z[k] + faer::Scale(T::from_f64(beta)) * &p[k];
+            }
+        }
+        Ok(CgSolution { b: x, iterations: it, residual: res, converged: res <= opts.rtol })
+    }
+
+    /// Lemma 5: the $\mathbf b$ with $\mathbf H(\mathbf b) = \mathbf G$, so that
+    /// $\operatorname{grad}_{\mathcal F_X}\tfrac12\|\mathbf W\|^2 = \mathbf w_{\mathbf b}$.
+    ///
+    /// # Errors
+    /// As [`FiberOperator::solve`].
+    pub fn l2_gradient_generator(&mut self, opts: CgOptions) -> Result<CgSolution<T>> {
+        let g = self.net.moments();
+        self.solve(&g, None, opts)
+    }
+
+    /// Orthogonal projection of $\mathbf V$ onto $T_{\mathbf W}\mathcal F_X$: returns
+    /// $(\mathbf w_{\mathbf b}, \mathbf b)$ with $\mathbf H(\mathbf b) = T^*\mathbf V$.
+    ///
+    /// # Errors
+    /// As [`FiberOperator::solve`].
+    ///
+    /// # Panics
+    /// If `v` does not have the shapes of the layers.
+    #[track_caller]
+    pub fn project_tangent(&mut self, v: &[MatRef<'_, T>], opts: CgOptions) -> Result<(Vec<Mat<T>>, CgSolution<T>)> {
+        let rhs = self.net.infinitesimal_action_adjoint(v);
+        let sol = self.solve(&rhs, None, opts)?;
+        Ok((self.net.infinitesimal_action(&sol.b), sol))
+    }
+
+    /// Orthogonal projection of $\mathbf V$ onto the normal space $(T_{\mathbf W}\mathcal F_X)^\perp$,
+    /// $\mathbf V - \mathbf w_{\mathbf b}$.
+    ///
+    /// # Errors
+    /// As [`FiberOperator::solve`].
+    ///
+    /// # Panics
+    /// If `v` does not have the shapes of the layers.
+    #[track_caller]
+    pub fn project_normal(&mut self, v: &[MatRef<'_, T>], opts: CgOptions) -> Result<Vec<Mat<T>>> {
+        let (tan, _) = self.project_tangent(v, opts)?;
+        Ok(v.iter().zip(tan).map(|(vi, ti)| vi - &ti).collect())
+    }
+}

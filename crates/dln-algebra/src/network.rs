@@ -1,0 +1,168 @@
+//! The deep linear network $\mathbf W = (W_N,\dots,W_1)$ and its end-to-end matrix
+//! $$X = \varphi(\mathbf W) = W_NW_{N-1}\cdots W_1,\qquad W_k\in\mathbb F^{d_k\times d_{k-1}}.$$
+//!
+//! The paper treats square $d\times d$ layers only; here the widths $d_0,\dots,d_N$ are arbitrary.
+//! $W_1$ is the input layer. Layers are addressed with the paper's 1-based index $k$.
+
+use crate::{AlgebraError, Result};
+use dln_linalg::{Scalar, frob_sq, re_inner};
+use faer::{Mat, MatMut, MatRef};
+
+/// A deep linear network of depth $N\ge1$ with arbitrary widths $d_0,\dots,d_N$, real or complex.
+///
+/// The invariant — consecutive layers compose and every entry is finite — is checked once by
+/// [`Network::new`]; the constructors that build networks from other networks keep it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Network<T: Scalar> {
+    layers: Vec<Mat<T>>,
+}
+
+impl<T: Scalar> Network<T> {
+    /// Builds $\mathbf W$ from its layers, **input layer first**: `layers[0]` is $W_1$
+    /// ($d_1\times d_0$), `layers[N-1]` is $W_N$ ($d_N\times d_{N-1}$).
+    ///
+    /// # Errors
+    /// [`AlgebraError::Empty`] for no layers, [`AlgebraError::ShapeMismatch`] when
+    /// $W_{k+1}$ does not have as many columns as $W_k$ has rows, [`AlgebraError::NonFinite`]
+    /// for NaN/Inf entries.
+    pub fn new(layers: Vec<Mat<T>>) -> Result<Self> {
+        if layers.is_empty() {
+            return Err(AlgebraError::Empty);
+        }
+        for k in 1..layers.len() {
+            if layers[k].ncols() != layers[k - 1].nrows() {
+                return Err(AlgebraError::ShapeMismatch {
+                    lower: k,
+                    upper: k + 1,
+                    rows: layers[k - 1].nrows(),
+                    cols: layers[k].ncols(),
+                });
+            }
+        }
+        for (k, w) in layers.iter().enumerate() {
+            if let Err(dln_linalg::LinalgError::NonFinite { row, col }) = dln_linalg::check_finite(w.as_ref()) {
+                return Err(AlgebraError::NonFinite { layer: k + 1, row, col });
+            }
+        }
+        Ok(Self { layers })
+    }
+
+    /// Builds a network whose invariant the caller guarantees (used internally after
+    /// shape-preserving operations).
+    pub(crate) fn from_layers_unchecked(layers: Vec<Mat<T>>) -> Self {
+        debug_assert!(!layers.is_empty());
+        Self { layers }
+    }
+
+    /// Depth $N$.
+    pub fn depth(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// Widths $d_0, d_1,\dots,d_N$ (length $N+1$).
+    pub fn widths(&self) -> Vec<usize> {
+        let mut w = vec![self.layers[0].ncols()];
+        w.extend(self.layers.iter().map(|l| l.nrows()));
+        w
+    }
+
+    /// Width $d_k$, $0\le k\le N$.
+    ///
+    /// # Panics
+    /// If $k>N$.
+    #[track_caller]
+    pub fn width(&self, k: usize) -> usize {
+        if k == 0 { self.layers[0].ncols() } else { self.layers[k - 1].nrows() }
+    }
+
+    /// Layer $W_k$, $1\le k\le N$.
+    ///
+    /// # Panics
+    /// If $k=0$ or $k>N$.
+    #[track_caller]
+    pub fn w(&self, k: usize) -> MatRef<'_, T> {
+        assert!(k >= 1 && k <= self.depth(), "layer index {k} out of 1..={}", self.depth());
+        self.layers[k - 1].as_ref()
+    }
+
+    /// Mutable view of $W_k$ (its shape is fixed, so the network stays valid as long as the
+    /// entries stay finite).
+    ///
+    /// # Panics
+    /// If $k=0$ or $k>N$.
+    #[track_caller]
+    pub fn w_mut(&mut self, k: usize) -> MatMut<'_, T> {
+        assert!(k >= 1 && k <= self.depth(), "layer index {k} out of 1..={}", self.depth());
+        self.layers[k - 1].as_mut()
+    }
+
+    /// All layers, input layer first.
+    pub fn layers(&self) -> &[Mat<T>] {
+        &self.layers
+    }
+
+    /// Consumes the network and returns its layers, input layer first.
+    pub fn into_layers(self) -> Vec<Mat<T>> {
+        self.layers
+    }
+
+    /// End-to-end matrix $X = W_N\cdots W_1$ ($d_N\times d_0$).
+    pub fn product(&self) -> Mat<T> {
+        self.partial_product(self.depth())
+    }
+
+    /// Partial product $X_k = W_k\cdots W_1$ ($d_k\times d_0$); $X_0 = I$.
+    ///
+    /// # Panics
+    /// If $k>N$.
+    #[track_caller]
+    pub fn partial_product(&self, k: usize) -> Mat<T> {
+        assert!(k <= self.depth(), "partial product index out of range");
+        let mut x = Mat::<T>::identity(self.width(0), self.width(0));
+        for l in &self.layers[..k] {
+            x = l * &x;
+        }
+        x
+    }
+
+    /// All partial products $X_1,\dots,X_N$ (one matrix product each).
+    pub fn partial_products(&self) -> Vec<Mat<T>> {
+        let mut out: Vec<Mat<T>> = Vec::with_capacity(self.depth());
+        out.push(self.layers[0].clone());
+        for l in &self.layers[1..] {
+            let next = l * out.last().expect("non-empty");
+            out.push(next);
+        }
+        out
+    }
+
+    /// The L² regularizer $\|\mathbf W\|_2^2 = \sum_k\operatorname{Tr}(W_k^*W_k)$ (joint Frobenius norm squared).
+    pub fn l2_norm_sq(&self) -> f64 {
+        self.layers.iter().map(|w| frob_sq(w.as_ref())).sum()
+    }
+
+    /// Euclidean inner product $\langle\mathbf W,\mathbf V\rangle = \sum_k\operatorname{Re}\operatorname{Tr}(W_k^*V_k)$.
+    ///
+    /// # Panics
+    /// If the widths differ.
+    #[track_caller]
+    pub fn inner(&self, other: &Self) -> f64 {
+        assert_eq!(self.widths(), other.widths(), "inner: widths differ");
+        self.layers.iter().zip(&other.layers).map(|(a, b)| re_inner(a.as_ref(), b.as_ref())).sum()
+    }
+}
+
+/// Euclidean inner product of two tuples of matrices, $\sum_k\operatorname{Re}\operatorname{Tr}(A_k^*B_k)$.
+///
+/// # Panics
+/// If lengths or shapes differ.
+#[track_caller]
+pub fn tuple_inner<T: Scalar>(a: &[Mat<T>], b: &[Mat<T>]) -> f64 {
+    assert_eq!(a.len(), b.len(), "tuple_inner: lengths differ");
+    a.iter().zip(b).map(|(x, y)| re_inner(x.as_ref(), y.as_ref())).sum()
+}
+
+/// Squared Euclidean norm of a tuple of matrices, $\sum_k\|A_k\|_F^2$.
+pub fn tuple_norm_sq<T: Scalar>(a: &[Mat<T>]) -> f64 {
+    a.iter().map(|x| frob_sq(x.as_ref())).sum()
+}
