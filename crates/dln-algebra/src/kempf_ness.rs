@@ -18,11 +18,12 @@
 //!   accumulated group element $h = \prod e^{-\tau\mathbf b}$ is split by the polar decomposition
 //!   $h_k = u_kp_k$ and the answer is $p\cdot\mathbf W = u^*\cdot(h\cdot\mathbf W)$ with $p$ **positive
 //!   definite**: the canonical minimizer $g\in\exp(i\mathfrak k)$, unique when the stabilizer is trivial.
-//!   When the orbit is not closed (e.g. rectangular widths with generic weights) the infimum is not
-//!   attained, $h$ diverges and Newton slows down; the solver then returns the balanced point of the
-//!   same fiber whose frames $Q_k = \mathrm{polar}(\tilde X_k Q_0)$ are read off the last iterate
-//!   $\tilde{\mathbf W}$ — the limit point in the orbit closure, up to the convergence of the frames —
-//!   and reports `orbit_closed = false`.
+//!   When the orbit is not closed ([`orbit_is_closed`]: some layer has larger rank than $X$, e.g.
+//!   a rank-deficient product of full-rank rectangular layers) the infimum is not attained: $\|\mathbf G\|$
+//!   still tends to zero along the iteration but $h$ diverges. The solver then returns the balanced
+//!   point of the same fiber whose frames $Q_k = \mathrm{polar}(\tilde X_k Q_0)$ are read off the last
+//!   iterate $\tilde{\mathbf W}$ — the limit point in the orbit closure, up to the convergence of the
+//!   frames — and reports `orbit_closed = false`.
 //! - [`BalanceMethod::Auto`]: `Orbit`.
 
 use crate::fiber::{CgOptions, FiberOperator};
@@ -79,9 +80,9 @@ pub struct BalanceInfo {
     pub iterations: usize,
     /// Total conjugate-gradient iterations spent on $\mathbf H$-solves.
     pub cg_iterations: usize,
-    /// Whether the minimum was attained in the orbit of the input ($p\cdot\mathbf W$ returned).
-    /// `false` when the limit in the orbit closure was returned instead. For `Svd`, whether the
-    /// fiber is a single orbit (square full-rank case).
+    /// Whether the orbit of the input is closed ([`orbit_is_closed`]), i.e. the minimum is attained
+    /// in it. For `Orbit` with a closed orbit the answer is $p\cdot\mathbf W$; otherwise it is the
+    /// balanced limit point in the orbit closure.
     pub orbit_closed: bool,
     /// $\|\mu(\mathbf W)\|$ of the input.
     pub moment_norm_before: f64,
@@ -148,14 +149,13 @@ pub fn balance<T: Scalar>(net: &Network<T>, opts: BalanceOptions) -> Result<Bala
     }
     match opts.method {
         BalanceMethod::Svd => {
-            let w = orbit.centre();
-            let widths = net.widths();
-            let square_full = widths.iter().all(|&d| d == widths[0]) && orbit.rank() == widths[0];
-            Ok(finish(w, BalanceMethod::Svd, 0, 0, square_full, None))
+            let closed = orbit_is_closed(net, orbit.rank())?;
+            Ok(finish(orbit.centre(), BalanceMethod::Svd, 0, 0, closed, None))
         }
         BalanceMethod::Orbit | BalanceMethod::Auto => {
+            let closed = orbit_is_closed(net, orbit.rank())?;
             let run = newton(net, opts)?;
-            if run.converged {
+            if closed && run.converged {
                 // Canonical representative: p·W = u^*·(h·W), h_k = u_k p_k.
                 let mut u_star = Vec::with_capacity(run.h.len());
                 let mut p = Vec::with_capacity(run.h.len());
@@ -168,7 +168,7 @@ pub fn balance<T: Scalar>(net: &Network<T>, opts: BalanceOptions) -> Result<Bala
                 Ok(finish(w, BalanceMethod::Orbit, run.iterations, run.cg_iterations, true, Some(p)))
             } else {
                 let w = snap_to_balanced(&run.w, &orbit)?;
-                Ok(finish(w, BalanceMethod::Orbit, run.iterations, run.cg_iterations, false, None))
+                Ok(finish(w, BalanceMethod::Orbit, run.iterations, run.cg_iterations, closed, None))
             }
         }
     }
@@ -228,6 +228,27 @@ fn newton<T: Scalar>(net: &Network<T>, opts: BalanceOptions) -> Result<NewtonRun
     }
     let converged = m <= opts.tol * w.l2_norm_sq();
     Ok(NewtonRun { w, h, iterations: it, cg_iterations: cg_total, converged })
+}
+
+/// Whether the $G$-orbit of $\mathbf W$ is closed, i.e. contains a balanced point (ours, for the
+/// framed linear quiver): every layer has the numerical rank $r$ of $X$.
+///
+/// A balanced point $\mathbf Q\cdot\mathbf C$ has $\operatorname{rank}W_k = r$ for all $k$, and so does every
+/// point of its orbit. Conversely, if all ranks equal $r$ then $\operatorname{im}W_k\oplus\ker W_{k+1}$ is the
+/// whole hidden space at every junction, $\mathbf W$ splits into an invertible rank-$r$ chain (a closed
+/// orbit) and zero maps, and the orbit is closed. Ranks are numerical (see
+/// [`crate::moment::numerical_rank`]), so near the boundary the answer is as reliable as the ranks.
+///
+/// # Errors
+/// SVD failures.
+pub fn orbit_is_closed<T: Scalar>(net: &Network<T>, rank_x: usize) -> Result<bool> {
+    for w in net.layers() {
+        let s = dln_linalg::singular_values(w.as_ref())?;
+        if crate::moment::numerical_rank(&s, w.nrows(), w.ncols()) != rank_x {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// The balanced point $\mathbf Q\cdot\mathbf C$ of the fiber whose hidden frames are the polar factors
