@@ -1,1 +1,94 @@
-fn main() {}
+//! See <https://github.com/matklad/cargo-xtask/>.
+//!
+//! Workspace automation, run as `cargo xtask <task>`:
+//! - `verify`: the theorem-checking suite (the claims of `docs/theory.md` §8 over seeded random
+//!   instances); see [`checks`] for how checks are written and registered.
+//! - `doc`: rustdoc for the published crates with KaTeX math and `-D warnings`.
+
+mod checks;
+mod doc;
+mod verify;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const HELP: &str = "\
+cargo xtask <task> [options]
+
+tasks:
+  verify    run the theorem checks (theory.md §8) over seeded random instances
+      --seed S        run seed (default 0)
+      --thorough      more and larger instances
+      --filter SUBSTR only checks whose id contains SUBSTR
+      --json PATH     write {\"seed\", \"checks\": [...]} to PATH
+      --list          list the checks and exit
+  doc       cargo doc --workspace --no-deps with KaTeX and -D warnings
+      --open          open the docs in a browser
+";
+
+/// The workspace root (the parent of this crate's directory).
+pub fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace root")
+        .to_path_buf()
+}
+
+fn parse_verify(args: &[String]) -> Result<verify::VerifyOptions, String> {
+    let mut o = verify::VerifyOptions::default();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match a.as_str() {
+            "--seed" => {
+                o.seed = value("--seed")?
+                    .parse()
+                    .map_err(|e| format!("--seed: {e}"))?
+            }
+            "--thorough" => o.thorough = true,
+            "--filter" => o.filter = Some(value("--filter")?),
+            "--json" => o.json = Some(PathBuf::from(value("--json")?)),
+            "--list" => o.list = true,
+            other => return Err(format!("verify: unknown argument {other:?}")),
+        }
+    }
+    Ok(o)
+}
+
+fn try_main() -> Result<bool, String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("verify") => verify::verify(&parse_verify(&args[1..])?),
+        Some("doc") => {
+            let open = match &args[1..] {
+                [] => false,
+                [o] if o == "--open" => true,
+                other => return Err(format!("doc: unknown arguments {other:?}")),
+            };
+            doc::doc(open)
+        }
+        None | Some("help" | "--help" | "-h") => {
+            print!("{HELP}");
+            Ok(true)
+        }
+        Some(other) => Err(format!("unknown task {other:?}\n\n{HELP}")),
+    }
+}
+
+fn main() -> ExitCode {
+    match try_main() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
