@@ -18,10 +18,20 @@ use faer::linalg::solvers::Solve;
 use faer::{Mat, MatRef};
 
 fn check_junctions<T: Scalar>(net: &Network<T>, g: &[Mat<T>], what: &str) {
-    assert_eq!(g.len(), net.depth() - 1, "{what}: need N-1 = {} junction elements", net.depth() - 1);
+    assert_eq!(
+        g.len(),
+        net.depth() - 1,
+        "{what}: need N-1 = {} junction elements",
+        net.depth() - 1
+    );
     for (i, a) in g.iter().enumerate() {
         let d = net.width(i + 1);
-        assert_eq!(a.shape(), (d, d), "{what}: element at junction {} must be {d}x{d}", i + 1);
+        assert_eq!(
+            a.shape(),
+            (d, d),
+            "{what}: element at junction {} must be {d}x{d}",
+            i + 1
+        );
     }
 }
 
@@ -140,9 +150,18 @@ impl<T: Scalar> Network<T> {
     /// If `v` does not have the shapes of the layers.
     #[track_caller]
     pub fn infinitesimal_action_adjoint(&self, v: &[MatRef<'_, T>]) -> Vec<Mat<T>> {
-        assert_eq!(v.len(), self.depth(), "infinitesimal_action_adjoint: need N matrices");
+        assert_eq!(
+            v.len(),
+            self.depth(),
+            "infinitesimal_action_adjoint: need N matrices"
+        );
         for (k, m) in v.iter().enumerate() {
-            assert_eq!(m.shape(), self.w(k + 1).shape(), "infinitesimal_action_adjoint: shape of V{}", k + 1);
+            assert_eq!(
+                m.shape(),
+                self.w(k + 1).shape(),
+                "infinitesimal_action_adjoint: shape of V{}",
+                k + 1
+            );
         }
         (1..self.depth())
             .map(|k| {

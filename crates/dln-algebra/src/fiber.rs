@@ -36,7 +36,10 @@ pub struct CgOptions {
 
 impl Default for CgOptions {
     fn default() -> Self {
-        Self { rtol: 1e-13, max_iter: 500 }
+        Self {
+            rtol: 1e-13,
+            max_iter: 500,
+        }
     }
 }
 
@@ -49,7 +52,12 @@ pub struct CgSolution<T: Scalar> {
     pub iterations: usize,
     /// Final relative residual $\|\mathbf c - \mathbf H\mathbf b\|/\|\mathbf c\|$.
     pub residual: f64,
-    /// Whether `residual <= rtol`.
+    /// Normwise backward error $\|\mathbf c-\mathbf H\mathbf b\|/(\|\mathbf H\|\,\|\mathbf b\| + \|\mathbf c\|)$ with
+    /// $\|\mathbf H\|$ bounded by $2\max_k(\|S_k\|_F+\|T_k\|_F)$: small when $\mathbf b$ solves a nearby
+    /// system, the meaningful measure when $\mathbf H$ is singular or nearly so.
+    pub backward_error: f64,
+    /// Whether `residual <= rtol`, or the solve stalled (a search direction of vanishing
+    /// curvature) with `backward_error <= rtol`.
     pub converged: bool,
 }
 
@@ -59,6 +67,7 @@ struct BlockPreconditioner<T: Scalar> {
     /// Eigendecomposition of $S_k = W_kW_k^*$ (right factor).
     s: HermitianEigen<T>,
     floor: f64,
+    fallback: f64,
 }
 
 impl<T: Scalar> BlockPreconditioner<T> {
@@ -69,7 +78,11 @@ impl<T: Scalar> BlockPreconditioner<T> {
         for j in 0..m.ncols() {
             for i in 0..m.nrows() {
                 let den = self.t.values[i].max(0.0) + self.s.values[j].max(0.0);
-                m[(i, j)] = if den > self.floor { m[(i, j)].scale(1.0 / den) } else { T::from_f64(0.0) };
+                // Where both Gram matrices vanish the block-diagonal part is singular; use the
+                // operator scale there so that the preconditioner stays positive definite (a
+                // singular preconditioner breaks CG on the singular H of a non-free action).
+                let den = if den > self.floor { den } else { self.fallback };
+                m[(i, j)] = m[(i, j)].scale(1.0 / den);
             }
         }
         ut * m * us.adjoint()
@@ -91,8 +104,15 @@ impl<'a, T: Scalar> FiberOperator<'a, T> {
     pub fn new(net: &'a Network<T>) -> Self {
         let n = net.depth();
         let s = (1..n).map(|k| net.w(k) * net.w(k).adjoint()).collect();
-        let t = (1..n).map(|k| net.w(k + 1).adjoint() * net.w(k + 1)).collect();
-        Self { net, s, t, pre: None }
+        let t = (1..n)
+            .map(|k| net.w(k + 1).adjoint() * net.w(k + 1))
+            .collect();
+        Self {
+            net,
+            s,
+            t,
+            pre: None,
+        }
     }
 
     /// The network $\mathbf W$.
@@ -127,14 +147,20 @@ impl<'a, T: Scalar> FiberOperator<'a, T> {
 
     fn preconditioner(&mut self) -> Result<&[BlockPreconditioner<T>]> {
         if self.pre.is_none() {
-            let scale = self.s.iter().chain(&self.t).map(|m| m.norm_l2()).fold(0.0, f64::max);
-            let floor = 1e-14 * scale.max(f64::MIN_POSITIVE);
+            let scale = self
+                .s
+                .iter()
+                .chain(&self.t)
+                .map(|m| m.norm_l2())
+                .fold(0.0, f64::max);
+            let floor = 1e-10 * scale.max(f64::MIN_POSITIVE);
             let mut pre = Vec::with_capacity(self.s.len());
             for (s, t) in self.s.iter().zip(&self.t) {
                 pre.push(BlockPreconditioner {
                     t: HermitianEigen::new(t.as_ref())?,
                     s: HermitianEigen::new(s.as_ref())?,
                     floor,
+                    fallback: scale.max(f64::MIN_POSITIVE),
                 });
             }
             self.pre = Some(pre);
@@ -155,28 +181,75 @@ impl<'a, T: Scalar> FiberOperator<'a, T> {
     /// # Panics
     /// If the block shapes are wrong.
     #[track_caller]
-    pub fn solve(&mut self, c: &[Mat<T>], guess: Option<&[Mat<T>]>, opts: CgOptions) -> Result<CgSolution<T>> {
+    pub fn solve(
+        &mut self,
+        c: &[Mat<T>],
+        guess: Option<&[Mat<T>]>,
+        opts: CgOptions,
+    ) -> Result<CgSolution<T>> {
         let nb = self.net.depth() - 1;
         assert_eq!(c.len(), nb, "FiberOperator::solve: need N-1 blocks");
         let c_norm = tuple_inner(c, c).sqrt();
-        let mut x: Vec<Mat<T>> = match guess {
+        if nb == 0 || c_norm == 0.0 {
+            let zero = c.iter().map(|m| Mat::zeros(m.nrows(), m.ncols())).collect();
+            return Ok(CgSolution {
+                b: zero,
+                iterations: 0,
+                residual: 0.0,
+                backward_error: 0.0,
+                converged: true,
+            });
+        }
+        let x0: Vec<Mat<T>> = match guess {
             Some(g) => g.to_vec(),
             None => c.iter().map(|m| Mat::zeros(m.nrows(), m.ncols())).collect(),
         };
-        if nb == 0 || c_norm == 0.0 {
-            let zero = c.iter().map(|m| Mat::zeros(m.nrows(), m.ncols())).collect();
-            return Ok(CgSolution { b: zero, iterations: 0, residual: 0.0, converged: true });
+        let first = self.cg_pass(c, x0, opts, true)?;
+        if first.converged {
+            return Ok(first);
         }
+        // The block preconditioner can make CG stall on a singular H (non-free action); plain CG,
+        // warm-started from the best preconditioned iterate, does not share that failure mode.
+        let mut second = self.cg_pass(c, first.b.clone(), opts, false)?;
+        second.iterations += first.iterations;
+        Ok(if second.residual < first.residual {
+            second
+        } else {
+            CgSolution {
+                iterations: second.iterations,
+                ..first
+            }
+        })
+    }
+
+    fn cg_pass(
+        &mut self,
+        c: &[Mat<T>],
+        mut x: Vec<Mat<T>>,
+        opts: CgOptions,
+        precondition: bool,
+    ) -> Result<CgSolution<T>> {
+        let nb = c.len();
+        let c_norm = tuple_inner(c, c).sqrt();
         let hx = self.apply(&x);
         let mut r: Vec<Mat<T>> = c.iter().zip(&hx).map(|(ci, hi)| ci - hi).collect();
         let pre = |this: &mut Self, r: &[Mat<T>]| -> Result<Vec<Mat<T>>> {
+            if !precondition {
+                return Ok(r.to_vec());
+            }
             let p = this.preconditioner()?;
-            Ok(r.iter().zip(p).map(|(ri, pi)| pi.apply(ri.as_ref())).collect())
+            Ok(r.iter()
+                .zip(p)
+                .map(|(ri, pi)| pi.apply(ri.as_ref()))
+                .collect())
         };
         let mut z = pre(self, &r)?;
         let mut p = z.clone();
         let mut rz = tuple_inner(&r, &z);
         let mut res = tuple_inner(&r, &r).sqrt() / c_norm;
+        // CG on a (nearly) singular H can lose its orthogonality at the rounding level and then
+        // diverge: keep the best iterate seen.
+        let mut best = (res, x.clone());
         let mut it = 0;
         while res > opts.rtol && it < opts.max_iter {
             it += 1;
@@ -192,7 +265,16 @@ impl<'a, T: Scalar> FiberOperator<'a, T> {
             }
             res = tuple_inner(&r, &r).sqrt() / c_norm;
             if !res.is_finite() {
-                return Err(AlgebraError::NoConvergence { what: "conjugate gradients on H", iterations: it, residual: res });
+                return Err(AlgebraError::NoConvergence {
+                    what: "conjugate gradients on H",
+                    iterations: it,
+                    residual: res,
+                });
+            }
+            if res < best.0 {
+                best = (res, x.clone());
+            } else if res > 1e3 * best.0 {
+                break;
             }
             if res <= opts.rtol {
                 break;
@@ -205,7 +287,146 @@ impl<'a, T: Scalar> FiberOperator<'a, T> {
                 p[k] = &z[k] + faer::Scale(T::from_f64(beta)) * &p[k];
             }
         }
-        Ok(CgSolution { b: x, iterations: it, residual: res, converged: res <= opts.rtol })
+        let (res, x) = best;
+        let h_norm = 2.0
+            * self
+                .s
+                .iter()
+                .zip(&self.t)
+                .map(|(s, t)| s.norm_l2() + t.norm_l2())
+                .fold(0.0, f64::max);
+        let backward_error = res * c_norm / (h_norm * tuple_inner(&x, &x).sqrt() + c_norm);
+        let converged = res <= opts.rtol || backward_error <= opts.rtol;
+        Ok(CgSolution {
+            b: x,
+            iterations: it,
+            residual: res,
+            backward_error,
+            converged,
+        })
+    }
+
+    /// CGLS on $\min_{\mathbf b}\|T\mathbf b - \mathbf V\|$ (the same normal equations
+    /// $\mathbf H\mathbf b = T^*\mathbf V$, but with the residual kept in weight space, so its accuracy is
+    /// governed by $\operatorname{cond}(T)$ rather than $\operatorname{cond}(\mathbf H) = \operatorname{cond}(T)^2$).
+    fn cgls_pass(
+        &mut self,
+        v: &[MatRef<'_, T>],
+        mut x: Vec<Mat<T>>,
+        opts: CgOptions,
+    ) -> Result<CgSolution<T>> {
+        let net = self.net;
+        let c = net.infinitesimal_action_adjoint(v);
+        let c_norm = tuple_inner(&c, &c).sqrt();
+        let tx = net.infinitesimal_action(&x);
+        let mut s: Vec<Mat<T>> = v.iter().zip(&tx).map(|(vi, ti)| vi - ti).collect();
+        let sv: Vec<MatRef<'_, T>> = s.iter().map(|m| m.as_ref()).collect();
+        let mut r = net.infinitesimal_action_adjoint(&sv);
+        let mut p = r.clone();
+        let mut gamma = tuple_inner(&r, &r);
+        let mut res = gamma.sqrt() / c_norm;
+        let mut best = (res, x.clone());
+        let mut it = 0;
+        while res > opts.rtol && it < opts.max_iter {
+            it += 1;
+            let q = net.infinitesimal_action(&p);
+            let qq = tuple_inner(&q, &q);
+            if !(qq > 0.0) {
+                break;
+            }
+            let alpha = gamma / qq;
+            for k in 0..x.len() {
+                x[k] += faer::Scale(T::from_f64(alpha)) * &p[k];
+            }
+            for (si, qi) in s.iter_mut().zip(&q) {
+                *si -= faer::Scale(T::from_f64(alpha)) * qi;
+            }
+            let sv: Vec<MatRef<'_, T>> = s.iter().map(|m| m.as_ref()).collect();
+            r = net.infinitesimal_action_adjoint(&sv);
+            let gamma_new = tuple_inner(&r, &r);
+            res = gamma_new.sqrt() / c_norm;
+            if !res.is_finite() {
+                return Err(AlgebraError::NoConvergence {
+                    what: "CGLS on the fiber",
+                    iterations: it,
+                    residual: res,
+                });
+            }
+            if res < best.0 {
+                best = (res, x.clone());
+            }
+            let beta = gamma_new / gamma;
+            gamma = gamma_new;
+            for k in 0..p.len() {
+                p[k] = &r[k] + faer::Scale(T::from_f64(beta)) * &p[k];
+            }
+        }
+        let (res, x) = best;
+        let h_norm = 2.0
+            * self
+                .s
+                .iter()
+                .zip(&self.t)
+                .map(|(s, t)| s.norm_l2() + t.norm_l2())
+                .fold(0.0, f64::max);
+        let backward_error = res * c_norm / (h_norm * tuple_inner(&x, &x).sqrt() + c_norm);
+        let converged = res <= opts.rtol || backward_error <= opts.rtol;
+        Ok(CgSolution {
+            b: x,
+            iterations: it,
+            residual: res,
+            backward_error,
+            converged,
+        })
+    }
+
+    /// Solves the normal equations $\mathbf H\mathbf b = T^*\mathbf V$ of $\min_{\mathbf b}\|\mathbf w_{\mathbf b}-\mathbf V\|$:
+    /// preconditioned CG first; if it stalls (singular or nearly singular $\mathbf H$), CGLS from its
+    /// best iterate.
+    ///
+    /// # Errors
+    /// As [`FiberOperator::solve`].
+    ///
+    /// # Panics
+    /// If `v` does not have the shapes of the layers.
+    #[track_caller]
+    pub fn solve_least_squares(
+        &mut self,
+        v: &[MatRef<'_, T>],
+        guess: Option<&[Mat<T>]>,
+        opts: CgOptions,
+    ) -> Result<CgSolution<T>> {
+        let c = self.net.infinitesimal_action_adjoint(v);
+        let nb = c.len();
+        let c_norm = tuple_inner(&c, &c).sqrt();
+        if nb == 0 || c_norm == 0.0 {
+            return self.solve(&c, guess, opts);
+        }
+        let x0: Vec<Mat<T>> = match guess {
+            Some(g) => g.to_vec(),
+            None => c.iter().map(|m| Mat::zeros(m.nrows(), m.ncols())).collect(),
+        };
+        let first = self.cg_pass(&c, x0, opts, true)?;
+        if first.converged {
+            return Ok(first);
+        }
+        let mut second = self.cgls_pass(
+            v,
+            first.b.clone(),
+            CgOptions {
+                max_iter: opts.max_iter.max(4 * first.iterations),
+                ..opts
+            },
+        )?;
+        second.iterations += first.iterations;
+        Ok(if second.residual < first.residual {
+            second
+        } else {
+            CgSolution {
+                iterations: second.iterations,
+                ..first
+            }
+        })
     }
 
     /// Lemma 5: the $\mathbf b$ with $\mathbf H(\mathbf b) = \mathbf G$, so that
@@ -214,8 +435,9 @@ impl<'a, T: Scalar> FiberOperator<'a, T> {
     /// # Errors
     /// As [`FiberOperator::solve`].
     pub fn l2_gradient_generator(&mut self, opts: CgOptions) -> Result<CgSolution<T>> {
-        let g = self.net.moments();
-        self.solve(&g, None, opts)
+        let net = self.net;
+        let w: Vec<MatRef<'_, T>> = net.layers().iter().map(|m| m.as_ref()).collect();
+        self.solve_least_squares(&w, None, opts)
     }
 
     /// Orthogonal projection of $\mathbf V$ onto $T_{\mathbf W}\mathcal F_X$: returns
@@ -227,9 +449,12 @@ impl<'a, T: Scalar> FiberOperator<'a, T> {
     /// # Panics
     /// If `v` does not have the shapes of the layers.
     #[track_caller]
-    pub fn project_tangent(&mut self, v: &[MatRef<'_, T>], opts: CgOptions) -> Result<(Vec<Mat<T>>, CgSolution<T>)> {
-        let rhs = self.net.infinitesimal_action_adjoint(v);
-        let sol = self.solve(&rhs, None, opts)?;
+    pub fn project_tangent(
+        &mut self,
+        v: &[MatRef<'_, T>],
+        opts: CgOptions,
+    ) -> Result<(Vec<Mat<T>>, CgSolution<T>)> {
+        let sol = self.solve_least_squares(v, None, opts)?;
         Ok((self.net.infinitesimal_action(&sol.b), sol))
     }
 

@@ -67,7 +67,11 @@ pub struct BalanceOptions {
 
 impl Default for BalanceOptions {
     fn default() -> Self {
-        Self { method: BalanceMethod::Auto, tol: 1e-13, max_iter: 60 }
+        Self {
+            method: BalanceMethod::Auto,
+            tol: 1e-13,
+            max_iter: 60,
+        }
     }
 }
 
@@ -142,15 +146,33 @@ pub fn balance<T: Scalar>(net: &Network<T>, opts: BalanceOptions) -> Result<Bala
                 w.product().norm_l2()
             },
         };
-        Balanced { network: w, group_element: g, info }
+        Balanced {
+            network: w,
+            group_element: g,
+            info,
+        }
     };
     if net.depth() == 1 {
-        return Ok(finish(net.clone(), opts.method, 0, 0, true, Some(Vec::new())));
+        return Ok(finish(
+            net.clone(),
+            opts.method,
+            0,
+            0,
+            true,
+            Some(Vec::new()),
+        ));
     }
     match opts.method {
         BalanceMethod::Svd => {
             let closed = orbit_is_closed(net, orbit.rank())?;
-            Ok(finish(orbit.centre(), BalanceMethod::Svd, 0, 0, closed, None))
+            Ok(finish(
+                orbit.centre(),
+                BalanceMethod::Svd,
+                0,
+                0,
+                closed,
+                None,
+            ))
         }
         BalanceMethod::Orbit | BalanceMethod::Auto => {
             let closed = orbit_is_closed(net, orbit.rank())?;
@@ -165,10 +187,24 @@ pub fn balance<T: Scalar>(net: &Network<T>, opts: BalanceOptions) -> Result<Bala
                     p.push(pol.positive);
                 }
                 let w = run.w.act_unitary(&u_star);
-                Ok(finish(w, BalanceMethod::Orbit, run.iterations, run.cg_iterations, true, Some(p)))
+                Ok(finish(
+                    w,
+                    BalanceMethod::Orbit,
+                    run.iterations,
+                    run.cg_iterations,
+                    true,
+                    Some(p),
+                ))
             } else {
                 let w = snap_to_balanced(&run.w, &orbit)?;
-                Ok(finish(w, BalanceMethod::Orbit, run.iterations, run.cg_iterations, closed, None))
+                Ok(finish(
+                    w,
+                    BalanceMethod::Orbit,
+                    run.iterations,
+                    run.cg_iterations,
+                    closed,
+                    None,
+                ))
             }
         }
     }
@@ -185,26 +221,45 @@ struct NewtonRun<T: Scalar> {
 fn newton<T: Scalar>(net: &Network<T>, opts: BalanceOptions) -> Result<NewtonRun<T>> {
     let n = net.depth();
     let mut w = net.clone();
-    let mut h: Vec<Mat<T>> = (1..n).map(|k| Mat::identity(net.width(k), net.width(k))).collect();
+    let mut h: Vec<Mat<T>> = (1..n)
+        .map(|k| Mat::identity(net.width(k), net.width(k)))
+        .collect();
     let mut m = w.moment_norm();
     let mut cg_total = 0;
     let mut it = 0;
     let mut slow = 0;
     while it < opts.max_iter {
         if m <= opts.tol * w.l2_norm_sq() {
-            return Ok(NewtonRun { w, h, iterations: it, cg_iterations: cg_total, converged: true });
+            return Ok(NewtonRun {
+                w,
+                h,
+                iterations: it,
+                cg_iterations: cg_total,
+                converged: true,
+            });
         }
         it += 1;
         let sol = {
             let mut op = FiberOperator::new(&w);
-            op.l2_gradient_generator(CgOptions { rtol: 1e-10_f64.min(m / w.l2_norm_sq()), max_iter: 400 })?
+            op.l2_gradient_generator(CgOptions {
+                rtol: 1e-10_f64.min(m / w.l2_norm_sq()),
+                max_iter: 400,
+            })?
         };
         cg_total += sol.iterations;
         let mut tau = 0.5;
         let mut accepted = None;
         for _ in 0..30 {
-            let e: Vec<Mat<T>> = sol.b.iter().map(|b| expm((faer::Scale(T::from_f64(-tau)) * b).as_ref())).collect::<std::result::Result<_, _>>()?;
-            let e_inv: Vec<Mat<T>> = sol.b.iter().map(|b| expm((faer::Scale(T::from_f64(tau)) * b).as_ref())).collect::<std::result::Result<_, _>>()?;
+            let e: Vec<Mat<T>> = sol
+                .b
+                .iter()
+                .map(|b| expm((faer::Scale(T::from_f64(-tau)) * b).as_ref()))
+                .collect::<std::result::Result<_, _>>()?;
+            let e_inv: Vec<Mat<T>> = sol
+                .b
+                .iter()
+                .map(|b| expm((faer::Scale(T::from_f64(tau)) * b).as_ref()))
+                .collect::<std::result::Result<_, _>>()?;
             let trial = w.act_with_inverse(&e, &e_inv);
             let mt = trial.moment_norm();
             if mt.is_finite() && mt < m {
@@ -213,7 +268,9 @@ fn newton<T: Scalar>(net: &Network<T>, opts: BalanceOptions) -> Result<NewtonRun
             }
             tau *= 0.5;
         }
-        let Some((trial, e, mt)) = accepted else { break };
+        let Some((trial, e, mt)) = accepted else {
+            break;
+        };
         // Quadratic convergence reduces ||G|| by far more than 1/2 near a closed orbit; a run of
         // slow steps means the infimum is not attained in the orbit.
         slow = if mt > 0.5 * m { slow + 1 } else { 0 };
@@ -227,7 +284,13 @@ fn newton<T: Scalar>(net: &Network<T>, opts: BalanceOptions) -> Result<NewtonRun
         }
     }
     let converged = m <= opts.tol * w.l2_norm_sq();
-    Ok(NewtonRun { w, h, iterations: it, cg_iterations: cg_total, converged })
+    Ok(NewtonRun {
+        w,
+        h,
+        iterations: it,
+        cg_iterations: cg_total,
+        converged,
+    })
 }
 
 /// Whether the $G$-orbit of $\mathbf W$ is closed, i.e. contains a balanced point (ours, for the

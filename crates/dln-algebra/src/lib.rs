@@ -30,8 +30,8 @@
 //! assert!(b.info.gap() < 1e-10);
 //! ```
 
-mod error;
 pub mod action;
+mod error;
 pub mod fiber;
 pub mod kempf_ness;
 pub mod moment;

@@ -24,7 +24,11 @@ impl<T: Scalar> Network<T> {
     /// If $k=0$ or $k\ge N$.
     #[track_caller]
     pub fn moment(&self, k: usize) -> Mat<T> {
-        assert!(k >= 1 && k < self.depth(), "moment index {k} out of 1..{}", self.depth());
+        assert!(
+            k >= 1 && k < self.depth(),
+            "moment index {k} out of 1..{}",
+            self.depth()
+        );
         let lower = self.w(k);
         let upper = self.w(k + 1);
         let mut g = lower * lower.adjoint();
@@ -39,7 +43,11 @@ impl<T: Scalar> Network<T> {
 
     /// $\|\mu(\mathbf W)\| = \big(\sum_k\|G_k\|_F^2\big)^{1/2}$.
     pub fn moment_norm(&self) -> f64 {
-        self.moments().iter().map(|g| frob_sq(g.as_ref())).sum::<f64>().sqrt()
+        self.moments()
+            .iter()
+            .map(|g| frob_sq(g.as_ref()))
+            .sum::<f64>()
+            .sqrt()
     }
 
     /// Per-junction norms $\|G_k\|_F$, $k=1,\dots,N-1$.
@@ -94,5 +102,10 @@ pub fn l2_lower_bound(sigma: &[f64], depth: usize, r: usize) -> f64 {
 /// The Schatten-$p$ lower bound $N\big(\sum_{i\le r}\sigma_i^{p/N}\big)^{1/p}$ (Theorem 20).
 pub fn schatten_lower_bound(sigma: &[f64], depth: usize, r: usize, p: f64) -> f64 {
     let e = p / depth as f64;
-    depth as f64 * sigma[..r].iter().map(|s| s.powf(e)).sum::<f64>().powf(1.0 / p)
+    depth as f64
+        * sigma[..r]
+            .iter()
+            .map(|s| s.powf(e))
+            .sum::<f64>()
+            .powf(1.0 / p)
 }

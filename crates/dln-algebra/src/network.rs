@@ -40,8 +40,14 @@ impl<T: Scalar> Network<T> {
             }
         }
         for (k, w) in layers.iter().enumerate() {
-            if let Err(dln_linalg::LinalgError::NonFinite { row, col }) = dln_linalg::check_finite(w.as_ref()) {
-                return Err(AlgebraError::NonFinite { layer: k + 1, row, col });
+            if let Err(dln_linalg::LinalgError::NonFinite { row, col }) =
+                dln_linalg::check_finite(w.as_ref())
+            {
+                return Err(AlgebraError::NonFinite {
+                    layer: k + 1,
+                    row,
+                    col,
+                });
             }
         }
         Ok(Self { layers })
@@ -72,7 +78,11 @@ impl<T: Scalar> Network<T> {
     /// If $k>N$.
     #[track_caller]
     pub fn width(&self, k: usize) -> usize {
-        if k == 0 { self.layers[0].ncols() } else { self.layers[k - 1].nrows() }
+        if k == 0 {
+            self.layers[0].ncols()
+        } else {
+            self.layers[k - 1].nrows()
+        }
     }
 
     /// Layer $W_k$, $1\le k\le N$.
@@ -81,7 +91,11 @@ impl<T: Scalar> Network<T> {
     /// If $k=0$ or $k>N$.
     #[track_caller]
     pub fn w(&self, k: usize) -> MatRef<'_, T> {
-        assert!(k >= 1 && k <= self.depth(), "layer index {k} out of 1..={}", self.depth());
+        assert!(
+            k >= 1 && k <= self.depth(),
+            "layer index {k} out of 1..={}",
+            self.depth()
+        );
         self.layers[k - 1].as_ref()
     }
 
@@ -92,7 +106,11 @@ impl<T: Scalar> Network<T> {
     /// If $k=0$ or $k>N$.
     #[track_caller]
     pub fn w_mut(&mut self, k: usize) -> MatMut<'_, T> {
-        assert!(k >= 1 && k <= self.depth(), "layer index {k} out of 1..={}", self.depth());
+        assert!(
+            k >= 1 && k <= self.depth(),
+            "layer index {k} out of 1..={}",
+            self.depth()
+        );
         self.layers[k - 1].as_mut()
     }
 
@@ -148,7 +166,11 @@ impl<T: Scalar> Network<T> {
     #[track_caller]
     pub fn inner(&self, other: &Self) -> f64 {
         assert_eq!(self.widths(), other.widths(), "inner: widths differ");
-        self.layers.iter().zip(&other.layers).map(|(a, b)| re_inner(a.as_ref(), b.as_ref())).sum()
+        self.layers
+            .iter()
+            .zip(&other.layers)
+            .map(|(a, b)| re_inner(a.as_ref(), b.as_ref()))
+            .sum()
     }
 }
 
@@ -159,7 +181,10 @@ impl<T: Scalar> Network<T> {
 #[track_caller]
 pub fn tuple_inner<T: Scalar>(a: &[Mat<T>], b: &[Mat<T>]) -> f64 {
     assert_eq!(a.len(), b.len(), "tuple_inner: lengths differ");
-    a.iter().zip(b).map(|(x, y)| re_inner(x.as_ref(), y.as_ref())).sum()
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| re_inner(x.as_ref(), y.as_ref()))
+        .sum()
 }
 
 /// Squared Euclidean norm of a tuple of matrices, $\sum_k\|A_k\|_F^2$.

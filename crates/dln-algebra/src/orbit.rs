@@ -40,14 +40,26 @@ impl<T: Scalar> BalancedOrbit<T> {
     /// If `widths` has fewer than two entries or $X$ is not $d_N\times d_0$.
     #[track_caller]
     pub fn new(x: MatRef<'_, T>, widths: &[usize]) -> Result<Self> {
-        assert!(widths.len() >= 2, "BalancedOrbit: need widths d_0..d_N with N >= 1");
+        assert!(
+            widths.len() >= 2,
+            "BalancedOrbit: need widths d_0..d_N with N >= 1"
+        );
         let n = widths.len() - 1;
-        assert_eq!(x.shape(), (widths[n], widths[0]), "BalancedOrbit: X must be d_N x d_0");
+        assert_eq!(
+            x.shape(),
+            (widths[n], widths[0]),
+            "BalancedOrbit: X must be d_N x d_0"
+        );
         let svd = thin_svd(x)?;
         let r = numerical_rank(&svd.s, x.nrows(), x.ncols());
         for k in 1..n {
             if widths[k] < r {
-                return Err(AlgebraError::ShapeMismatch { lower: k, upper: k + 1, rows: widths[k], cols: r });
+                return Err(AlgebraError::ShapeMismatch {
+                    lower: k,
+                    upper: k + 1,
+                    rows: widths[k],
+                    cols: r,
+                });
             }
         }
         Ok(Self {
@@ -108,7 +120,12 @@ impl<T: Scalar> BalancedOrbit<T> {
         let r = self.rank();
         assert_eq!(q.len(), n - 1, "BalancedOrbit::point: need N-1 frames");
         for (i, qk) in q.iter().enumerate() {
-            assert_eq!(qk.shape(), (self.widths[i + 1], r), "BalancedOrbit::point: frame Q{} must be d_k x r", i + 1);
+            assert_eq!(
+                qk.shape(),
+                (self.widths[i + 1], r),
+                "BalancedOrbit::point: frame Q{} must be d_k x r",
+                i + 1
+            );
         }
         let lam = self.lambda();
         let frame = |k: usize| -> MatRef<'_, T> {
@@ -120,7 +137,9 @@ impl<T: Scalar> BalancedOrbit<T> {
                 q[k - 1].as_ref()
             }
         };
-        let layers = (1..=n).map(|k| scale_cols(frame(k), &lam) * frame(k - 1).adjoint()).collect();
+        let layers = (1..=n)
+            .map(|k| scale_cols(frame(k), &lam) * frame(k - 1).adjoint())
+            .collect();
         Network::from_layers_unchecked(layers)
     }
 
@@ -137,16 +156,24 @@ impl<T: Scalar> BalancedOrbit<T> {
                     (true, true) => scale_cols(self.u.as_ref(), &lam) * self.v.adjoint(),
                     (true, false) => {
                         let mut w = Mat::<T>::zeros(rows, cols);
-                        w.as_mut().subcols_mut(0, r).copy_from(scale_cols(self.u.as_ref(), &lam));
+                        w.as_mut()
+                            .subcols_mut(0, r)
+                            .copy_from(scale_cols(self.u.as_ref(), &lam));
                         w
                     }
                     (false, true) => {
                         let mut w = Mat::<T>::zeros(rows, cols);
-                        w.as_mut().subrows_mut(0, r).copy_from(scale_rows(self.v.adjoint().to_owned().as_ref(), &lam));
+                        w.as_mut()
+                            .subrows_mut(0, r)
+                            .copy_from(scale_rows(self.v.adjoint().to_owned().as_ref(), &lam));
                         w
                     }
                     (false, false) => Mat::from_fn(rows, cols, |i, j| {
-                        if i == j && i < r { T::from_f64(lam[i]) } else { T::from_f64(0.0) }
+                        if i == j && i < r {
+                            T::from_f64(lam[i])
+                        } else {
+                            T::from_f64(0.0)
+                        }
                     }),
                 }
             })

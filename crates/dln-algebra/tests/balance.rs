@@ -11,7 +11,12 @@ fn net<T: Scalar>(seed: u64, widths: &[usize], rank: Option<usize>) -> Network<T
     let n = widths.len() - 1;
     let layers = (1..=n)
         .map(|k| match rank {
-            Some(r) if k == 1 => random::low_rank(&mut rng, widths[1], widths[0], r.min(widths[0]).min(widths[1])),
+            Some(r) if k == 1 => random::low_rank(
+                &mut rng,
+                widths[1],
+                widths[0],
+                r.min(widths[0]).min(widths[1]),
+            ),
             _ => random::gaussian(&mut rng, widths[k], widths[k - 1]),
         })
         .collect();
@@ -19,14 +24,33 @@ fn net<T: Scalar>(seed: u64, widths: &[usize], rank: Option<usize>) -> Network<T
 }
 
 fn certify<T: Scalar>(w: &Network<T>, method: BalanceMethod, label: &str) -> (bool, usize) {
-    let b = balance(w, BalanceOptions { method, ..Default::default() }).unwrap();
+    let b = balance(
+        w,
+        BalanceOptions {
+            method,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let i = &b.info;
     let mu = b.network.moment_norm() / b.network.l2_norm_sq();
-    assert!(i.product_rel_change <= 1e-10, "{label}: product change {:e}", i.product_rel_change);
+    assert!(
+        i.product_rel_change <= 1e-10,
+        "{label}: product change {:e}",
+        i.product_rel_change
+    );
     assert!(mu <= 1e-8, "{label}: moment {:e}", mu);
-    assert!(i.gap().abs() <= 1e-8, "{label}: gap {:e} ({:?})", i.gap(), i);
+    assert!(
+        i.gap().abs() <= 1e-8,
+        "{label}: gap {:e} ({:?})",
+        i.gap(),
+        i
+    );
     // The answer is never worse than the input.
-    assert!(i.l2_norm_sq_after <= i.l2_norm_sq_before * (1.0 + 1e-12), "{label}");
+    assert!(
+        i.l2_norm_sq_after <= i.l2_norm_sq_before * (1.0 + 1e-12),
+        "{label}"
+    );
     (i.orbit_closed, i.iterations)
 }
 
@@ -47,7 +71,14 @@ fn all_cases<T: Scalar>() {
     for (seed, (widths, rank)) in cases.iter().enumerate() {
         let w: Network<T> = net(seed as u64 + 100, widths, *rank);
         for method in [BalanceMethod::Svd, BalanceMethod::Orbit] {
-            certify(&w, method, &format!("{} widths {widths:?} rank {rank:?} {method:?}", T::DTYPE_NAME));
+            certify(
+                &w,
+                method,
+                &format!(
+                    "{} widths {widths:?} rank {rank:?} {method:?}",
+                    T::DTYPE_NAME
+                ),
+            );
         }
     }
 }
@@ -67,7 +98,14 @@ fn balance_certificates_complex() {
 fn canonical_group_element<T: Scalar>() {
     for (seed, &(d, n)) in [(4usize, 3usize), (6, 5), (3, 2)].iter().enumerate() {
         let w: Network<T> = net(seed as u64, &vec![d; n + 1], None);
-        let b = balance(&w, BalanceOptions { method: BalanceMethod::Orbit, ..Default::default() }).unwrap();
+        let b = balance(
+            &w,
+            BalanceOptions {
+                method: BalanceMethod::Orbit,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert!(b.info.orbit_closed);
         let p = b.group_element.as_ref().unwrap();
         for pk in p {
@@ -77,11 +115,29 @@ fn canonical_group_element<T: Scalar>() {
             assert!(e.values[0] > 0.0);
         }
         let pw = w.act(p).unwrap();
-        let diff: f64 = pw.layers().iter().zip(b.network.layers()).map(|(a, c)| dln_linalg::rel_diff(a.as_ref(), c.as_ref())).fold(0.0, f64::max);
+        let diff: f64 = pw
+            .layers()
+            .iter()
+            .zip(b.network.layers())
+            .map(|(a, c)| dln_linalg::rel_diff(a.as_ref(), c.as_ref()))
+            .fold(0.0, f64::max);
         assert!(diff < 1e-9, "p·W differs from the answer by {diff:e}");
         // Balancing a balanced network changes nothing (p = I).
-        let again = balance(&b.network, BalanceOptions { method: BalanceMethod::Orbit, ..Default::default() }).unwrap();
-        let diff: f64 = again.network.layers().iter().zip(b.network.layers()).map(|(a, c)| dln_linalg::rel_diff(a.as_ref(), c.as_ref())).fold(0.0, f64::max);
+        let again = balance(
+            &b.network,
+            BalanceOptions {
+                method: BalanceMethod::Orbit,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let diff: f64 = again
+            .network
+            .layers()
+            .iter()
+            .zip(b.network.layers())
+            .map(|(a, c)| dln_linalg::rel_diff(a.as_ref(), c.as_ref()))
+            .fold(0.0, f64::max);
         assert!(diff < 1e-10, "re-balancing moved the network by {diff:e}");
     }
 }
@@ -106,7 +162,8 @@ fn non_closed_orbit_is_reported() {
     let mut layers = w.into_layers();
     // Put the image of W1 inside the kernel of W2 partly: W2 kills the first column of W1.
     let c0: Mat<f64> = layers[0].col(0).to_owned().as_mat().to_owned();
-    let proj = Mat::<f64>::identity(6, 6) - (&c0 * c0.transpose()) * faer::Scale(1.0 / c0.squared_norm_l2());
+    let proj = Mat::<f64>::identity(6, 6)
+        - (&c0 * c0.transpose()) * faer::Scale(1.0 / c0.squared_norm_l2());
     layers[1] = &layers[1] * &proj;
     let w = Network::new(layers).unwrap();
     let b = balance(&w, BalanceOptions::default()).unwrap();
