@@ -1,0 +1,142 @@
+//! Test helper: read the LTI test systems under `testdata/lti/<model>/`
+//! (`A.npy B.npy C.npy D.npy meta.json [expected.json reference.json]`, see
+//! `testdata/lti/README.md`).
+#![allow(dead_code)]
+
+use dln_systems::model::{Sampling, StateSpace};
+use faer::Mat;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// `testdata/lti` of this workspace.
+pub fn lti_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/lti")
+}
+
+/// `/work/shared/testdata/lti` style location of the large models (rail_1357, iss12a), from
+/// `DLN_SHARED_LTI` or the default shared path; `None` when absent.
+pub fn shared_model_dir(name: &str) -> Option<PathBuf> {
+    let base =
+        std::env::var("DLN_SHARED_LTI").unwrap_or_else(|_| "/work/shared/testdata/lti".into());
+    let d = Path::new(&base).join(name);
+    d.join("A.npy").exists().then_some(d)
+}
+
+/// Reads a 2-D (or 1-D, as a column) float64 `.npy` file, C- or Fortran-ordered.
+pub fn read_npy(path: &Path) -> Mat<f64> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let npy = npyz::NpyFile::new(&bytes[..])
+        .unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()));
+    let shape: Vec<usize> = npy.shape().iter().map(|&s| s as usize).collect();
+    let fortran = npy.order() == npyz::Order::Fortran;
+    let data: Vec<f64> = npy
+        .into_vec()
+        .unwrap_or_else(|e| panic!("reading data of {}: {e}", path.display()));
+    let (r, c) = match shape.len() {
+        0 => (1, 1),
+        1 => (shape[0], 1),
+        2 => (shape[0], shape[1]),
+        _ => panic!("{}: {}-dimensional array", path.display(), shape.len()),
+    };
+    if fortran {
+        Mat::from_fn(r, c, |i, j| data[i + j * r])
+    } else {
+        Mat::from_fn(r, c, |i, j| data[i * c + j])
+    }
+}
+
+/// Reads a JSON file.
+pub fn read_json(path: &Path) -> Value {
+    let s =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    serde_json::from_str(&s).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()))
+}
+
+/// A test model: the validated system and its JSON files.
+pub struct Model {
+    /// Directory name.
+    pub name: String,
+    /// The system (sampling from `meta.json`: `"time"`, `"dt"`; DT without `dt` uses 1).
+    pub sys: StateSpace,
+    /// `meta.json`.
+    pub meta: Value,
+    /// `expected.json` if present.
+    pub expected: Option<Value>,
+    /// `reference.json` if present.
+    pub reference: Option<Value>,
+    /// Directory.
+    pub dir: PathBuf,
+}
+
+/// Loads `testdata/lti/<name>` (panics if absent: these models are part of the repository).
+pub fn load(name: &str) -> Model {
+    load_from(&lti_dir().join(name))
+}
+
+/// Loads a model directory.
+pub fn load_from(dir: &Path) -> Model {
+    let meta = read_json(&dir.join("meta.json"));
+    let a = read_npy(&dir.join("A.npy"));
+    let n = a.nrows();
+    let b = read_npy(&dir.join("B.npy"));
+    let c = read_npy(&dir.join("C.npy"));
+    let d = if dir.join("D.npy").exists() {
+        read_npy(&dir.join("D.npy"))
+    } else {
+        Mat::zeros(c.nrows(), b.ncols())
+    };
+    // A 1-D B/C would be read as a column; fix orientation from n.
+    let b = if b.nrows() != n && b.ncols() == n {
+        b.transpose().to_owned()
+    } else {
+        b
+    };
+    let c = if c.ncols() != n && c.nrows() == n {
+        c.transpose().to_owned()
+    } else {
+        c
+    };
+    let d = if d.nrows() != c.nrows() && d.ncols() == c.nrows() {
+        d.transpose().to_owned()
+    } else {
+        d
+    };
+    let sampling = match meta["time"].as_str() {
+        Some("discrete") => Sampling::Discrete {
+            dt: meta["dt"].as_f64().unwrap_or(1.0),
+        },
+        _ => Sampling::Continuous,
+    };
+    let sys = StateSpace::new(a, b, c, d, sampling).expect("test system must validate");
+    let opt = |f: &str| dir.join(f).exists().then(|| read_json(&dir.join(f)));
+    Model {
+        name: dir.file_name().unwrap().to_string_lossy().into_owned(),
+        sys,
+        meta,
+        expected: opt("expected.json"),
+        reference: opt("reference.json"),
+        dir: dir.to_owned(),
+    }
+}
+
+/// A JSON array of numbers as `Vec<f64>`.
+pub fn f64s(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .expect("JSON array")
+        .iter()
+        .map(|x| x.as_f64().expect("number"))
+        .collect()
+}
+
+/// A JSON array of arrays as a matrix (row-major rows).
+pub fn mat(v: &Value) -> Mat<f64> {
+    let rows: Vec<Vec<f64>> = v.as_array().expect("JSON array").iter().map(f64s).collect();
+    let r = rows.len();
+    let c = rows.first().map_or(0, Vec::len);
+    Mat::from_fn(r, c, |i, j| rows[i][j])
+}
+
+/// Relative difference of two scalars.
+pub fn rel(a: f64, b: f64) -> f64 {
+    (a - b).abs() / b.abs().max(f64::MIN_POSITIVE)
+}
