@@ -11,6 +11,7 @@ use dln_algebra::{BalancedOrbit, CgOptions, FiberOperator, Network};
 use dln_linalg::{Scalar, c64, rel_diff};
 use faer::Mat;
 use faer::linalg::solvers::Solve;
+use rand::Rng;
 
 pub(super) fn checks() -> Vec<Check> {
     vec![
@@ -149,6 +150,78 @@ pub(super) fn checks() -> Vec<Check> {
                 claim14::<c64>(cx)
             },
         ),
+        Check::new(
+            "claim17-thm1-minimum",
+            "Theorem 1, (1.5)",
+            "X full rank, W ∈ F_X: ‖W‖² ≥ NΣσ_i^{2/N}, strict if G ≠ 0, equality on O_X and at balance(W)",
+            |cx| {
+                claim17::<f64>(cx)?;
+                claim17::<c64>(cx)
+            },
+        ),
+        Check::new(
+            "claim18-thm1-any-widths-rank",
+            "Theorem 1 (generalised; ours)",
+            "any widths/rank: ‖W‖² ≥ NΣ_{σ_i>0}σ_i^{2/N}; Q·C (Q_k ∈ F^{d_k×r}) balanced, in F_X, equality",
+            |cx| {
+                claim18::<f64>(cx)?;
+                claim18::<c64>(cx)
+            },
+        ),
+        Check::new(
+            "claim19-thm20-schatten",
+            "Theorem 20, (3.9)",
+            "Σ_k‖W_k‖_{S_p} ≥ N(Σσ_i^{p/N})^{1/p}, equality on O_X (p = 1.5, 2, 3; p = 1 value only)",
+            |cx| {
+                claim19::<f64>(cx)?;
+                claim19::<c64>(cx)
+            },
+        ),
+        Check::new(
+            "claim30-dimensions",
+            "§8.30 [derived]",
+            "balanced full-rank W: dim ker dG = d² + (N−1)d(d−1)/2 (ℝ), (N+1)d² (ℂ); dim F_X = (N−1)d² (free)",
+            |cx| {
+                claim30::<f64>(cx)?;
+                claim30::<c64>(cx)
+            },
+        ),
+        Check::new(
+            "claim33-jacobi-block",
+            "§8.33 [derived]",
+            "orbit Gram block = 2·tridiag(−λ_iλ_j, λ_i²+λ_j², −λ_iλ_j); eigenvalues 2(λ_i²+λ_j²−2λ_iλ_j cos(kπ/N)); det/2^{N−1} = (λ_i^{2N}−λ_j^{2N})/(λ_i²−λ_j²)",
+            |cx| {
+                claim33::<f64>(cx)?;
+                claim33::<c64>(cx)
+            },
+        ),
+        Check::new(
+            "claim35-linear-systems-moment",
+            "§5, §8.35 [derived]",
+            "d/dτ|₀ ½(‖e^{τa}Ae^{−τa}‖²+‖e^{τa}B‖²+‖Ce^{−τa}‖²) = Re Tr((AA*−A*A+BB*−C*C)a); A=0, B=W_1, C=W_2: μ_LS = G_1",
+            |cx| {
+                claim35::<f64>(cx)?;
+                claim35::<c64>(cx)
+            },
+        ),
+        Check::new(
+            "claim36-remark16-null-cone",
+            "Remark 16",
+            "d=1, N=2: orbit of (0, w_1) not closed: ‖A·W‖² = A²w_1² → 0 not attained, G ≠ 0 on the orbit",
+            |cx| {
+                claim36::<f64>(cx)?;
+                claim36::<c64>(cx)
+            },
+        ),
+        Check::new(
+            "kn-balance-certificate",
+            "§3.3, Theorems 13-14",
+            "balance(W) (svd, orbit): gap to NΣσ^{2/N} ≤ tol, ‖μ‖ ≤ tol, X preserved; square/rectangular/rank-deficient",
+            |cx| {
+                kn_certificate::<f64>(cx)?;
+                kn_certificate::<c64>(cx)
+            },
+        ),
     ]
 }
 
@@ -253,6 +326,7 @@ pub(crate) enum Lemma1Formula {
     /// $A_{N-1} = W_N^{-1}Q_N\Lambda$ (theory.md E1, correct).
     Corrected,
     /// The paper's printed $A_{N-1} = Q_N\Lambda W_N^{-1}$ (wrong; used to test that the check fails).
+    #[cfg_attr(not(test), allow(dead_code))]
     Printed,
 }
 
@@ -557,6 +631,348 @@ fn claim14<T: Scalar>(cx: &mut Ctx) -> CheckResult {
             if widths[1..widths.len() - 1].iter().all(|&d| d >= 2) {
                 let nonherm = tdist(&sol.b, &tadjoint(&sol.b)) / tnorm(&sol.b);
                 cx.record_ge(label::<T>(&widths, "b ≠ b*"), nonherm, 1e-6, 0.0);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The relative contribution of the singular values at the rounding level to the bound: the bound
+/// is only determined up to it.
+fn bound_ambiguity(sigma: &[f64], depth: usize, r: usize, bound: f64) -> f64 {
+    depth as f64 * sigma[r..].iter().map(|x| x.powf(2.0 / depth as f64)).sum::<f64>() / bound.max(f64::MIN_POSITIVE)
+}
+
+/// Condition number of the bound $\sum_i\sigma_i^e$ with respect to the singular values of the
+/// computed $X = W_N\cdots W_1$: rounding perturbs each $\sigma_i$ by about $n\varepsilon\prod_k\|W_k\|$,
+/// i.e. by $n\varepsilon\,c\,\sigma_1$ with $c$ the product conditioning, so the bound moves by the
+/// relative amount $n\varepsilon\,c\cdot e\,\sigma_1\sum_i\sigma_i^{e-1}/\sum_i\sigma_i^e$ (this returns the factor after $n\varepsilon$).
+fn bound_conditioning<T: Scalar>(w: &Network<T>, sigma: &[f64], r: usize, e: f64) -> f64 {
+    let num: f64 = sigma[..r].iter().map(|s| s.powf(e - 1.0)).sum();
+    let den: f64 = sigma[..r].iter().map(|s| s.powf(e)).sum();
+    1.0 + product_conditioning(w) * e * sigma[0] * num / den
+}
+
+fn claim17<T: Scalar>(cx: &mut Ctx) -> CheckResult {
+    for (n, d) in cx.square_shapes() {
+        let widths = square(n, d);
+        for _ in 0..cx.reps() {
+            let w: Network<T> = gaussian_network(cx.rng(), &widths);
+            let sigma = svals(w.product().as_ref())?;
+            let bound = l2_bound(&sigma, n, d);
+            let t = tol(16.0, n * d, 1.0);
+            // Random points of the fiber: W and A·W.
+            for i in 0..3 {
+                let p = if i == 0 { w.clone() } else { w.act(&random_group(cx.rng(), &widths, GROUP_COND))? };
+                let ratio = p.l2_norm_sq() / bound;
+                cx.record_ge(label::<T>(&widths, "‖W‖²/bound ≥ 1"), ratio, 1.0, t);
+                if p.moment_norm() > 1e-3 * p.l2_norm_sq() {
+                    cx.record_ge(label::<T>(&widths, "G ≠ 0 ⟹ strict"), ratio - 1.0, 100.0 * t, 0.0);
+                }
+            }
+            // Equality on the balanced orbit and at the balancing output.
+            let frames: Vec<Mat<T>> = random_frames(cx.rng(), &widths, d);
+            let q = BalancedOrbit::of(&w)?.point(&frames);
+            let te = tol(16.0, n * d, bound_conditioning(&w, &sigma, d, 2.0 / n as f64));
+            cx.record(label::<T>(&widths, "Q·C: equality"), (q.l2_norm_sq() / bound - 1.0).abs(), te);
+            let opts = BalanceOptions::default();
+            let b = balance(&w, opts)?;
+            cx.record(label::<T>(&widths, "balance: equality"), (b.network.l2_norm_sq() / bound - 1.0).abs(), te + opts.tol);
+        }
+    }
+    Ok(())
+}
+
+/// Width profiles and a rank-deficient square network of each depth: `(widths, rank_drop)`.
+fn general_instances<T: Scalar>(cx: &mut Ctx) -> Vec<Network<T>> {
+    let mut nets = Vec::new();
+    for widths in cx.general_widths() {
+        for _ in 0..cx.reps() {
+            nets.push(gaussian_network(cx.rng(), &widths));
+        }
+    }
+    for (n, d) in cx.square_shapes().into_iter().filter(|&(_, d)| d >= 2) {
+        for _ in 0..cx.reps() {
+            let widths = square(n, d);
+            let mut layers = gaussian_network::<T, _>(cx.rng(), &widths).into_layers();
+            let k = cx.rng().random_range(0..n);
+            layers[k] = dln_linalg::random::low_rank(cx.rng(), d, d, d / 2);
+            nets.push(Network::new(layers).expect("valid widths"));
+        }
+    }
+    nets
+}
+
+fn claim18<T: Scalar>(cx: &mut Ctx) -> CheckResult {
+    for w in general_instances::<T>(cx) {
+        let widths = w.widths();
+        let n = w.depth();
+        let x = w.product();
+        let sigma = svals(x.as_ref())?;
+        let r = rank_of(&sigma, x.nrows(), x.ncols());
+        let bound = l2_bound(&sigma, n, r);
+        let amb = bound_ambiguity(&sigma, n, r, bound);
+        let nd = widths.len() * max_width(&widths);
+        let t = tol(16.0, nd, 1.0);
+        let note = format!("rank {r}");
+        for i in 0..3 {
+            let p = if i == 0 { w.clone() } else { w.act(&random_group(cx.rng(), &widths, GROUP_COND))? };
+            cx.record_ge(label::<T>(&widths, &format!("{note}: ‖W‖²/bound ≥ 1")), p.l2_norm_sq() / bound, 1.0, t);
+        }
+        let orbit = BalancedOrbit::of(&w)?;
+        let frames: Vec<Mat<T>> = random_frames(cx.rng(), &widths, orbit.rank());
+        let q = orbit.point(&frames);
+        let te = tol(16.0, nd, bound_conditioning(&w, &sigma, r, 2.0 / n as f64));
+        cx.record(label::<T>(&widths, &format!("{note}: Q·C equality")), (q.l2_norm_sq() / bound - 1.0).abs(), te + amb);
+        cx.record(label::<T>(&widths, &format!("{note}: G(Q·C) = 0")), q.moment_norm() / q.l2_norm_sq(), t);
+        let xr = rel_diff(q.product().as_ref(), x.as_ref());
+        cx.record(label::<T>(&widths, &format!("{note}: φ(Q·C) = X")), xr, t + sigma.get(r).copied().unwrap_or(0.0) / sigma[0]);
+    }
+    Ok(())
+}
+
+fn claim19<T: Scalar>(cx: &mut Ctx) -> CheckResult {
+    for (n, d) in cx.square_shapes() {
+        let widths = square(n, d);
+        for _ in 0..cx.reps() {
+            let w: Network<T> = gaussian_network(cx.rng(), &widths);
+            let sigma = svals(w.product().as_ref())?;
+            let t = tol(16.0, n * d, 1.0);
+            let frames: Vec<Mat<T>> = random_frames(cx.rng(), &widths, d);
+            let q = BalancedOrbit::of(&w)?.point(&frames);
+            let others: Vec<Network<T>> = (0..3)
+                .map(|_| w.act(&random_group(cx.rng(), &widths, GROUP_COND)))
+                .collect::<Result<_, _>>()?;
+            // p = 2 is Σ_k‖W_k‖_F.
+            let frob: f64 = w.layers().iter().map(|m| m.norm_l2()).sum();
+            cx.record(label::<T>(&widths, "S_2 sum = Σ‖W_k‖_F"), (w.schatten_sum(2.0)? - frob).abs() / frob, t);
+            for p in [1.0, 1.5, 2.0, 3.0] {
+                let bound = n as f64 * sigma.iter().map(|s| s.powf(p / n as f64)).sum::<f64>().powf(1.0 / p);
+                let te = tol(16.0, n * d, bound_conditioning(&w, &sigma, d, p / n as f64) / p);
+                cx.record(label::<T>(&widths, &format!("p={p}: Q·C equality")), (q.schatten_sum(p)? / bound - 1.0).abs(), te);
+                for o in std::iter::once(&w).chain(&others) {
+                    let v = o.schatten_sum(p)? / bound;
+                    cx.record_ge(label::<T>(&widths, &format!("p={p}: ≥ bound")), v, 1.0, t);
+                    if p > 1.0 && o.moment_norm() > 1e-3 * o.l2_norm_sq() {
+                        cx.record_ge(label::<T>(&widths, &format!("p={p}: G ≠ 0 ⟹ strict")), v - 1.0, 100.0 * t, 0.0);
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn claim30<T: Scalar>(cx: &mut Ctx) -> CheckResult {
+    for (n, d) in cx.square_shapes() {
+        let widths = square(n, d);
+        for _ in 0..cx.reps() {
+            let x: Mat<T> = dln_linalg::random::gl_with_condition(cx.rng(), d, 3.0);
+            let orbit = BalancedOrbit::new(x.as_ref(), &widths)?;
+            let frames: Vec<Mat<T>> = random_frames(cx.rng(), &widths, d);
+            let w = orbit.point(&frames);
+            // dG as a real matrix: the central difference is exact for the quadratic G.
+            let basis = real_basis::<T>(&layer_shapes(&widths));
+            let m = real_matrix(&basis, |v| quadratic_derivative(&w, v, |z| z.moments()));
+            let s = svals(m.as_ref())?;
+            let (n_f, d_f) = (n as f64, d as f64);
+            let predicted = if T::IS_COMPLEX { (n_f + 1.0) * d_f * d_f } else { d_f * d_f + (n_f - 1.0) * d_f * (d_f - 1.0) / 2.0 };
+            let rank = s.iter().filter(|&&x| x > 1e-8 * s[0]).count();
+            let kernel = basis.len() - rank;
+            cx.record(label::<T>(&widths, "dim ker dG"), (kernel as f64 - predicted).abs(), 0.0);
+            // The count is robust: a wide gap separates the zero and non-zero singular values.
+            let r = basis.len() - predicted as usize;
+            if r >= 1 && r <= s.len() {
+                cx.record_ge(label::<T>(&widths, "σ_r/σ_1 (non-zero)"), s[r - 1] / s[0], 1e-4, 0.0);
+            }
+            if r < s.len() {
+                cx.record(label::<T>(&widths, "σ_{r+1}/σ_1 (zero)"), s[r] / s[0], tol(16.0, basis.len(), 1.0));
+            }
+            // The action is free: a ↦ w_a is injective, so dim F_X = dim 𝔤 = (N−1)d² (real dims, ×2 over ℂ).
+            let gbasis = real_basis::<T>(&junction_shapes(&widths));
+            let tm = real_matrix(&gbasis, |a| w.infinitesimal_action(a));
+            let st = svals(tm.as_ref())?;
+            cx.record_ge(label::<T>(&widths, "a ↦ w_a injective"), st[st.len() - 1] / st[0], 1e-4, 0.0);
+        }
+    }
+    Ok(())
+}
+
+fn claim33<T: Scalar>(cx: &mut Ctx) -> CheckResult {
+    let depths: Vec<usize> = if cx.thorough() { vec![2, 3, 4, 5, 7, 10] } else { vec![2, 3, 5, 8] };
+    let d = 3;
+    for n in depths {
+        for _ in 0..cx.reps() {
+            let sig: Vec<f64> = (0..d).map(|_| cx.rng().random_range(0.3..3.0)).collect();
+            let x = Mat::<T>::from_fn(d, d, |i, j| T::from_f64(if i == j { sig[i] } else { 0.0 }));
+            let widths = square(n, d);
+            let centre = BalancedOrbit::new(x.as_ref(), &widths)?.centre();
+            let mut sorted = sig.clone();
+            sorted.sort_by(|a, b| b.total_cmp(a));
+            let lam: Vec<f64> = sorted.iter().map(|s| s.powf(1.0 / n as f64)).collect();
+            for i in 0..d {
+                for j in i + 1..d {
+                    let (li, lj) = (lam[i], lam[j]);
+                    let m = n - 1;
+                    let jac = Mat::<f64>::from_fn(m, m, |p, q| {
+                        if p == q {
+                            2.0 * (li * li + lj * lj)
+                        } else if p.abs_diff(q) == 1 {
+                            -2.0 * li * lj
+                        } else {
+                            0.0
+                        }
+                    });
+                    let scale = jac.norm_l2();
+                    let t = tol(16.0, n * d, 1.0);
+                    // The Gram block of the orbit map at the centre, in the directions E_ij − E_ji
+                    // (and i(E_ij + E_ji) over ℂ) at each junction.
+                    let mut dirs = vec![(1.0, -1.0, 0.0)];
+                    if T::IS_COMPLEX {
+                        dirs.push((0.0, 0.0, 1.0));
+                    }
+                    for &(up, down, imag) in &dirs {
+                        let generator = |k: usize| -> Vec<Mat<T>> {
+                            (1..n)
+                                .map(|l| {
+                                    let mut a = Mat::<T>::zeros(d, d);
+                                    if l == k {
+                                        a[(i, j)] = T::from_parts(up, imag);
+                                        a[(j, i)] = T::from_parts(down, imag);
+                                    }
+                                    a
+                                })
+                                .collect()
+                        };
+                        let tangents: Vec<Vec<Mat<T>>> = (1..n).map(|k| centre.infinitesimal_action(&generator(k))).collect();
+                        let gram = Mat::<f64>::from_fn(m, m, |p, q| tinner(&tangents[p], &tangents[q]));
+                        let what = if imag > 0.0 { "i(E_ij+E_ji)" } else { "E_ij−E_ji" };
+                        cx.record(label::<T>(&widths, &format!("({i},{j}) Gram[{what}] = J")), (&gram - &jac).norm_l2() / scale, t);
+                    }
+                    let ev = sym_eigenvalues(&jac)?;
+                    let mut want: Vec<f64> = (1..n)
+                        .map(|k| 2.0 * (li * li + lj * lj - 2.0 * li * lj * (k as f64 * std::f64::consts::PI / n as f64).cos()))
+                        .collect();
+                    want.sort_by(f64::total_cmp);
+                    let dev = ev.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+                    cx.record(label::<T>(&widths, &format!("({i},{j}) eigenvalues")), dev / ev[m - 1], t);
+                    // det by the three-term recurrence of the tridiagonal matrix.
+                    let (a, b) = (2.0 * (li * li + lj * lj), 2.0 * li * lj);
+                    let (mut f0, mut f1) = (1.0, a);
+                    for _ in 1..m {
+                        (f0, f1) = (f1, a * f1 - b * b * f0);
+                    }
+                    let det = f1 / 2f64.powi(m as i32);
+                    let want_det = (li.powi(2 * n as i32) - lj.powi(2 * n as i32)) / (li * li - lj * lj);
+                    cx.record(label::<T>(&widths, &format!("({i},{j}) det")), (det / want_det - 1.0).abs(), tol(16.0, n * n, 1.0));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn claim35<T: Scalar>(cx: &mut Ctx) -> CheckResult {
+    let mut dims = vec![(3, 2, 4), (4, 4, 4), (2, 3, 1), (1, 2, 2)];
+    if cx.thorough() {
+        dims.extend([(6, 3, 5), (8, 8, 8)]);
+    }
+    for (nx, m, p) in dims {
+        for _ in 0..cx.reps() {
+            let gauss = |cx: &mut Ctx, r: usize, c: usize| -> Mat<T> { dln_linalg::random::gaussian(cx.rng(), r, c) };
+            let a = gauss(cx, nx, nx);
+            let b = gauss(cx, nx, m);
+            let c = gauss(cx, p, nx);
+            let al = random_algebra::<T, _>(cx.rng(), &[0, nx, 0]).remove(0);
+            let ls_norm = |a: &Mat<T>, b: &Mat<T>, c: &Mat<T>, tau: f64| -> Result<f64, CheckError> {
+                let e = dln_linalg::expm((faer::Scale(T::from_f64(tau)) * &al).as_ref())?;
+                let ei = dln_linalg::expm((faer::Scale(T::from_f64(-tau)) * &al).as_ref())?;
+                let f = (&e * a * &ei).norm_l2().powi(2) + (&e * b).norm_l2().powi(2) + (c * &ei).norm_l2().powi(2);
+                Ok(0.5 * f)
+            };
+            let mu = |a: &Mat<T>, b: &Mat<T>, c: &Mat<T>| -> Mat<T> {
+                a * a.adjoint() - a.adjoint() * a + b * b.adjoint() - c.adjoint() * c
+            };
+            let note = format!("n={nx} m={m} p={p}");
+            let lbl = |s: &str| format!("{} {note} {s}", field::<T>());
+            let scale = 2.0 * ls_norm(&a, &b, &c, 0.0)?;
+            let fd = fd_scalar(|tau| ls_norm(&a, &b, &c, tau), FD_STEP)?;
+            let pairing = dln_linalg::re_inner(mu(&a, &b, &c).as_ref(), al.as_ref());
+            cx.record(lbl("first variation = Re Tr(μ_LS a)"), (fd - pairing).abs() / scale, fd_tol(FD_STEP, 4.0, 3 * nx.max(m).max(p)));
+            // N = 2 DLN: A = 0, B = W_1, C = W_2.
+            let zero = Mat::<T>::zeros(nx, nx);
+            let w = Network::new(vec![b.clone(), c.clone()])?;
+            let t = tol(16.0, 2 * nx.max(m).max(p), 1.0);
+            cx.record(lbl("μ_LS(0, W_1, W_2) = G_1"), rel_diff(mu(&zero, &b, &c).as_ref(), w.moment(1).as_ref()) * tnorm(&w.moments()) / w.l2_norm_sq(), t);
+            let tau = 0.3;
+            let via_act = 0.5 * act_exp(&w, &[al.clone()], tau)?.l2_norm_sq();
+            cx.record(lbl("½‖e^{τa}·W‖² = LS norm at A = 0"), (via_act - ls_norm(&zero, &b, &c, tau)?).abs() / via_act, t);
+        }
+    }
+    Ok(())
+}
+
+fn claim36<T: Scalar>(cx: &mut Ctx) -> CheckResult {
+    let widths = [1, 1, 1];
+    for _ in 0..cx.reps() {
+        let w1: T = dln_linalg::random::gaussian_scalar(cx.rng());
+        let one = |v: T| Mat::<T>::from_fn(1, 1, |_, _| v);
+        let w = Network::new(vec![one(w1), one(T::from_f64(0.0))])?;
+        let t = tol(16.0, 2, 1.0);
+        let n0 = w.l2_norm_sq();
+        for e in 0..=6 {
+            let s = 10f64.powi(-e);
+            let aw = w.act(&[one(T::from_f64(s))])?;
+            let norm = aw.l2_norm_sq();
+            cx.record(label::<T>(&widths, &format!("A=1e-{e}: ‖A·W‖² = A²|w_1|²")), (norm / (s * s * n0) - 1.0).abs(), t);
+            // G = A²|w_1|² never vanishes on the orbit: no critical point of ψ, so (Kempf–Ness) the orbit is not closed.
+            cx.record(label::<T>(&widths, &format!("A=1e-{e}: G/‖A·W‖² = 1")), (aw.moment(1)[(0, 0)].re() / norm - 1.0).abs(), t);
+        }
+        // The infimum 0 = NΣσ^{2/N} (X = 0) is the limit in the orbit closure: balance reports a non-closed orbit.
+        let b = balance(&w, BalanceOptions::default())?;
+        cx.record(label::<T>(&widths, "balance: orbit_closed = false"), if b.info.orbit_closed { 1.0 } else { 0.0 }, 0.0);
+        cx.record(label::<T>(&widths, "balance: limit norm 0"), b.network.l2_norm_sq() / n0, t);
+        // Contrast: x = w_2w_1 ≠ 0, the orbit is the whole fiber and is closed.
+        let w2: T = dln_linalg::random::gaussian_scalar(cx.rng());
+        let v = Network::new(vec![one(w1), one(w2)])?;
+        let b = balance(&v, BalanceOptions::default())?;
+        cx.record(label::<T>(&widths, "x ≠ 0: orbit_closed = true"), if b.info.orbit_closed { 0.0 } else { 1.0 }, 0.0);
+    }
+    Ok(())
+}
+
+fn kn_certificate<T: Scalar>(cx: &mut Ctx) -> CheckResult {
+    let mut nets: Vec<(Network<T>, bool)> = Vec::new();
+    for (n, d) in cx.square_shapes() {
+        for _ in 0..cx.reps() {
+            nets.push((gaussian_network(cx.rng(), &square(n, d)), true));
+        }
+    }
+    nets.extend(general_instances::<T>(cx).into_iter().map(|w| (w, false)));
+    for (w, square_full) in nets {
+        let widths = w.widths();
+        let n = w.depth();
+        let x = w.product();
+        let sigma = svals(x.as_ref())?;
+        let r = rank_of(&sigma, x.nrows(), x.ncols());
+        let bound = l2_bound(&sigma, n, r);
+        let amb = bound_ambiguity(&sigma, n, r, bound);
+        let nd = widths.len() * max_width(&widths);
+        for method in [BalanceMethod::Svd, BalanceMethod::Orbit] {
+            let opts = BalanceOptions { method, ..BalanceOptions::default() };
+            let b = balance(&w, opts)?;
+            let out = &b.network;
+            let note = format!("rank {r} {}", method.name());
+            let t = tol(16.0, nd, 1.0);
+            let te = tol(16.0, nd, bound_conditioning(&w, &sigma, r, 2.0 / n as f64));
+            cx.record(label::<T>(&widths, &format!("{note}: gap")), (out.l2_norm_sq() / bound - 1.0).abs(), te + amb + opts.tol);
+            cx.record(label::<T>(&widths, &format!("{note}: ‖μ‖/‖W‖²")), out.moment_norm() / out.l2_norm_sq(), t + opts.tol);
+            let xr = rel_diff(out.product().as_ref(), x.as_ref());
+            let xt = tol(16.0, nd, product_conditioning(&w) * (1.0 + b.info.iterations as f64))
+                + sigma.get(r).copied().unwrap_or(0.0) / sigma[0];
+            cx.record(label::<T>(&widths, &format!("{note}: X preserved")), xr, xt);
+            if square_full {
+                cx.record(label::<T>(&widths, &format!("{note}: orbit closed")), if b.info.orbit_closed { 0.0 } else { 1.0 }, 0.0);
             }
         }
     }

@@ -70,7 +70,7 @@ impl Check {
 /// Declares the check modules and concatenates their `checks()` in this order.
 macro_rules! register {
     ($($module:ident),* $(,)?) => {
-        $(mod $module;)*
+        $(pub(crate) mod $module;)*
         /// All registered checks, in order.
         pub fn registry() -> Vec<Check> {
             let mut all = Vec::new();
