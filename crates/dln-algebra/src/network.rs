@@ -126,7 +126,11 @@ impl<T: Scalar> Network<T> {
 
     /// End-to-end matrix $X = W_N\cdots W_1$ ($d_N\times d_0$).
     pub fn product(&self) -> Mat<T> {
-        self.partial_product(self.depth())
+        let mut x = self.layers[0].clone();
+        for l in &self.layers[1..] {
+            x = l * &x;
+        }
+        x
     }
 
     /// Partial product $X_k = W_k\cdots W_1$ ($d_k\times d_0$); $X_0 = I$.
