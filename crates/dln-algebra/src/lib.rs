@@ -43,3 +43,8 @@ pub use fiber::{CgOptions, CgSolution, FiberOperator};
 pub use kempf_ness::{BalanceInfo, BalanceMethod, BalanceOptions, Balanced, balance};
 pub use network::{Network, tuple_inner, tuple_norm_sq};
 pub use orbit::BalancedOrbit;
+
+/// The README's examples, compiled and run as doc tests.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
