@@ -255,7 +255,7 @@ impl<'a, T: Scalar> FiberOperator<'a, T> {
             it += 1;
             let hp = self.apply(&p);
             let php = tuple_inner(&p, &hp);
-            if !(php > 0.0) {
+            if php.is_nan() || php <= 0.0 {
                 break; // direction in the kernel: the residual cannot be reduced further
             }
             let alpha = rz / php;
@@ -331,7 +331,7 @@ impl<'a, T: Scalar> FiberOperator<'a, T> {
             it += 1;
             let q = net.infinitesimal_action(&p);
             let qq = tuple_inner(&q, &q);
-            if !(qq > 0.0) {
+            if qq.is_nan() || qq <= 0.0 {
                 break;
             }
             let alpha = gamma / qq;

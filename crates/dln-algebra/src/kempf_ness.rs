@@ -24,7 +24,7 @@
 //!   point of the same fiber whose frames $Q_k = \mathrm{polar}(\tilde X_k Q_0)$ are read off the last
 //!   iterate $\tilde{\mathbf W}$ — the limit point in the orbit closure, up to the convergence of the
 //!   frames — and reports `orbit_closed = false`.
-//! - [`BalanceMethod::Auto`]: `Orbit`.
+//! - `BalanceMethod::Auto`: `Orbit`.
 
 use crate::fiber::{CgOptions, FiberOperator};
 use crate::orbit::BalancedOrbit;

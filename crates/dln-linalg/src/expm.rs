@@ -18,7 +18,7 @@ use faer::{Mat, MatRef};
 
 const THETA: [(usize, f64); 5] = [
     (3, 1.495585217958292e-2),
-    (5, 2.539398330063230e-1),
+    (5, 2.539_398_330_063_23e-1),
     (7, 9.504178996162932e-1),
     (9, 2.097847961257068e0),
     (13, 5.371920351148152e0),
@@ -28,15 +28,36 @@ fn pade_coefficients(m: usize) -> &'static [f64] {
     match m {
         3 => &[120.0, 60.0, 12.0, 1.0],
         5 => &[30240.0, 15120.0, 3360.0, 420.0, 30.0, 1.0],
-        7 => &[17297280.0, 8648640.0, 1995840.0, 277200.0, 25200.0, 1512.0, 56.0, 1.0],
+        7 => &[
+            17297280.0, 8648640.0, 1995840.0, 277200.0, 25200.0, 1512.0, 56.0, 1.0,
+        ],
         9 => &[
-            17643225600.0, 8821612800.0, 2075673600.0, 302702400.0, 30270240.0, 2162160.0, 110880.0,
-            3960.0, 90.0, 1.0,
+            17643225600.0,
+            8821612800.0,
+            2075673600.0,
+            302702400.0,
+            30270240.0,
+            2162160.0,
+            110880.0,
+            3960.0,
+            90.0,
+            1.0,
         ],
         _ => &[
-            64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0,
-            129060195264000.0, 10559470521600.0, 670442572800.0, 33522128640.0, 1323241920.0,
-            40840800.0, 960960.0, 16380.0, 182.0, 1.0,
+            64764752532480000.0,
+            32382376266240000.0,
+            7771770303897600.0,
+            1187353796428800.0,
+            129060195264000.0,
+            10559470521600.0,
+            670442572800.0,
+            33522128640.0,
+            1323241920.0,
+            40840800.0,
+            960960.0,
+            16380.0,
+            182.0,
+            1.0,
         ],
     }
 }
@@ -51,7 +72,11 @@ pub fn norm_1<T: Scalar>(a: MatRef<'_, T>) -> f64 {
 /// $\sum_k c_k M_k$ (plus $c_I I$).
 fn combine<T: Scalar>(n: usize, identity: f64, terms: &[(f64, &Mat<T>)]) -> Mat<T> {
     Mat::from_fn(n, n, |i, j| {
-        let mut v = if i == j { T::from_f64(identity) } else { T::from_f64(0.0) };
+        let mut v = if i == j {
+            T::from_f64(identity)
+        } else {
+            T::from_f64(0.0)
+        };
         for (c, m) in terms {
             v += m[(i, j)].scale(*c);
         }
@@ -105,7 +130,9 @@ pub fn expm<T: Scalar>(a: MatRef<'_, T>) -> Result<Mat<T>> {
             let next = powers.last().map(|p| p * &a2).unwrap_or_else(|| a2.clone());
             powers.push(next);
         }
-        let odd: Vec<(f64, &Mat<T>)> = (1..=m / 2).map(|k| (b[2 * k + 1], &powers[k - 1])).collect();
+        let odd: Vec<(f64, &Mat<T>)> = (1..=m / 2)
+            .map(|k| (b[2 * k + 1], &powers[k - 1]))
+            .collect();
         let even: Vec<(f64, &Mat<T>)> = (1..=m / 2).map(|k| (b[2 * k], &powers[k - 1])).collect();
         (&a * combine(n, b[1], &odd), combine(n, b[0], &even))
     };
@@ -141,18 +168,28 @@ mod tests {
                 let einv = expm(ma.as_ref()).unwrap();
                 let id = Mat::<T>::identity(n, n);
                 let cond = norm_1(e.as_ref()) * norm_1(einv.as_ref());
-                assert!(rel_diff((&e * &einv).as_ref(), id.as_ref()) < 1e3 * n as f64 * f64::EPSILON * cond);
+                assert!(
+                    rel_diff((&e * &einv).as_ref(), id.as_ref())
+                        < 1e3 * n as f64 * f64::EPSILON * cond
+                );
                 // Hermitian case agrees with the eigen route.
                 let h = hermitian_part(a.as_ref());
                 let e1 = expm(h.as_ref()).unwrap();
                 let e2 = hermitian_exp(h.as_ref()).unwrap();
-                assert!(rel_diff(e1.as_ref(), e2.as_ref()) < 1e3 * n as f64 * f64::EPSILON * cond.sqrt());
+                assert!(
+                    rel_diff(e1.as_ref(), e2.as_ref())
+                        < 1e3 * n as f64 * f64::EPSILON * cond.sqrt()
+                );
             }
         }
         // Nilpotent: exp([[0,1],[0,0]]) = [[1,1],[0,1]].
-        let nil = Mat::<T>::from_fn(2, 2, |i, j| T::from_f64(if i == 0 && j == 1 { 1.0 } else { 0.0 }));
+        let nil = Mat::<T>::from_fn(2, 2, |i, j| {
+            T::from_f64(if i == 0 && j == 1 { 1.0 } else { 0.0 })
+        });
         let e = expm(nil.as_ref()).unwrap();
-        let want = Mat::<T>::from_fn(2, 2, |i, j| T::from_f64(if i == 1 && j == 0 { 0.0 } else { 1.0 }));
+        let want = Mat::<T>::from_fn(2, 2, |i, j| {
+            T::from_f64(if i == 1 && j == 0 { 0.0 } else { 1.0 })
+        });
         assert!(rel_diff(e.as_ref(), want.as_ref()) < 1e-15);
     }
 

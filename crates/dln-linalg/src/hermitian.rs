@@ -34,14 +34,23 @@ impl<T: Scalar> HermitianEigen<T> {
     /// If `a` is not square.
     #[track_caller]
     pub fn new(a: MatRef<'_, T>) -> Result<Self> {
-        assert_eq!(a.nrows(), a.ncols(), "HermitianEigen: matrix must be square");
+        assert_eq!(
+            a.nrows(),
+            a.ncols(),
+            "HermitianEigen: matrix must be square"
+        );
         crate::check_finite(a)?;
         let evd = a
             .self_adjoint_eigen(Side::Lower)
-            .map_err(|_| LinalgError::NoConvergence { what: "self-adjoint eigendecomposition" })?;
+            .map_err(|_| LinalgError::NoConvergence {
+                what: "self-adjoint eigendecomposition",
+            })?;
         let s = evd.S().column_vector();
         let values = (0..a.nrows()).map(|i| s[i].re()).collect();
-        Ok(Self { values, vectors: evd.U().to_owned() })
+        Ok(Self {
+            values,
+            vectors: evd.U().to_owned(),
+        })
     }
 
     /// $U\\,\mathrm{diag}(f(\lambda_i))\\,U^*$.
@@ -65,7 +74,11 @@ impl<T: Scalar> HermitianEigen<T> {
     pub fn require_psd(&self) -> Result<()> {
         let tol = self.zero_level();
         match self.values.first() {
-            Some(&l) if l < -tol => Err(LinalgError::NotPositive { kind: "semidefinite", eigenvalue: l, tolerance: tol }),
+            Some(&l) if l < -tol => Err(LinalgError::NotPositive {
+                kind: "semidefinite",
+                eigenvalue: l,
+                tolerance: tol,
+            }),
             _ => Ok(()),
         }
     }
@@ -77,7 +90,11 @@ impl<T: Scalar> HermitianEigen<T> {
     pub fn require_pd(&self) -> Result<()> {
         let tol = self.zero_level();
         match self.values.first() {
-            Some(&l) if l <= tol => Err(LinalgError::NotPositive { kind: "definite", eigenvalue: l, tolerance: tol }),
+            Some(&l) if l <= tol => Err(LinalgError::NotPositive {
+                kind: "definite",
+                eigenvalue: l,
+                tolerance: tol,
+            }),
             _ => Ok(()),
         }
     }
@@ -89,8 +106,14 @@ impl<T: Scalar> HermitianEigen<T> {
 /// If `a` is not square.
 #[track_caller]
 pub fn hermitian_part<T: Scalar>(a: MatRef<'_, T>) -> Mat<T> {
-    assert_eq!(a.nrows(), a.ncols(), "hermitian_part: matrix must be square");
-    Mat::from_fn(a.nrows(), a.ncols(), |i, j| (a[(i, j)] + a[(j, i)].conj()).scale(0.5))
+    assert_eq!(
+        a.nrows(),
+        a.ncols(),
+        "hermitian_part: matrix must be square"
+    );
+    Mat::from_fn(a.nrows(), a.ncols(), |i, j| {
+        (a[(i, j)] + a[(j, i)].conj()).scale(0.5)
+    })
 }
 
 /// Real power $A^p$ of a Hermitian positive semidefinite matrix.
@@ -108,7 +131,11 @@ pub fn hermitian_part<T: Scalar>(a: MatRef<'_, T>) -> Mat<T> {
 #[track_caller]
 pub fn psd_pow<T: Scalar>(a: MatRef<'_, T>, p: f64) -> Result<Mat<T>> {
     let e = HermitianEigen::new(a)?;
-    if p < 0.0 { e.require_pd()? } else { e.require_psd()? }
+    if p < 0.0 {
+        e.require_pd()?
+    } else {
+        e.require_psd()?
+    }
     let tol = e.zero_level();
     Ok(e.map(|l| if l <= tol { 0.0 } else { l.powf(p) }))
 }
@@ -208,8 +235,17 @@ mod tests {
         let p = &g * g.adjoint();
         let s = psd_sqrt(p.as_ref()).unwrap();
         assert!(rel_diff((&s * &s).as_ref(), p.as_ref()) < 1e-12);
-        assert!(matches!(psd_pow(p.as_ref(), -0.5), Err(LinalgError::NotPositive { .. })));
-        let neg = Mat::<T>::from_fn(2, 2, |i, j| if i == j { T::from_f64(if i == 0 { 1.0 } else { -1.0 }) } else { T::from_f64(0.0) });
+        assert!(matches!(
+            psd_pow(p.as_ref(), -0.5),
+            Err(LinalgError::NotPositive { .. })
+        ));
+        let neg = Mat::<T>::from_fn(2, 2, |i, j| {
+            if i == j {
+                T::from_f64(if i == 0 { 1.0 } else { -1.0 })
+            } else {
+                T::from_f64(0.0)
+            }
+        });
         assert!(psd_sqrt(neg.as_ref()).is_err());
     }
 

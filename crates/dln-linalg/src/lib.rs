@@ -43,7 +43,8 @@ pub use error::{LinalgError, Result};
 pub use expm::{expm, norm_1};
 pub use faer::c64;
 pub use hermitian::{
-    HermitianEigen, geometric_mean, hermitian_exp, hermitian_part, pd_inv_sqrt, pd_log, psd_pow, psd_sqrt,
+    HermitianEigen, geometric_mean, hermitian_exp, hermitian_part, pd_inv_sqrt, pd_log, psd_pow,
+    psd_sqrt,
 };
 pub use polar::{Polar, polar};
 pub use scalar::Scalar;
@@ -128,7 +129,9 @@ pub fn singular_values<T: Scalar>(a: MatRef<'_, T>) -> Result<Vec<f64>> {
     if a.nrows() == 0 || a.ncols() == 0 {
         return Ok(Vec::new());
     }
-    a.singular_values().map_err(|_| LinalgError::NoConvergence { what: "singular value decomposition" })
+    a.singular_values().map_err(|_| LinalgError::NoConvergence {
+        what: "singular value decomposition",
+    })
 }
 
 /// Thin SVD $A = U\\,\mathrm{diag}(\sigma)\\,V^*$, singular values non-increasing.
@@ -150,9 +153,19 @@ pub fn thin_svd<T: Scalar>(a: MatRef<'_, T>) -> Result<ThinSvd<T>> {
     check_finite(a)?;
     let k = a.nrows().min(a.ncols());
     if k == 0 {
-        return Ok(ThinSvd { u: Mat::zeros(a.nrows(), 0), s: Vec::new(), v: Mat::zeros(a.ncols(), 0) });
+        return Ok(ThinSvd {
+            u: Mat::zeros(a.nrows(), 0),
+            s: Vec::new(),
+            v: Mat::zeros(a.ncols(), 0),
+        });
     }
-    let svd = a.thin_svd().map_err(|_| LinalgError::NoConvergence { what: "singular value decomposition" })?;
+    let svd = a.thin_svd().map_err(|_| LinalgError::NoConvergence {
+        what: "singular value decomposition",
+    })?;
     let s = svd.S().column_vector();
-    Ok(ThinSvd { u: svd.U().to_owned(), s: (0..k).map(|i| s[i].re()).collect(), v: svd.V().to_owned() })
+    Ok(ThinSvd {
+        u: svd.U().to_owned(),
+        s: (0..k).map(|i| s[i].re()).collect(),
+        v: svd.V().to_owned(),
+    })
 }

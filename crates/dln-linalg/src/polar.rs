@@ -23,7 +23,9 @@ pub struct Polar<T: Scalar> {
 /// [`LinalgError::NonFinite`] for NaN/Inf input, [`LinalgError::NoConvergence`] if the SVD fails.
 pub fn polar<T: Scalar>(a: MatRef<'_, T>) -> Result<Polar<T>> {
     check_finite(a)?;
-    let svd = a.thin_svd().map_err(|_| LinalgError::NoConvergence { what: "singular value decomposition" })?;
+    let svd = a.thin_svd().map_err(|_| LinalgError::NoConvergence {
+        what: "singular value decomposition",
+    })?;
     let s = svd.S().column_vector();
     let sig: Vec<f64> = (0..s.nrows()).map(|i| s[i].re()).collect();
     let unitary = svd.U() * svd.V().adjoint();
@@ -45,7 +47,11 @@ mod tests {
             let p = polar(a.as_ref()).unwrap();
             assert!(rel_diff((&p.unitary * &p.positive).as_ref(), a.as_ref()) < 1e-13);
             let k = m.min(n);
-            let g = if m >= n { p.unitary.adjoint() * &p.unitary } else { &p.unitary * p.unitary.adjoint() };
+            let g = if m >= n {
+                p.unitary.adjoint() * &p.unitary
+            } else {
+                &p.unitary * p.unitary.adjoint()
+            };
             assert!(rel_diff(g.as_ref(), Mat::<T>::identity(k, k).as_ref()) < 1e-13);
         }
     }

@@ -22,7 +22,10 @@ pub fn gaussian_scalar<T: Scalar, R: Rng + ?Sized>(rng: &mut R) -> T {
     let x: f64 = rng.sample(StandardNormal);
     if T::IS_COMPLEX {
         let y: f64 = rng.sample(StandardNormal);
-        T::from_parts(x * std::f64::consts::FRAC_1_SQRT_2, y * std::f64::consts::FRAC_1_SQRT_2)
+        T::from_parts(
+            x * std::f64::consts::FRAC_1_SQRT_2,
+            y * std::f64::consts::FRAC_1_SQRT_2,
+        )
     } else {
         T::from_f64(x)
     }
@@ -57,7 +60,7 @@ pub fn orthonormal_columns<T: Scalar, R: Rng + ?Sized>(rng: &mut R, m: usize, k:
         if m_ > 0.0 {
             let ph = d.conj() * T::from_f64(1.0 / m_);
             for i in 0..m {
-                q[(i, j)] = q[(i, j)] * ph.conj();
+                q[(i, j)] *= ph.conj();
             }
         }
     }
@@ -72,7 +75,13 @@ pub fn haar_unitary<T: Scalar, R: Rng + ?Sized>(rng: &mut R, n: usize) -> Mat<T>
 /// Singular values decreasing geometrically from $1$ to $1/\kappa$.
 fn geometric_spectrum(n: usize, cond: f64) -> Vec<f64> {
     (0..n)
-        .map(|i| if n == 1 { 1.0 } else { cond.powf(-(i as f64) / (n as f64 - 1.0)) })
+        .map(|i| {
+            if n == 1 {
+                1.0
+            } else {
+                cond.powf(-(i as f64) / (n as f64 - 1.0))
+            }
+        })
         .collect()
 }
 
@@ -83,7 +92,10 @@ fn geometric_spectrum(n: usize, cond: f64) -> Vec<f64> {
 /// If `cond < 1`.
 #[track_caller]
 pub fn gl_with_condition<T: Scalar, R: Rng + ?Sized>(rng: &mut R, n: usize, cond: f64) -> Mat<T> {
-    assert!(cond >= 1.0, "gl_with_condition: condition number must be >= 1");
+    assert!(
+        cond >= 1.0,
+        "gl_with_condition: condition number must be >= 1"
+    );
     let u: Mat<T> = haar_unitary(rng, n);
     let v: Mat<T> = haar_unitary(rng, n);
     scale_cols(u.as_ref(), &geometric_spectrum(n, cond)) * v.adjoint()
@@ -128,7 +140,12 @@ mod tests {
     fn check<T: Scalar>() {
         let mut r = rng(1);
         let q: Mat<T> = haar_unitary(&mut r, 6);
-        assert!(rel_diff((q.adjoint() * &q).as_ref(), Mat::<T>::identity(6, 6).as_ref()) < 1e-14);
+        assert!(
+            rel_diff(
+                (q.adjoint() * &q).as_ref(),
+                Mat::<T>::identity(6, 6).as_ref()
+            ) < 1e-14
+        );
         let g: Mat<T> = gl_with_condition(&mut r, 5, 100.0);
         let s = g.singular_values().unwrap();
         assert!((s[0] / s[4] - 100.0).abs() < 1e-9);
