@@ -1,0 +1,432 @@
+//! Training the network: the gradient flow and gradient descent of the regularized objective
+//! $$L(\mathbf W) = E(W_N\cdots W_1) + \frac\kappa2\\|\mathbf W\\|_2^2,\qquad
+//!   \partial_{W_k}L = (W_N\cdots W_{k+1})^*\\,E'(X)\\,(W_{k-1}\cdots W_1)^* + \kappa W_k .$$
+//!
+//! Conservation and decay laws (claims 26, 27): along the flow $\dot{\mathbf W} = -\nabla L$,
+//! $$\mathbf G(t) = \mathbf G(0)\\,e^{-2\kappa t}\qquad\text{for every loss }E,$$
+//! because $\nabla(E\circ\varphi)$ is normal to the fiber ($d\mathbf G(\nabla(E\circ\varphi)) = 0$) and
+//! $d\mathbf G(\mathbf W) = 2\mathbf G$. With $\kappa = 0$ the moments are conserved, so the balanced
+//! manifold and every level set $\mathcal M_{\mathbf G}$ are invariant. Every [`TrainingSample`] reports
+//! $\|\mathbf G\|$ so these laws can be read off a run.
+//!
+//! # Algorithm
+//! [`network_gradient`] forms the prefix products $P_k = W_k\cdots W_1$ ($N-1$ products, the last is
+//! $X$), evaluates $E'(X)$, then sweeps down with the suffix $S_k = (W_N\cdots W_{k+1})^*E'(X)$,
+//! $S_{k} = W_{k+1}^*S_{k+1}$, and $\partial_{W_k} = S_kP_{k-1}^*$: $3(N-1)$ matrix products plus the
+//! loss's own (two for [`LeastSquares`](crate::loss::LeastSquares)). No other product is formed.
+
+use crate::integrator::{Dopri5, Integrator, VectorField};
+use crate::loss::Loss;
+use crate::observer::{Observer, Progress, Termination};
+use crate::options::FlowOptions;
+use crate::{FlowError, FlowStats, Result};
+use dln_algebra::{CgOptions, FiberOperator, Network};
+use dln_linalg::Scalar;
+use faer::{Mat, Scale};
+use std::ops::ControlFlow;
+
+/// $E(X)$ and $\nabla_{\mathbf W}\big(E\circ\varphi + \tfrac\kappa2\|\mathbf W\|^2\big)$, input layer first.
+///
+/// The returned value is $E(X)$ **without** the regularizer.
+///
+/// # Panics
+/// If `w` is empty or the loss's shape is not $(d_N, d_0)$.
+#[track_caller]
+pub fn network_gradient<T: Scalar, L: Loss<T> + ?Sized>(
+    w: &[Mat<T>],
+    loss: &L,
+    kappa: f64,
+) -> (f64, Vec<Mat<T>>) {
+    let n = w.len();
+    assert!(n >= 1, "network_gradient: empty network");
+    assert_eq!(
+        loss.shape(),
+        (w[n - 1].nrows(), w[0].ncols()),
+        "network_gradient: loss shape is not (d_N, d_0)"
+    );
+    // Prefix products P_1..P_N (P_k = W_k ... W_1); P_N = X.
+    let mut prefix: Vec<Mat<T>> = Vec::with_capacity(n);
+    prefix.push(w[0].clone());
+    for k in 1..n {
+        let next = &w[k] * &prefix[k - 1];
+        prefix.push(next);
+    }
+    let x = prefix.pop().expect("non-empty");
+    let (e, de) = loss.value_and_gradient(x.as_ref());
+    let mut grad: Vec<Mat<T>> = (0..n).map(|_| Mat::new()).collect();
+    let mut s = de;
+    for k in (1..=n).rev() {
+        // s = (W_N ... W_{k+1})^* E'(X).
+        let mut gk = if k >= 2 {
+            &s * prefix[k - 2].adjoint()
+        } else {
+            s.clone()
+        };
+        if kappa != 0.0 {
+            gk += Scale(T::from_f64(kappa)) * &w[k - 1];
+        }
+        grad[k - 1] = gk;
+        if k >= 2 {
+            s = w[k - 1].adjoint() * &s;
+        }
+    }
+    (e, grad)
+}
+
+/// The training vector field $\dot{\mathbf W} = -\nabla_{\mathbf W}\big(E\circ\varphi + \tfrac\kappa2\|\mathbf W\|^2\big)$.
+#[derive(Debug, Clone)]
+pub struct TrainingField<L> {
+    /// The loss $E$.
+    pub loss: L,
+    /// Weight decay $\kappa\ge0$.
+    pub kappa: f64,
+}
+
+impl<T: Scalar, L: Loss<T>> VectorField<T> for TrainingField<L> {
+    fn eval(&mut self, _t: f64, w: &[Mat<T>]) -> Result<Vec<Mat<T>>> {
+        let (_, g) = network_gradient(w, &self.loss, self.kappa);
+        Ok(g.into_iter().map(|m| -m).collect())
+    }
+}
+
+/// Diagnostics of a training run at one time (or iteration).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrainingSample {
+    /// Time $t$ (gradient descent: iteration times the step size).
+    pub t: f64,
+    /// Iteration number (gradient descent) or accepted steps so far (flow; at the end only).
+    pub step: usize,
+    /// $E(X)$.
+    pub loss: f64,
+    /// $\|\mathbf G\|$.
+    pub moment_norm: f64,
+    /// $\|\mathbf W\|^2$.
+    pub l2_norm_sq: f64,
+    /// Norm of the fiber-tangent (regularizing) part of the velocity, if requested.
+    pub tangent_norm: Option<f64>,
+    /// Norm of the fiber-normal (learning) part of the velocity, if requested.
+    pub normal_norm: Option<f64>,
+}
+
+/// Result of [`train_flow`] or [`gradient_descent`].
+#[derive(Debug, Clone)]
+pub struct TrainingRun<T: Scalar> {
+    /// The network at the end.
+    pub network: Network<T>,
+    /// Samples (the first at $t=0$).
+    pub samples: Vec<TrainingSample>,
+    /// Integrator counters (for gradient descent: `n_steps` iterations, `n_evals` gradients).
+    pub stats: FlowStats,
+    /// Why the run ended.
+    pub termination: Termination,
+}
+
+/// Options of [`train_flow`].
+#[derive(Debug, Clone, Copy)]
+pub struct TrainingOptions {
+    /// Weight decay $\kappa\ge0$. Default `0`.
+    pub kappa: f64,
+    /// Tolerances. Default `rtol = 1e-10`, `atol = 1e-12`.
+    pub integration: FlowOptions,
+    /// Also split the velocity into fiber-tangent and normal parts at every sample (one
+    /// conjugate-gradient solve per sample). Default `false`.
+    pub split: bool,
+}
+
+impl Default for TrainingOptions {
+    fn default() -> Self {
+        Self {
+            kappa: 0.0,
+            integration: crate::FlowBuilder::new()
+                .rtol(1e-10)
+                .atol(1e-12)
+                .build()
+                .expect("valid"),
+            split: false,
+        }
+    }
+}
+
+/// The fast–slow split of the training velocity $\mathbf V = -\nabla L$ at $\mathbf W$:
+/// $\mathbf V = \mathbf V_{\mathrm{tan}} + \mathbf V_{\mathrm{nor}}$ with $\mathbf V_{\mathrm{tan}}\in T_{\mathbf W}\mathcal F_X$ (regularizing:
+/// moves along the fiber, $X$ fixed to first order) and $\mathbf V_{\mathrm{nor}}\perp T_{\mathbf W}\mathcal F_X$ (learning).
+#[derive(Debug, Clone)]
+pub struct VelocitySplit<T: Scalar> {
+    /// $\mathbf V_{\mathrm{tan}} = \mathbf w_{\mathbf b}$, $\mathbf H(\mathbf b) = T^*\mathbf V$.
+    pub tangent: Vec<Mat<T>>,
+    /// $\mathbf V_{\mathrm{nor}} = \mathbf V - \mathbf V_{\mathrm{tan}}$.
+    pub normal: Vec<Mat<T>>,
+}
+
+impl<T: Scalar> VelocitySplit<T> {
+    /// $\|\mathbf V_{\mathrm{tan}}\|$.
+    pub fn tangent_norm(&self) -> f64 {
+        dln_algebra::tuple_norm_sq(&self.tangent).sqrt()
+    }
+    /// $\|\mathbf V_{\mathrm{nor}}\|$.
+    pub fn normal_norm(&self) -> f64 {
+        dln_algebra::tuple_norm_sq(&self.normal).sqrt()
+    }
+}
+
+/// Splits the training velocity at `w` with [`FiberOperator::project_tangent`].
+///
+/// Since $\nabla(E\circ\varphi)$ is normal to the fiber, the tangent part is $-\kappa$ times the
+/// tangent part of $\mathbf W$, i.e. $-\kappa\\,\mathbf w_{\mathbf b}$ with $\mathbf H(\mathbf b) = \mathbf G$: it vanishes exactly
+/// on the balanced manifold.
+///
+/// # Errors
+/// Preconditioner failures of the fiber solve.
+pub fn split_velocity<T: Scalar, L: Loss<T> + ?Sized>(
+    w: &Network<T>,
+    loss: &L,
+    kappa: f64,
+    cg: CgOptions,
+) -> Result<VelocitySplit<T>> {
+    let (_, g) = network_gradient(w.layers(), loss, kappa);
+    let v: Vec<Mat<T>> = g.into_iter().map(|m| -m).collect();
+    let views: Vec<_> = v.iter().map(|m| m.as_ref()).collect();
+    let mut h = FiberOperator::new(w);
+    let (tangent, _) = h.project_tangent(&views, cg)?;
+    let normal = v.iter().zip(&tangent).map(|(a, b)| a - b).collect();
+    Ok(VelocitySplit { tangent, normal })
+}
+
+fn training_sample<T: Scalar, L: Loss<T> + ?Sized>(
+    t: f64,
+    step: usize,
+    w: &Network<T>,
+    loss: &L,
+    kappa: f64,
+    split: bool,
+) -> Result<TrainingSample> {
+    let e = loss.value(w.product().as_ref());
+    if !e.is_finite() {
+        return Err(FlowError::Diverged {
+            t,
+            step,
+            what: "loss is not finite",
+        });
+    }
+    let (tangent_norm, normal_norm) = if split {
+        let s = split_velocity(
+            w,
+            loss,
+            kappa,
+            CgOptions {
+                rtol: 1e-12,
+                max_iter: 2000,
+            },
+        )?;
+        (Some(s.tangent_norm()), Some(s.normal_norm()))
+    } else {
+        (None, None)
+    };
+    Ok(TrainingSample {
+        t,
+        step,
+        loss: e,
+        moment_norm: w.moment_norm(),
+        l2_norm_sq: w.l2_norm_sq(),
+        tangent_norm,
+        normal_norm,
+    })
+}
+
+fn to_network<T: Scalar>(w: Vec<Mat<T>>, t: f64, step: usize) -> Result<Network<T>> {
+    Network::new(w).map_err(|_| FlowError::Diverged {
+        t,
+        step,
+        what: "weights are not finite",
+    })
+}
+
+/// Integrates the training flow $\dot{\mathbf W} = -\nabla L$ from `w0` with [`Dopri5`] and samples it at
+/// `t_eval`.
+///
+/// # Errors
+/// [`FlowError::Diverged`] (when and what) for non-finite loss, weights or velocity; integration
+/// failures.
+///
+/// # Panics
+/// If the loss's shape is not $(d_N, d_0)$, or `t_eval` is empty or decreasing.
+///
+/// # Examples
+/// ```
+/// use dln_algebra::Network;
+/// use dln_flows::{loss::Frobenius, training::{train_flow, TrainingOptions}};
+/// use dln_linalg::random;
+/// let mut rng = random::rng(7);
+/// let w = Network::new((0..3).map(|_| random::gaussian::<f64, _>(&mut rng, 3, 3)).collect()).unwrap();
+/// let loss = Frobenius::new(random::gaussian(&mut rng, 3, 3));
+/// let opts = TrainingOptions { kappa: 0.5, ..Default::default() };
+/// let run = train_flow(&w, &loss, &opts, &[0.0, 1.0], &mut ()).unwrap();
+/// // G(t) = G(0) e^{-2 kappa t} for every loss.
+/// let ratio = run.samples[1].moment_norm / run.samples[0].moment_norm;
+/// assert!((ratio / (-1.0f64).exp() - 1.0).abs() < 1e-6);
+/// ```
+#[track_caller]
+pub fn train_flow<T: Scalar, L: Loss<T>, O>(
+    w0: &Network<T>,
+    loss: &L,
+    opts: &TrainingOptions,
+    t_eval: &[f64],
+    obs: &mut O,
+) -> Result<TrainingRun<T>>
+where
+    O: for<'a> Observer<Progress<'a, T>>,
+{
+    let mut rk = Dopri5::new(
+        TrainingField {
+            loss,
+            kappa: opts.kappa,
+        },
+        0.0,
+        w0.layers().to_vec(),
+        opts.integration,
+    );
+    let traj = rk.solve_dense(t_eval, obs)?;
+    let mut samples = Vec::with_capacity(traj.t.len());
+    let mut last = w0.clone();
+    for (t, w) in traj.t.iter().zip(traj.w) {
+        let net = to_network(w, *t, traj.stats.n_steps)?;
+        samples.push(training_sample(
+            *t,
+            traj.stats.n_steps,
+            &net,
+            loss,
+            opts.kappa,
+            opts.split,
+        )?);
+        last = net;
+    }
+    Ok(TrainingRun {
+        network: last,
+        samples,
+        stats: traj.stats,
+        termination: traj.termination,
+    })
+}
+
+/// Gradient descent $\mathbf W\leftarrow\mathbf W - \eta\\,\nabla L(\mathbf W)$ for `steps` iterations,
+/// sampling every `sample_every` iterations (and at the start and the end). The observer sees
+/// $t = k\eta$ after iteration $k$.
+///
+/// The discrete iteration does not conserve $\mathbf G$: with $\kappa = 0$,
+/// $\mathbf G_{k+1} - \mathbf G_k = \eta^2\big(\nabla_kL\\,\nabla_kL^* - \nabla_{k+1}L^*\nabla_{k+1}L\big)$, which is $O(\eta^2)$.
+///
+/// # Errors
+/// [`FlowError::Diverged`] with the iteration and time at which the loss, the gradient or the
+/// weights stopped being finite; [`FlowError::InvalidOption`] for a non-positive step size.
+///
+/// # Panics
+/// If the loss's shape is not $(d_N, d_0)$.
+pub fn gradient_descent<T: Scalar, L: Loss<T>, O>(
+    w0: &Network<T>,
+    loss: &L,
+    kappa: f64,
+    lr: f64,
+    steps: usize,
+    sample_every: usize,
+    obs: &mut O,
+) -> Result<TrainingRun<T>>
+where
+    O: for<'a> Observer<Progress<'a, T>>,
+{
+    if !(lr > 0.0 && lr.is_finite()) {
+        return Err(FlowError::InvalidOption {
+            name: "lr",
+            value: lr,
+            reason: "must be positive and finite",
+        });
+    }
+    let every = sample_every.max(1);
+    let t_end = lr * steps as f64;
+    let mut w = w0.layers().to_vec();
+    let mut stats = FlowStats::default();
+    let mut samples = vec![training_sample(0.0, 0, w0, loss, kappa, false)?];
+    let mut termination = Termination::StopTimeReached;
+    let progress = |w: &[Mat<T>], k: usize, stats: FlowStats| -> (f64, f64, f64, FlowStats) {
+        let _ = w;
+        (k as f64 * lr, lr, t_end, stats)
+    };
+    {
+        let (t, h, t_end, stats) = progress(&w, 0, stats);
+        if obs
+            .on_start(
+                "gradient-descent",
+                &Progress {
+                    t,
+                    h,
+                    t_end,
+                    weights: &w,
+                    stats,
+                },
+            )
+            .is_break()
+        {
+            termination = Termination::Interrupted;
+        }
+    }
+    let mut k = 0;
+    while termination == Termination::StopTimeReached && k < steps {
+        let (e, g) = network_gradient(&w, loss, kappa);
+        stats.n_evals += 1;
+        let t = k as f64 * lr;
+        if !e.is_finite() {
+            return Err(FlowError::Diverged {
+                t,
+                step: k,
+                what: "loss is not finite",
+            });
+        }
+        for (wk, gk) in w.iter_mut().zip(&g) {
+            *wk -= Scale(T::from_f64(lr)) * gk;
+        }
+        k += 1;
+        stats.n_steps = k;
+        if !w.iter().all(|m| m.as_ref().is_all_finite()) {
+            return Err(FlowError::Diverged {
+                t: k as f64 * lr,
+                step: k,
+                what: "weights are not finite",
+            });
+        }
+        if k % every == 0 || k == steps {
+            let net = to_network(w.clone(), k as f64 * lr, k)?;
+            samples.push(training_sample(k as f64 * lr, k, &net, loss, kappa, false)?);
+        }
+        let (t, h, t_end, stats) = progress(&w, k, stats);
+        if let ControlFlow::Break(()) = obs.on_step(&Progress {
+            t,
+            h,
+            t_end,
+            weights: &w,
+            stats,
+        }) {
+            termination = Termination::Interrupted;
+        }
+    }
+    if termination == Termination::Interrupted && samples.last().map(|s| s.step) != Some(k) {
+        let net = to_network(w.clone(), k as f64 * lr, k)?;
+        samples.push(training_sample(k as f64 * lr, k, &net, loss, kappa, false)?);
+    }
+    let (t, h, t_end, st) = progress(&w, k, stats);
+    obs.on_finish(
+        &Progress {
+            t,
+            h,
+            t_end,
+            weights: &w,
+            stats: st,
+        },
+        &termination,
+    );
+    let network = to_network(w, k as f64 * lr, k)?;
+    Ok(TrainingRun {
+        network,
+        samples,
+        stats,
+        termination,
+    })
+}
