@@ -119,6 +119,16 @@ pub fn load_from(dir: &Path) -> Model {
     }
 }
 
+impl Model {
+    /// A number from another model's `expected.json` (e.g. the AB13AD result for the same system).
+    pub fn expected_field(&self, model: &str, field: &str) -> f64 {
+        let e = read_json(&lti_dir().join(model).join("expected.json"));
+        e[field]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{model}/expected.json: no number {field}"))
+    }
+}
+
 /// A JSON array of numbers as `Vec<f64>`.
 pub fn f64s(v: &Value) -> Vec<f64> {
     v.as_array()
