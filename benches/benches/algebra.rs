@@ -60,12 +60,18 @@ fn iterative(c: &mut Criterion) {
     g.bench_function("closed_form_d128_n6", |b| {
         b.iter(|| BalancedOrbit::of(black_box(&w)).unwrap().centre())
     });
-    g.bench_function("orbit_newton_d128_n6", |b| {
+    g.bench_function("orbit_polar_frames_d128_n6", |b| {
         b.iter(|| balance(black_box(&w), BalanceOptions { method: BalanceMethod::Orbit, ..Default::default() }).unwrap())
     });
+    g.bench_function("newton_d128_n6", |b| {
+        b.iter(|| balance(black_box(&w), BalanceOptions { method: BalanceMethod::Newton, ..Default::default() }).unwrap())
+    });
     let r = widths(3, &[64, 128, 128, 128, 32]);
-    g.bench_function("orbit_newton_rect_64_128_128_128_32", |b| {
-        b.iter(|| balance(black_box(&r), BalanceOptions { method: BalanceMethod::Orbit, tol: 1e-8, ..Default::default() }).unwrap())
+    g.bench_function("orbit_polar_frames_rect_64_128_128_128_32", |b| {
+        b.iter(|| balance(black_box(&r), BalanceOptions { method: BalanceMethod::Orbit, ..Default::default() }).unwrap())
+    });
+    g.bench_function("newton_rect_64_128_128_128_32", |b| {
+        b.iter(|| balance(black_box(&r), BalanceOptions { method: BalanceMethod::Newton, tol: 1e-8, ..Default::default() }).unwrap())
     });
     g.finish();
 }

@@ -5,25 +5,31 @@
 //! orbit, where $\mu = 0$, and every balanced point of the fiber has this norm. The bound is the
 //! certificate reported with every solve ([`BalanceInfo::gap`]).
 //!
-//! Two methods:
-//! - [`BalanceMethod::Svd`] (closed form): the centre $\mathbf C$ of the fiber from one SVD of
-//!   $X$ ([`BalancedOrbit::centre`]). Cost: the $N-1$ products forming $X$, one SVD, $N$ scaled
-//!   products. It is *a* balanced point of the fiber; for square full-rank $X$ the balanced points
-//!   form the single orbit $\mathcal O_X = K\cdot\mathbf C$.
-//! - [`BalanceMethod::Orbit`] (iterative, canonical): Newton's method for $\mu(e^{\mathbf a}\cdot\mathbf W)=0$
+//! Every balanced point of a fiber lies in the closure of the orbit of every point of that fiber
+//! (the balanced points form one $K$-orbit, and the closure of each $G$-orbit contains a unique
+//! closed orbit, which must contain balanced points of the same fiber). So a balanced point of the
+//! fiber is always a limit point in the orbit closure; the methods differ in *which* one.
+//!
+//! - [`BalanceMethod::Svd`] (closed form, cheapest): the centre $\mathbf C$ of the fiber from one
+//!   SVD of $X$ ([`BalancedOrbit::centre`]). Cost: the $N-1$ products forming $X$, one SVD, $N$
+//!   scaled copies.
+//! - [`BalanceMethod::Orbit`] (closed form, canonical; the default): $\mathbf Q\cdot\mathbf C$ with the
+//!   frames $Q_k = \mathrm{polar}(X_kQ_0\Lambda^{-k})$ of [`polar_frames`]. When the orbit is closed
+//!   ([`orbit_is_closed`]; e.g. square full rank) this is **exactly** the Kempf–Ness minimizer
+//!   $p\cdot\mathbf W$ with $p\in\exp(i\mathfrak k)$ positive definite, the canonical answer, and $p$ is
+//!   returned. Cost: $N-1$ thin SVDs more than `Svd`.
+//! - [`BalanceMethod::Newton`] (iterative): Newton's method for $\mu(e^{\mathbf a}\cdot\mathbf W)=0$
 //!   in group coordinates. At the current point solve $\mathbf H(\mathbf b) = \mathbf G$ (the fiber
-//!   metric's minimal-norm generator; by Lemma 4, $d\mathbf G(\mathbf w_{\mathbf b}) = 2\mathbf G$), and
+//!   metric's minimal-norm generator; by Lemma 4, $d\mathbf G(\mathbf w_{\mathbf b}) = 2\mathbf G$) and
 //!   move along the orbit by $\mathbf W\leftarrow e^{-\tau\mathbf b}\cdot\mathbf W$ with $\tau = \tfrac12$
 //!   (first-order cancellation of $\mathbf G$), halving $\tau$ until $\|\mathbf G\|$ decreases. The
-//!   accumulated group element $h = \prod e^{-\tau\mathbf b}$ is split by the polar decomposition
-//!   $h_k = u_kp_k$ and the answer is $p\cdot\mathbf W = u^*\cdot(h\cdot\mathbf W)$ with $p$ **positive
-//!   definite**: the canonical minimizer $g\in\exp(i\mathfrak k)$, unique when the stabilizer is trivial.
-//!   When the orbit is not closed ([`orbit_is_closed`]: some layer has larger rank than $X$, e.g.
-//!   a rank-deficient product of full-rank rectangular layers) the infimum is not attained: $\|\mathbf G\|$
-//!   still tends to zero along the iteration but $h$ diverges. The solver then returns the balanced
-//!   point of the same fiber whose frames $Q_k = \mathrm{polar}(\tilde X_k Q_0)$ are read off the last
-//!   iterate $\tilde{\mathbf W}$ — the limit point in the orbit closure, up to the convergence of the
-//!   frames — and reports `orbit_closed = false`.
+//!   accumulated $h = \prod e^{-\tau\mathbf b}$ is split as $h_k = u_kp_k$ and the answer is
+//!   $p\cdot\mathbf W = u^*\cdot(h\cdot\mathbf W)$ — the same point as `Orbit` in exact arithmetic, which
+//!   the tests check. When the orbit is not closed (some layer has larger rank than $X$) the
+//!   infimum is not attained, $h$ diverges and convergence is slow; the solver then returns the
+//!   balanced point whose frames are read off the last iterate and reports `orbit_closed = false`.
+//!   It is the reference for the closed forms and the tool for studying the iteration, not the
+//!   fast path.
 //! - `BalanceMethod::Auto`: `Orbit`.
 
 use crate::fiber::{CgOptions, FiberOperator};
@@ -39,8 +45,11 @@ pub enum BalanceMethod {
     Auto,
     /// Closed form from the SVD of $X$ (the centre of the fiber).
     Svd,
-    /// Newton iteration along the orbit, canonical positive-definite group element.
+    /// Canonical minimizer in closed form ([`polar_frames`]): $p\cdot\mathbf W$ with $p$ positive
+    /// definite when the orbit is closed, a balanced point of the orbit closure otherwise.
     Orbit,
+    /// Newton iteration along the orbit from $\mathbf W$ (the iterative solver).
+    Newton,
 }
 
 impl BalanceMethod {
@@ -50,6 +59,7 @@ impl BalanceMethod {
             Self::Auto => "auto",
             Self::Svd => "svd",
             Self::Orbit => "orbit",
+            Self::Newton => "newton",
         }
     }
 }
@@ -120,8 +130,8 @@ pub struct Balanced<T: Scalar> {
     pub info: BalanceInfo,
 }
 
-/// Balances $\mathbf W$: a point of least $\|\cdot\|_2^2$ in its fiber, reached along its orbit when
-/// possible. See the module documentation for the methods.
+/// Balances $\mathbf W$: a point of least $\|\cdot\|_2^2$ in its fiber and in the closure of its
+/// orbit. See the module documentation for the methods.
 ///
 /// # Errors
 /// SVD/eigendecomposition failures, a non-finite iterate.
@@ -162,20 +172,23 @@ pub fn balance<T: Scalar>(net: &Network<T>, opts: BalanceOptions) -> Result<Bala
             Some(Vec::new()),
         ));
     }
+    let closed = orbit_is_closed(net, orbit.rank())?;
     match opts.method {
-        BalanceMethod::Svd => {
-            let closed = orbit_is_closed(net, orbit.rank())?;
-            Ok(finish(
-                orbit.centre(),
-                BalanceMethod::Svd,
-                0,
-                0,
-                closed,
-                None,
-            ))
-        }
+        BalanceMethod::Svd => Ok(finish(
+            orbit.centre(),
+            BalanceMethod::Svd,
+            0,
+            0,
+            closed,
+            None,
+        )),
         BalanceMethod::Orbit | BalanceMethod::Auto => {
-            let closed = orbit_is_closed(net, orbit.rank())?;
+            let frames = polar_frames(net, &orbit)?;
+            let w = orbit.point(&frames.q);
+            let g = if closed { frames.p } else { None };
+            Ok(finish(w, BalanceMethod::Orbit, 0, 0, closed, g))
+        }
+        BalanceMethod::Newton => {
             let run = newton(net, opts)?;
             if closed && run.converged {
                 // Canonical representative: p·W = u^*·(h·W), h_k = u_k p_k.
@@ -189,17 +202,19 @@ pub fn balance<T: Scalar>(net: &Network<T>, opts: BalanceOptions) -> Result<Bala
                 let w = run.w.act_unitary(&u_star);
                 Ok(finish(
                     w,
-                    BalanceMethod::Orbit,
+                    BalanceMethod::Newton,
                     run.iterations,
                     run.cg_iterations,
                     true,
                     Some(p),
                 ))
             } else {
-                let w = snap_to_balanced(&run.w, &orbit)?;
+                // The limit is a balanced point of the fiber; read its frames off the last iterate.
+                let frames = polar_frames(&run.w, &orbit)?;
+                let w = orbit.point(&frames.q);
                 Ok(finish(
                     w,
-                    BalanceMethod::Orbit,
+                    BalanceMethod::Newton,
                     run.iterations,
                     run.cg_iterations,
                     closed,
@@ -208,6 +223,59 @@ pub fn balance<T: Scalar>(net: &Network<T>, opts: BalanceOptions) -> Result<Bala
             }
         }
     }
+}
+
+/// Hidden frames $Q_k = \mathrm{polar}(A_k)$, $A_k = X_kQ_0\Lambda^{-k}$, and (when every $A_k$ is
+/// square) the positive-definite $p_k = (A_kA_k^*)^{-1/2}$.
+pub struct PolarFrames<T: Scalar> {
+    /// $Q_1,\dots,Q_{N-1}$ ($d_k\times r$, orthonormal columns).
+    pub q: Vec<Mat<T>>,
+    /// $p_1,\dots,p_{N-1}$, when $r = d_k$ for every hidden $k$.
+    pub p: Option<Vec<Mat<T>>>,
+}
+
+/// The Kempf–Ness frames of $\mathbf W$ in closed form.
+///
+/// If $\mathbf W = \mathbf A\cdot\mathbf C$ lies in the orbit of the centre (Lemma 1; square full
+/// rank), its partial products are $X_k = W_k\cdots W_1 = A_k\Lambda^kQ_0^*$, so
+/// $A_k = X_kQ_0\Lambda^{-k}$. The balanced points of the orbit are $\mathbf U\cdot\mathbf C$ with unitary
+/// $U_k$, and $p\cdot\mathbf W = (p\mathbf A)\cdot\mathbf C$ is balanced with $p$ positive definite exactly when
+/// $p_kA_k$ is unitary, i.e. $p_k = (A_kA_k^*)^{-1/2}$ and $p_kA_k = \mathrm{polar}(A_k)$. Hence the
+/// canonical Kempf–Ness minimizer is $\mathbf Q\cdot\mathbf C$ with $Q_k = \mathrm{polar}(A_k)$: no iteration,
+/// $N-1$ thin SVDs. For any other $\mathbf W$ (any widths and rank) the same formula, with
+/// $Q_0\in\mathbb F^{d_0\times r}$, gives a balanced point of the fiber; it is $K$-equivariant and
+/// fixes balanced points. (Ours: the paper proves existence, not this formula.)
+///
+/// # Errors
+/// SVD failures.
+pub fn polar_frames<T: Scalar>(
+    net: &Network<T>,
+    orbit: &BalancedOrbit<T>,
+) -> Result<PolarFrames<T>> {
+    let n = net.depth();
+    let r = orbit.rank();
+    let lam = orbit.lambda();
+    let mut q = Vec::with_capacity(n.saturating_sub(1));
+    let mut p = Some(Vec::with_capacity(n.saturating_sub(1)));
+    let mut xk = net.w(1).to_owned();
+    for k in 1..n {
+        if k > 1 {
+            xk = net.w(k) * &xk;
+        }
+        let scale: Vec<f64> = lam.iter().map(|l| l.powi(-(k as i32))).collect();
+        let a = dln_linalg::scale_cols((&xk * &orbit.v).as_ref(), &scale);
+        let svd = dln_linalg::thin_svd(a.as_ref())?;
+        q.push(&svd.u * svd.v.adjoint());
+        if let Some(ps) = p.as_mut() {
+            if a.nrows() == r && svd.s.last().is_some_and(|&s| s > 0.0) {
+                let inv: Vec<f64> = svd.s.iter().map(|s| 1.0 / s).collect();
+                ps.push(dln_linalg::scale_cols(svd.u.as_ref(), &inv) * svd.u.adjoint());
+            } else {
+                p = None;
+            }
+        }
+    }
+    Ok(PolarFrames { q, p })
 }
 
 struct NewtonRun<T: Scalar> {
@@ -312,23 +380,4 @@ pub fn orbit_is_closed<T: Scalar>(net: &Network<T>, rank_x: usize) -> Result<boo
         }
     }
     Ok(true)
-}
-
-/// The balanced point $\mathbf Q\cdot\mathbf C$ of the fiber whose hidden frames are the polar factors
-/// $Q_k = \mathrm{polar}(X_kQ_0)$ of the partial products $X_k = W_k\cdots W_1$ of `w`.
-///
-/// For balanced $\mathbf W$ this returns $\mathbf W$ itself (then $X_kQ_0 = Q_k\Lambda^k$); near a
-/// balanced point it returns a nearby balanced point.
-///
-/// # Errors
-/// SVD failures.
-pub fn snap_to_balanced<T: Scalar>(w: &Network<T>, orbit: &BalancedOrbit<T>) -> Result<Network<T>> {
-    let n = w.depth();
-    let partial = w.partial_products();
-    let mut frames = Vec::with_capacity(n.saturating_sub(1));
-    for k in 1..n {
-        let y = &partial[k - 1] * &orbit.v;
-        frames.push(polar(y.as_ref())?.unitary);
-    }
-    Ok(orbit.point(&frames))
 }

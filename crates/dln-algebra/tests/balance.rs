@@ -70,7 +70,11 @@ fn all_cases<T: Scalar>() {
     ];
     for (seed, (widths, rank)) in cases.iter().enumerate() {
         let w: Network<T> = net(seed as u64 + 100, widths, *rank);
-        for method in [BalanceMethod::Svd, BalanceMethod::Orbit] {
+        for method in [
+            BalanceMethod::Svd,
+            BalanceMethod::Orbit,
+            BalanceMethod::Newton,
+        ] {
             certify(
                 &w,
                 method,
@@ -93,12 +97,15 @@ fn balance_certificates_complex() {
     all_cases::<c64>();
 }
 
-/// Square full-rank fibers are single closed orbits: the orbit method must attain the minimum in
-/// the orbit, with a positive-definite group element p such that p·W is the answer.
+/// Square full-rank fibers are single closed orbits: the closed form and the Newton iteration
+/// must both attain the minimum in the orbit, at the same point p·W with p positive definite.
 fn canonical_group_element<T: Scalar>() {
-    for (seed, &(d, n)) in [(4usize, 3usize), (6, 5), (3, 2)].iter().enumerate() {
+    for (seed, &(d, n)) in [(4usize, 3usize), (6, 5), (3, 2), (8, 4)]
+        .iter()
+        .enumerate()
+    {
         let w: Network<T> = net(seed as u64, &vec![d; n + 1], None);
-        let b = balance(
+        let closed_form = balance(
             &w,
             BalanceOptions {
                 method: BalanceMethod::Orbit,
@@ -106,40 +113,43 @@ fn canonical_group_element<T: Scalar>() {
             },
         )
         .unwrap();
-        assert!(b.info.orbit_closed);
-        let p = b.group_element.as_ref().unwrap();
-        for pk in p {
-            let herm = dln_linalg::rel_diff(pk.as_ref(), pk.adjoint().to_owned().as_ref());
-            assert!(herm < 1e-12);
-            let e = dln_linalg::HermitianEigen::new(pk.as_ref()).unwrap();
-            assert!(e.values[0] > 0.0);
-        }
-        let pw = w.act(p).unwrap();
-        let diff: f64 = pw
-            .layers()
-            .iter()
-            .zip(b.network.layers())
-            .map(|(a, c)| dln_linalg::rel_diff(a.as_ref(), c.as_ref()))
-            .fold(0.0, f64::max);
-        assert!(diff < 1e-9, "p·W differs from the answer by {diff:e}");
-        // Balancing a balanced network changes nothing (p = I).
-        let again = balance(
-            &b.network,
+        let newton = balance(
+            &w,
             BalanceOptions {
-                method: BalanceMethod::Orbit,
+                method: BalanceMethod::Newton,
                 ..Default::default()
             },
         )
         .unwrap();
-        let diff: f64 = again
-            .network
-            .layers()
-            .iter()
-            .zip(b.network.layers())
-            .map(|(a, c)| dln_linalg::rel_diff(a.as_ref(), c.as_ref()))
-            .fold(0.0, f64::max);
+        for b in [&closed_form, &newton] {
+            assert!(b.info.orbit_closed);
+            let p = b.group_element.as_ref().unwrap();
+            for pk in p {
+                assert!(
+                    dln_linalg::rel_diff(pk.as_ref(), pk.adjoint().to_owned().as_ref()) < 1e-10
+                );
+                let e = dln_linalg::HermitianEigen::new(pk.as_ref()).unwrap();
+                assert!(e.values[0] > 0.0);
+            }
+            let pw = w.act(p).unwrap();
+            let diff = max_layer_diff(&pw, &b.network);
+            assert!(diff < 1e-9, "p·W differs from the answer by {diff:e}");
+        }
+        let diff = max_layer_diff(&closed_form.network, &newton.network);
+        assert!(diff < 1e-8, "closed form and Newton disagree by {diff:e}");
+        // Balancing a balanced network changes nothing (p = I).
+        let again = balance(&closed_form.network, BalanceOptions::default()).unwrap();
+        let diff = max_layer_diff(&again.network, &closed_form.network);
         assert!(diff < 1e-10, "re-balancing moved the network by {diff:e}");
     }
+}
+
+fn max_layer_diff<T: Scalar>(a: &Network<T>, b: &Network<T>) -> f64 {
+    a.layers()
+        .iter()
+        .zip(b.layers())
+        .map(|(x, y)| dln_linalg::rel_diff(x.as_ref(), y.as_ref()))
+        .fold(0.0, f64::max)
 }
 
 #[test]
