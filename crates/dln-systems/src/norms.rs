@@ -292,3 +292,80 @@ pub fn h2_norm_from_factor(sys: &StateSpace, s: faer::MatRef<'_, f64>) -> Result
         Sampling::Discrete { .. } => Ok(v.hypot(dn)),
     }
 }
+
+/// $\\|G\\|_{\mathcal H_2}$ of a stable model: $\\|CS\\|_F$ (CT, $D=0$) or
+/// $(\\|CS\\|_F^2+\\|D\\|_F^2)^{1/2}$ (DT), with $P = SS^\top$ from Hammarling's method.
+///
+/// # Errors
+/// [`SystemsError::Unstable`] for an unstable $A$; [`SystemsError::InvalidArgument`] for a CT
+/// model with $D\ne0$.
+///
+/// # Algorithm
+/// One Schur form and one Hammarling solve, $\approx 30n^3$ flops.
+pub fn h2_norm(sys: &StateSpace) -> Result<f64> {
+    let s = crate::gramian::controllability_factor(sys)?;
+    h2_norm_from_factor(sys, s.as_ref())
+}
+
+/// $\\|G\\|_{\mathcal L_2}$ of a model without poles on the stability boundary (stable or not;
+/// SLICOT AB13BD's `JOBN='L'`), via the additive split $G = G_s + G_u$ at the boundary.
+///
+/// Continuous time ($D = 0$ required): $G_s\in\mathcal H_2$ and $G_u\in\mathcal H_2^\perp$ are
+/// orthogonal and $G_u(-s)$ has the stable realization $(-A_u, B_u, -C_u)$, so
+/// $\\|G\\|_2^2 = \\|G_s\\|_2^2 + \\|(-A_u,B_u,C_u)\\|_2^2$. Discrete time: with
+/// $\tilde A = A_u^{-1}$ the anticausal part is $-\sum_{k\ge0}C_u\tilde A^{k+1}B_uz^k$, so
+/// $\\|G\\|_2^2 = \\|G_s-D\\|_2^2 + \\|D - C_uA_u^{-1}B_u\\|_F^2 + \\|(\tilde A, \tilde AB_u, C_u\tilde A, 0)\\|_2^2$.
+///
+/// # Errors
+/// [`SystemsError::Unstable`] if a pole lies on the boundary (the norm is infinite);
+/// [`SystemsError::InvalidArgument`] for a CT model with $D\ne0$; split failures.
+pub fn l2_norm(sys: &StateSpace) -> Result<f64> {
+    let alpha = if sys.is_discrete() { 1.0 } else { 0.0 };
+    let sp = crate::split::additive_split(sys, alpha)?;
+    let (u, s) = (&sp.unstable, &sp.stable);
+    match sys.sampling() {
+        Sampling::Continuous => {
+            let gs = if s.order() > 0 || s.d().norm_l2() > 0.0 {
+                h2_norm(s)?
+            } else {
+                0.0
+            };
+            let gu = if u.order() > 0 {
+                let refl = StateSpace::continuous(
+                    -u.a(),
+                    u.b().to_owned(),
+                    u.c().to_owned(),
+                    u.d().to_owned(),
+                )?;
+                h2_norm(&refl)?
+            } else {
+                0.0
+            };
+            Ok(gs.hypot(gu))
+        }
+        Sampling::Discrete { dt } => {
+            let strict = StateSpace::discrete(
+                s.a().to_owned(),
+                s.b().to_owned(),
+                s.c().to_owned(),
+                Mat::zeros(s.outputs(), s.inputs()),
+                dt,
+            )?;
+            let gs = h2_norm(&strict)?;
+            if u.order() == 0 {
+                return Ok(gs.hypot(sys.d().norm_l2()));
+            }
+            let ai = solve(u.a(), Mat::<f64>::identity(u.order(), u.order()).as_ref())?;
+            let d0 = sys.d() - u.c() * &ai * u.b();
+            let anti = StateSpace::discrete(
+                ai.clone(),
+                &ai * u.b(),
+                u.c() * &ai,
+                Mat::zeros(u.outputs(), u.inputs()),
+                dt,
+            )?;
+            let ga = h2_norm(&anti)?;
+            Ok((gs * gs + d0.norm_l2().powi(2) + ga * ga).sqrt())
+        }
+    }
+}

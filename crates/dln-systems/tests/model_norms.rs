@@ -203,3 +203,49 @@ fn dc_gain_and_markov() {
     let cab = m.sys.c() * m.sys.a() * m.sys.b();
     assert!(dln_linalg::rel_diff(mk[1].as_ref(), cab.as_ref()) < 1e-15);
 }
+
+#[test]
+fn h2_and_l2_norms() {
+    use dln_systems::norms::{h2_norm, l2_norm};
+    // H2 of 1/(s+a) is 1/sqrt(2a)
+    let s = StateSpace::continuous(
+        Mat::from_fn(1, 1, |_, _| -2.0),
+        Mat::from_fn(1, 1, |_, _| 1.0),
+        Mat::from_fn(1, 1, |_, _| 1.0),
+        Mat::zeros(1, 1),
+    )
+    .unwrap();
+    assert!(rel(h2_norm(&s).unwrap(), 0.5) < 1e-14);
+    // H2 equals the sum of squared impulse response samples in DT; check against Markov sums
+    let m = load("slicot_ab09ad_dt");
+    let h = h2_norm(&m.sys).unwrap();
+    let sum: f64 = m
+        .sys
+        .markov_parameters(4000)
+        .iter()
+        .map(|x| x.norm_l2().powi(2))
+        .sum::<f64>()
+        + m.sys.d().norm_l2().powi(2);
+    assert!(rel(h, sum.sqrt()) < 1e-10, "{h} vs {}", sum.sqrt());
+    // L2 of a stable model is its H2 norm; of the unstable AB13BD example: 7.93948 (printed, 6 digits)
+    let m = load("slicot_ab09ad");
+    assert!(rel(l2_norm(&m.sys).unwrap(), h2_norm(&m.sys).unwrap()) < 1e-12);
+    let m = load("slicot_ab13bd");
+    let want = m.expected.as_ref().unwrap()["l2_norm"].as_f64().unwrap();
+    let got = l2_norm(&m.sys).unwrap();
+    assert!((got - want).abs() <= 5e-5, "{got} vs AB13BD {want}");
+    assert!(matches!(
+        h2_norm(&m.sys),
+        Err(SystemsError::Unstable { .. })
+    ));
+    // DT unstable: L2 of 1/(z-2) = sum_k 2^{-2k-2} ... = 1/3 (squared): anticausal 1/(z-2) = -sum z^k / 2^{k+1}
+    let u = StateSpace::discrete(
+        Mat::from_fn(1, 1, |_, _| 2.0),
+        Mat::from_fn(1, 1, |_, _| 1.0),
+        Mat::from_fn(1, 1, |_, _| 1.0),
+        Mat::zeros(1, 1),
+        1.0,
+    )
+    .unwrap();
+    assert!(rel(l2_norm(&u).unwrap(), (1.0f64 / 3.0).sqrt()) < 1e-13);
+}
