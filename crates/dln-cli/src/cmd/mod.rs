@@ -1,0 +1,153 @@
+//! The subcommands of `dln`, one module each.
+//!
+//! # Conventions (read before adding a command)
+//!
+//! **Registering** a command `foo` is three one-line edits in this file, marked `REGISTER`:
+//! `pub mod foo;`, the variant `Foo(foo::Args),` of [`Command`], and the arm
+//! `Command::Foo(a) => foo::run(a),` of [`Command::run`].
+//!
+//! **A command module** `src/cmd/foo.rs` starts with a `//!` doc and exports exactly
+//! - `pub struct Args`, `#[derive(Debug, clap::Args)]`, whose doc comment is the command's help
+//!   text (first line: the one-line summary). Inputs are positional `PathBuf`s; outputs are
+//!   `--out PATH`; `--json` switches the report to one JSON object. Numeric options use the
+//!   parsers of this module ([`positive_f64`], [`nonneg_f64`]) so that bad values are rejected by
+//!   clap before any work is done.
+//! - `pub fn run(args: Args) -> Result<()>`.
+//!
+//! **Real and complex**: read the input with [`crate::io`] ([`read_weights`](crate::io::read_weights),
+//! [`read_system`](crate::io::read_system)), then write the computation once, generic over
+//! `T: `[`Element`](crate::io::Element) (`f64` or `c64`), and call it through
+//! [`dispatch!`](crate::io::dispatch): `dispatch!(any, net => compute(&args, net))`. Outputs keep the
+//! input's dtype.
+//!
+//! **Order of work**: validate arguments and check `--out` *before* computing
+//! ([`check_output_file`](crate::io::check_output_file) /
+//! [`check_output_dir`](crate::io::check_output_dir)); compute; write outputs only through the
+//! `crate::io::write_*` functions (atomic: nothing is left behind on failure); print the report
+//! last, with [`emit`].
+//!
+//! **Output**: stdout carries only the report: a `#[derive(serde::Serialize)]` struct that
+//! implements [`Report`] (snake_case field names, numbers as JSON numbers, `null` for
+//! undefined values). Progress bars (indicatif) go to stderr, only when stderr is a terminal and
+//! `--json` is off.
+//!
+//! **Errors**: return [`CliError`](crate::error::CliError) naming the file and array at fault;
+//! `main` prints it as the single line `dln: error: <file>: <array>: <problem>` and exits with
+//! status 1. No `unwrap`/`expect` on anything that depends on user data.
+//!
+//! **Tests**: `tests/<command>.rs`, using the helpers of `tests/common/mod.rs` (writing `.npz`
+//! inputs, running the binary, re-reading outputs). Every failure test asserts a non-zero exit, a
+//! one-line stderr naming the file/array, and that `--out` does not exist afterwards.
+
+use crate::error::Result;
+use serde::Serialize;
+use std::io::Write;
+
+// REGISTER (1/3): one `pub mod` line per command.
+pub mod balance;
+pub mod gram;
+pub mod hsv;
+pub mod moments;
+pub mod reduce;
+
+/// The subcommands. The doc comment of each `Args` struct is the command's help.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    // REGISTER (2/3): one variant per command.
+    /// Moments, norms and the balancedness of a network's weights.
+    Moments(moments::Args),
+    /// Balance a network's weights (Kempf–Ness): least norm in the fiber, same end-to-end map.
+    Balance(balance::Args),
+    /// Hankel singular values of a stable linear system.
+    Hsv(hsv::Args),
+    /// Controllability or observability Gramian of a stable linear system.
+    Gram(gram::Args),
+    /// Reduce a stable linear system by balanced truncation or singular perturbation.
+    Reduce(reduce::Args),
+}
+
+impl Command {
+    /// Runs the command.
+    ///
+    /// # Errors
+    /// The command's [`CliError`](crate::error::CliError).
+    pub fn run(self) -> Result<()> {
+        match self {
+            // REGISTER (3/3): one arm per command.
+            Command::Moments(a) => moments::run(a),
+            Command::Balance(a) => balance::run(a),
+            Command::Hsv(a) => hsv::run(a),
+            Command::Gram(a) => gram::run(a),
+            Command::Reduce(a) => reduce::run(a),
+        }
+    }
+}
+
+/// What a command prints on stdout: one JSON object with `--json`, human-readable text otherwise.
+pub trait Report: Serialize {
+    /// The human-readable form (a small table), without a trailing newline.
+    fn human(&self) -> String;
+}
+
+/// Prints `report` on stdout: `serde_json` on one line with `json`, [`Report::human`] otherwise.
+/// A closed stdout (e.g. `| head`) is not an error.
+///
+/// # Errors
+/// Serialization failures (a programming error) and write failures other than a broken pipe.
+pub fn emit<R: Report>(report: &R, json: bool) -> Result<()> {
+    let text = if json {
+        serde_json::to_string(report)
+            .map_err(|e| crate::error::CliError::new(format!("cannot encode JSON: {e}")))?
+    } else {
+        report.human()
+    };
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(crate::error::CliError::new(
+            format!("cannot write to stdout: {e}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// clap value parser: a finite number $>0$.
+///
+/// # Errors
+/// A message for clap when the value is not a finite positive number.
+pub fn positive_f64(s: &str) -> std::result::Result<f64, String> {
+    let x: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if x.is_finite() && x > 0.0 {
+        Ok(x)
+    } else {
+        Err(format!("must be finite and positive, got {s}"))
+    }
+}
+
+/// clap value parser: a finite number $\ge0$.
+///
+/// # Errors
+/// A message for clap when the value is not a finite non-negative number.
+pub fn nonneg_f64(s: &str) -> std::result::Result<f64, String> {
+    let x: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if x.is_finite() && x >= 0.0 {
+        Ok(x)
+    } else {
+        Err(format!("must be finite and non-negative, got {s}"))
+    }
+}
+
+/// A number for the human-readable tables: 6 significant digits, scientific when far from 1.
+pub fn num(x: f64) -> String {
+    if x == 0.0 || (1e-3..1e6).contains(&x.abs()) {
+        let s = format!("{x:.6}");
+        let s = s.trim_end_matches('0');
+        s.trim_end_matches('.').to_string()
+    } else {
+        format!("{x:.5e}")
+    }
+}
+
+/// A list of numbers for the human-readable tables.
+pub fn nums(xs: &[f64]) -> String {
+    xs.iter().map(|&x| num(x)).collect::<Vec<_>>().join("  ")
+}

@@ -1,0 +1,320 @@
+//! `dln balance`: the done-when criteria, checked by re-reading the output file, on random real
+//! and complex weights (square and rectangular, full rank and rank-deficient); and bad inputs.
+
+mod common;
+
+use common::*;
+use dln::linalg::{Scalar, c64};
+use faer::Mat;
+use std::path::Path;
+
+/// The three numbers of the acceptance criterion, computed from the files alone.
+fn check_balanced<T: Scalar + npyz::Deserialize>(input: &[Mat<T>], out: &Path, what: &str) {
+    let w = read_weights::<T>(out);
+    assert_eq!(w.len(), input.len(), "{what}: depth");
+    for (a, b) in w.iter().zip(input) {
+        assert_eq!(a.shape(), b.shape(), "{what}: layer shapes");
+    }
+    let x = product(input);
+    let x2 = product(&w);
+    let change = if x.norm_l2() > 0.0 {
+        (&x2 - &x).norm_l2() / x.norm_l2()
+    } else {
+        x2.norm_l2()
+    };
+    let l2 = l2_norm_sq(&w);
+    let mu = moment_norm(&w);
+    let lb = lower_bound(input);
+    assert!(
+        change <= 1e-10,
+        "{what}: product relative change {change:e}"
+    );
+    assert!(mu <= 1e-8 * l2, "{what}: ‖μ‖ = {mu:e}, ‖W‖² = {l2:e}");
+    assert!(
+        (l2 - lb).abs() <= 1e-8 * lb,
+        "{what}: ‖W'‖² = {l2}, bound = {lb}, rel {:e}",
+        (l2 - lb) / lb
+    );
+}
+
+/// Widths and ranks: square full rank, rectangular (expanding, bottleneck, hidden wider than rank),
+/// rank-deficient.
+const CASES: &[(&[usize], Option<usize>)] = &[
+    (&[4, 4, 4, 4], None),
+    (&[5, 5, 5, 5, 5], None),
+    (&[3, 5, 4, 2], None),
+    (&[5, 3, 6, 2], None),
+    (&[3, 7, 5, 3], None),
+    (&[3, 6, 6, 2], None),
+    (&[4, 4, 4, 4], Some(2)),
+    (&[5, 6, 6, 4], Some(2)),
+    (&[6, 3], None),
+    (&[4, 4, 4], Some(1)),
+];
+
+fn run_cases<T: Scalar + npyz::AutoSerialize + npyz::Deserialize>(method: &str, seed0: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, (widths, rank)) in CASES.iter().enumerate() {
+        let layers: Vec<Mat<T>> = random_layers(seed0 + i as u64, widths, *rank);
+        let input = dir.path().join(format!("w{i}.npz"));
+        let out = dir.path().join(format!("b{i}-{method}.npz"));
+        write_weights(&input, &layers);
+        let what = format!("{} {method} widths {widths:?} rank {rank:?}", T::DTYPE_NAME);
+        let json = run_json(&[
+            "balance",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--method",
+            method,
+        ]);
+        for key in [
+            "method",
+            "iterations",
+            "cg_iterations",
+            "orbit_closed",
+            "moment_norm_before",
+            "moment_norm_after",
+            "l2_norm_sq_before",
+            "l2_norm_sq_after",
+            "lower_bound",
+            "product_rel_change",
+            "gap",
+        ] {
+            assert!(json.get(key).is_some(), "{what}: JSON lacks {key}: {json}");
+        }
+        check_balanced(&layers, &out, &what);
+    }
+}
+
+#[test]
+fn balance_real_auto() {
+    run_cases::<f64>("auto", 100);
+}
+
+#[test]
+fn balance_complex_auto() {
+    run_cases::<c64>("auto", 200);
+}
+
+#[test]
+fn balance_real_svd() {
+    run_cases::<f64>("svd", 300);
+}
+
+#[test]
+fn balance_complex_svd() {
+    run_cases::<c64>("svd", 400);
+}
+
+#[test]
+fn balance_real_orbit_method_and_human_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let layers: Vec<Mat<f64>> = random_layers(7, &[3, 4, 4, 3], None);
+    let input = dir.path().join("w.npz");
+    let out = dir.path().join("out.npz");
+    write_weights(&input, &layers);
+    let o = dln()
+        .args([
+            "balance",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--method",
+            "orbit",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        text.contains("N·Σσ^(2/N)") && text.contains("orbit"),
+        "{text}"
+    );
+    check_balanced(&layers, &out, "orbit");
+}
+
+#[test]
+fn balance_mixed_dtypes_promote_to_complex() {
+    let dir = tempfile::tempdir().unwrap();
+    let real: Vec<Mat<f64>> = random_layers(11, &[3, 3, 3], None);
+    let cplx: Vec<Mat<c64>> = random_layers(12, &[3, 3, 3], None);
+    let input = dir.path().join("w.npz");
+    write_zip(
+        &input,
+        &[("W1", npy_bytes(&real[0])), ("W2", npy_bytes(&cplx[1]))],
+        false,
+    );
+    let out = dir.path().join("out.npz");
+    let json = run_json(&[
+        "balance",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(json["dtype"], "complex128");
+    let promoted = vec![
+        Mat::from_fn(3, 3, |i, j| c64::new(real[0][(i, j)], 0.0)),
+        cplx[1].clone(),
+    ];
+    check_balanced(&promoted, &out, "mixed");
+}
+
+#[test]
+fn balance_overwrites_existing_output_atomically() {
+    let dir = tempfile::tempdir().unwrap();
+    let layers: Vec<Mat<f64>> = random_layers(3, &[2, 3, 2], None);
+    let input = dir.path().join("w.npz");
+    let out = dir.path().join("out.npz");
+    write_weights(&input, &layers);
+    std::fs::write(&out, b"old").unwrap();
+    run_json(&[
+        "balance",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    check_balanced(&layers, &out, "overwrite");
+    assert_eq!(listing(dir.path()), ["out.npz", "w.npz"]);
+}
+
+/// Runs `dln balance` on a bad input: fails with one line naming the file and `needles`, and
+/// leaves no output (nor any temporary file) behind.
+fn balance_fails(input: &Path, needles: &[&str]) {
+    let dir = input.parent().unwrap();
+    let before = listing(dir);
+    let out = dir.join("balanced.npz");
+    let mut all = vec![input.file_name().unwrap().to_str().unwrap()];
+    all.extend(needles);
+    run_fail(
+        &[
+            "balance",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &all,
+    );
+    assert!(!out.exists(), "--out must not exist after a failure");
+    assert_eq!(listing(dir), before, "nothing may be left behind");
+    // `moments` reports the same problem.
+    run_fail(&["moments", input.to_str().unwrap()], &all);
+}
+
+#[test]
+fn bad_inputs_are_reported_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+    let good: Vec<Mat<f64>> = random_layers(1, &[3, 4, 2], None);
+
+    // Unreadable file.
+    balance_fails(&p("missing.npz"), &["no such file"]);
+    // Not an npz.
+    std::fs::write(p("text.npz"), "hello").unwrap();
+    balance_fails(&p("text.npz"), &["not an .npz archive"]);
+    // A single .npy.
+    std::fs::write(p("single.npz"), npy_bytes(&good[0])).unwrap();
+    balance_fails(&p("single.npz"), &[".npy"]);
+    // W3 missing while W4 present.
+    write_zip(
+        &p("gap.npz"),
+        &[
+            ("W1", npy_bytes(&good[0])),
+            ("W2", npy_bytes(&good[1])),
+            ("W4", npy_bytes(&good[1])),
+        ],
+        false,
+    );
+    balance_fails(&p("gap.npz"), &["W3", "W4"]);
+    // No W1.
+    write_zip(&p("now1.npz"), &[("A", npy_bytes(&good[0]))], false);
+    balance_fails(&p("now1.npz"), &["W1"]);
+    // Integer dtype.
+    let ints: Vec<u8> = (0..8i64).flat_map(|x| x.to_le_bytes()).collect();
+    write_zip(
+        &p("int.npz"),
+        &[
+            ("W1", npy_bytes(&good[0])),
+            ("W2", raw_npy("<i8", false, &[2, 4], &ints)),
+        ],
+        false,
+    );
+    balance_fails(&p("int.npz"), &["W2", "int64"]);
+    // String dtype.
+    let chars: Vec<u8> = "abcdef"
+        .chars()
+        .flat_map(|c| (c as u32).to_le_bytes())
+        .collect();
+    write_zip(
+        &p("str.npz"),
+        &[("W1", raw_npy("<U3", false, &[2], &chars))],
+        false,
+    );
+    balance_fails(&p("str.npz"), &["W1", "str"]);
+    // float32.
+    let f32s: Vec<u8> = (0..12).flat_map(|x| (x as f32).to_le_bytes()).collect();
+    write_zip(
+        &p("f32.npz"),
+        &[("W1", raw_npy("<f4", false, &[4, 3], &f32s))],
+        false,
+    );
+    balance_fails(&p("f32.npz"), &["W1", "float32"]);
+    // Layers that do not compose: W2 is 2x3 but W1 has 4 rows.
+    let bad: Vec<Mat<f64>> = random_layers(2, &[3, 4], None);
+    let w2: Vec<Mat<f64>> = random_layers(2, &[3, 2], None);
+    write_zip(
+        &p("shape.npz"),
+        &[("W1", npy_bytes(&bad[0])), ("W2", npy_bytes(&w2[0]))],
+        false,
+    );
+    balance_fails(&p("shape.npz"), &["W2", "W1", "3 columns", "4 rows"]);
+    // NaN and Inf, with the entry.
+    let mut nan = good[1].clone();
+    nan[(1, 0)] = f64::NAN;
+    write_zip(
+        &p("nan.npz"),
+        &[("W1", npy_bytes(&good[0])), ("W2", npy_bytes(&nan))],
+        false,
+    );
+    balance_fails(&p("nan.npz"), &["W2", "[1, 0]", "NaN"]);
+    let mut inf: Mat<c64> = random_layers(5, &[3, 4], None).remove(0);
+    inf[(2, 1)] = c64::new(0.0, f64::INFINITY);
+    write_zip(&p("inf.npz"), &[("W1", npy_bytes(&inf))], false);
+    balance_fails(&p("inf.npz"), &["W1", "[2, 1]", "inf"]);
+    // 1-D weights.
+    write_zip(
+        &p("oned.npz"),
+        &[(
+            "W1",
+            raw_npy("<f8", false, &[3], &f64_bytes(&[1.0, 2.0, 3.0])),
+        )],
+        false,
+    );
+    balance_fails(&p("oned.npz"), &["W1", "1 dimension", "2-D"]);
+    // Truncated data.
+    write_zip(
+        &p("trunc.npz"),
+        &[("W1", raw_npy("<f8", false, &[3, 3], &f64_bytes(&[1.0; 5])))],
+        false,
+    );
+    balance_fails(&p("trunc.npz"), &["W1", "truncated"]);
+}
+
+#[test]
+fn output_directory_must_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let layers: Vec<Mat<f64>> = random_layers(1, &[2, 2], None);
+    let input = dir.path().join("w.npz");
+    write_weights(&input, &layers);
+    let out = dir.path().join("nodir").join("out.npz");
+    run_fail(
+        &[
+            "balance",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &["nodir", "does not exist"],
+    );
+    assert!(!out.exists());
+}
