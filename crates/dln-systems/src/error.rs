@@ -46,6 +46,16 @@ pub enum SystemsError {
     /// A requested parameter is outside its admissible range (e.g. order greater than n).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// A linear matrix equation (Sylvester, Lyapunov, Stein) is not uniquely solvable to working
+    /// precision: eigenvalues of its coefficients (nearly) violate the solvability condition
+    /// ($\lambda_i+\mu_j\ne0$, resp. $\lambda_i\mu_j\ne1$).
+    #[error("{equation} is singular to working precision: {detail}")]
+    SingularEquation {
+        /// Which equation, e.g. `"Lyapunov equation AX + XA^T + Q = 0"`.
+        equation: &'static str,
+        /// The offending eigenvalues.
+        detail: String,
+    },
 }
 
 /// `Result` with [`SystemsError`] as the default error.
