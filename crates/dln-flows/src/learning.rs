@@ -48,7 +48,8 @@ pub struct LearningOperator<T: Scalar> {
 }
 
 impl<T: Scalar> LearningOperator<T> {
-    /// Builds $\mathcal A_{N,X}$ for depth $N\ge1$.
+    /// Builds $\mathcal A_{N,X}$ for depth $N\ge1$. Singular values below the numerical rank
+    /// threshold ([`dln_algebra::moment::numerical_rank`]) are treated as exact zeros.
     ///
     /// # Errors
     /// [`FlowError::Linalg`] for non-finite $X$ or a failed SVD.
@@ -78,7 +79,11 @@ impl<T: Scalar> LearningOperator<T> {
                 svd.V().to_owned(),
             )
         };
+        // Singular values at the rounding level are exact zeros (as in the L² lower bound): their
+        // fractional powers are not small and carry no information.
+        let r = dln_algebra::moment::numerical_rank(&s_vals, m, n);
         let mut sigma = s_vals;
+        sigma.truncate(r);
         sigma.resize(m.max(n), 0.0);
         let e = 2.0 / depth as f64;
         // pw[i][q] = (sigma_i^{2/N})^q, q = 0..N-1, with 0^0 = 1.

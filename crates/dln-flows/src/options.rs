@@ -153,7 +153,7 @@ impl FlowBuilder {
                 return bad("h0", h0, "must be positive and finite");
             }
         }
-        if !(o.h_max > 0.0) {
+        if o.h_max.is_nan() || o.h_max <= 0.0 {
             return bad("h_max", o.h_max, "must be positive");
         }
         if !(o.h_min > 0.0 && o.h_min < o.h_max) {
@@ -169,7 +169,7 @@ impl FlowBuilder {
         if !(c.fac_min > 0.0 && c.fac_min < 1.0) {
             return bad("fac_min", c.fac_min, "must lie in (0, 1)");
         }
-        if !(c.fac_max > 1.0) {
+        if c.fac_max.is_nan() || c.fac_max <= 1.0 {
             return bad("fac_max", c.fac_max, "must exceed 1");
         }
         Ok(o)
