@@ -5,7 +5,6 @@
 //! a user (or a script reading stderr) knows what to fix without a backtrace.
 
 use dln::algebra::AlgebraError;
-use dln::systems::SystemsError;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -48,14 +47,6 @@ impl CliError {
         }
     }
 
-    /// Attributes the error to `path` if it is not attributed to a file yet.
-    pub fn in_file(mut self, path: &Path) -> Self {
-        if self.file.is_none() {
-            self.file = Some(path.to_path_buf());
-        }
-        self
-    }
-
     /// Maps an error of `dln-algebra` about the weights read from `path` (arrays `W1..WN`) to the
     /// arrays it names.
     pub fn from_algebra(path: &Path, e: AlgebraError) -> Self {
@@ -78,18 +69,6 @@ impl CliError {
                 format!("non-finite entry at [{row}, {col}]"),
             ),
             AlgebraError::Empty => Self::file(path, "no layers: expected arrays W1..WN"),
-            other => Self::file(path, other),
-        }
-    }
-
-    /// Maps an error of `dln-systems` about the system read from `path` (arrays `A,B,C,D`) to the
-    /// array it names.
-    pub fn from_systems(path: &Path, e: SystemsError) -> Self {
-        match e {
-            SystemsError::NonFinite { name, row, col } => {
-                Self::array(path, name, format!("non-finite entry at [{row}, {col}]"))
-            }
-            e @ SystemsError::Unstable { .. } => Self::array(path, "A", e),
             other => Self::file(path, other),
         }
     }

@@ -457,6 +457,8 @@ pub struct RawSystem {
     pub d: AnyMat,
     /// Continuous or discrete time.
     pub time: TimeDomain,
+    /// The first array stored as `complex128`.
+    complex_in_file: Option<&'static str>,
 }
 
 impl RawSystem {
@@ -481,6 +483,11 @@ impl RawSystem {
         [&self.a, &self.b, &self.c, &self.d]
             .iter()
             .any(|m| m.is_complex())
+    }
+
+    /// The first array that was stored as `complex128` (before promotion), if any.
+    pub fn complex_array(&self) -> Option<&'static str> {
+        self.complex_in_file
     }
 }
 
@@ -646,6 +653,11 @@ pub fn read_system(path: &Path, discrete: Option<f64>) -> Result<RawSystem> {
         }
         None => AnyMat::Real(Mat::zeros(p, m)),
     };
+    let complex_in_file = ["A", "B", "C", "D"]
+        .into_iter()
+        .zip([&a, &b, &c, &d])
+        .find(|(_, m)| m.is_complex())
+        .map(|(n, _)| n);
     let mut sys = RawSystem {
         source: path.to_path_buf(),
         files,
@@ -654,6 +666,7 @@ pub fn read_system(path: &Path, discrete: Option<f64>) -> Result<RawSystem> {
         c,
         d,
         time,
+        complex_in_file,
     };
     if sys.is_complex() {
         sys.a = AnyMat::Complex(sys.a.into_complex());

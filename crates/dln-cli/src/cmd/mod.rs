@@ -39,9 +39,13 @@
 //! inputs, running the binary, re-reading outputs). Every failure test asserts a non-zero exit, a
 //! one-line stderr naming the file/array, and that `--out` does not exist afterwards.
 
-use crate::error::Result;
+use crate::error::{CliError, Result};
+use crate::io::{AnyMat, RawSystem, TimeDomain, read_system};
+use dln::systems::SystemsError;
+use dln::systems::model::{Sampling, StateSpace};
 use serde::Serialize;
 use std::io::Write;
+use std::path::PathBuf;
 
 // REGISTER (1/3): one `pub mod` line per command.
 pub mod balance;
@@ -150,4 +154,95 @@ pub fn num(x: f64) -> String {
 /// A list of numbers for the human-readable tables.
 pub fn nums(xs: &[f64]) -> String {
     xs.iter().map(|&x| num(x)).collect::<Vec<_>>().join("  ")
+}
+
+/// The input of the linear-system commands, shared with `#[command(flatten)]`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SystemArgs {
+    /// Linear system: a directory with A.npy, B.npy, C.npy, D.npy [meta.json], or an .npz with arrays A, B, C, D.
+    pub system: PathBuf,
+    /// Discrete time (x[k+1] = A x[k] + B u[k]); overrides meta.json. Default: meta.json, else continuous.
+    #[arg(long)]
+    pub discrete: bool,
+    /// Sampling time of a discrete system (default 1).
+    #[arg(long, value_name = "H", requires = "discrete", value_parser = positive_f64)]
+    pub dt: Option<f64>,
+}
+
+/// A validated real system with the files it came from (for error messages).
+#[derive(Debug, Clone)]
+pub struct LoadedSystem {
+    /// The raw arrays and their files.
+    pub raw: RawSystem,
+    /// The validated model.
+    pub sys: StateSpace,
+}
+
+impl LoadedSystem {
+    /// Maps an error of `dln-systems` to the file and array it concerns.
+    pub fn error(&self, e: SystemsError) -> CliError {
+        system_error(&self.raw, e)
+    }
+
+    /// The time domain, as written to `meta.json`.
+    pub fn time(&self) -> TimeDomain {
+        self.raw.time
+    }
+
+    /// Checks that $A$ is stable, naming the offending eigenvalue otherwise.
+    ///
+    /// # Errors
+    /// [`SystemsError::Unstable`] as a [`CliError`] on array `A`.
+    pub fn require_stable(&self) -> Result<()> {
+        self.sys.require_stable().map_err(|e| self.error(e))
+    }
+}
+
+fn system_error(raw: &RawSystem, e: SystemsError) -> CliError {
+    match e {
+        SystemsError::NonFinite { name, row, col } => {
+            raw.error(name, format!("non-finite entry at [{row}, {col}]"))
+        }
+        e @ SystemsError::Unstable { .. } => raw.error("A", e),
+        other => CliError::file(&raw.source, other),
+    }
+}
+
+impl SystemArgs {
+    /// Reads and validates the system. `dln-systems` works over the reals: `complex128` arrays
+    /// are rejected.
+    ///
+    /// # Errors
+    /// See [`read_system`]; complex data; validation failures of [`StateSpace::new`].
+    pub fn load(&self) -> Result<LoadedSystem> {
+        let discrete = self.discrete.then(|| self.dt.unwrap_or(1.0));
+        let raw = read_system(&self.system, discrete)?;
+        let real = |name: &str, m: &AnyMat| -> Result<faer::Mat<f64>> {
+            match m {
+                AnyMat::Real(m) => Ok(m.clone()),
+                AnyMat::Complex(_) => Err(raw.error(
+                    name,
+                    "dtype complex128 is not supported for linear systems (the systems commands are real)",
+                )),
+            }
+        };
+        // Name the array that is actually complex (the others were promoted on reading).
+        let first_complex = raw.complex_array().unwrap_or("A");
+        if raw.is_complex() {
+            real(first_complex, &raw.a)?;
+        }
+        let sampling = match raw.time {
+            TimeDomain::Continuous => Sampling::Continuous,
+            TimeDomain::Discrete { dt } => Sampling::Discrete { dt },
+        };
+        let sys = StateSpace::new(
+            real("A", &raw.a)?,
+            real("B", &raw.b)?,
+            real("C", &raw.c)?,
+            real("D", &raw.d)?,
+            sampling,
+        )
+        .map_err(|e| system_error(&raw, e))?;
+        Ok(LoadedSystem { raw, sys })
+    }
 }
