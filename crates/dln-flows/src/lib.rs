@@ -15,7 +15,7 @@
 //! The integrators ([`integrator`]): [`Dopri5`] (adaptive Dormand–Prince 5(4), dense output) for
 //! any [`VectorField`], and [`Rkmk5`] (Runge–Kutta–Munthe-Kaas on the same tableau) for an
 //! [`OrbitField`] $\dot{\mathbf W} = \mathbf w_{\mathbf a}$, which advances the group element with
-//! [`dln_linalg::expm`] and its exact inverse so that $X$ is preserved to rounding. Both implement
+//! [`dln_linalg::expm()`] and its exact inverse so that $X$ is preserved to rounding. Both implement
 //! [`Integrator`] (`step`, `set_stop_time`, `interpolate`, `solve`, `solve_dense`) and report through an
 //! [`Observer`] whose hooks return [`std::ops::ControlFlow`]: a caller records, reports progress or
 //! stops early; the crate never prints.

@@ -472,7 +472,7 @@ delegate_integrator!(Dopri5, VectorField);
 /// along group orbits.
 ///
 /// Every accepted state is $e^{\mathbf u}\cdot\mathbf W_n$, applied as
-/// $W_k\mapsto e^{u_k}W_ke^{-u_{k-1}}$ with $e^{\pm u_k}$ both from [`expm`] (a diagonal Padé
+/// $W_k\mapsto e^{u_k}W_ke^{-u_{k-1}}$ with $e^{\pm u_k}$ both from [`expm()`] (a diagonal Padé
 /// approximant satisfies $r(-A) = r(A)^{-1}$ exactly), so $X = \varphi(\mathbf W)$ changes only by
 /// rounding in each step, whatever the tolerance.
 ///
