@@ -4,7 +4,7 @@
 //! $APA^\top-P+BB^\top = 0$, $A^\top QA-Q+C^\top C = 0$ (discrete time).
 //!
 //! The factors come straight from Hammarling's method
-//! ([`lyapunov_cholesky_schur`](crate::lyapunov::lyapunov_cholesky_schur)), and the Hankel
+//! ([`lyapunov_cholesky_schur`]), and the Hankel
 //! singular values are the singular values of the $n\times n$ product $RS$: $P$, $Q$ and $PQ$ are
 //! never formed, so the small singular values keep their relative accuracy (python-control's
 //! $\sqrt{\operatorname{eig}(PQ)}$ squares the condition number and loses them).

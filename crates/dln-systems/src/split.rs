@@ -79,7 +79,7 @@ pub(crate) fn check_alpha(sampling: Sampling, alpha: f64) -> Result<()> {
 /// Splits $G = G_s + G_u$ at the boundary $\alpha$ (see the [module documentation](self)).
 ///
 /// # Errors
-/// [`SystemsError::InvalidArgument`] for $\alpha$ outside $(-\infty,0]$ (CT) or $[0,1]$ (DT);
+/// [`SystemsError::InvalidArgument`] for $\alpha$ outside $(-\infty,0]$ (CT) or $\[0,1\]$ (DT);
 /// [`SystemsError::NoConvergence`] if the Schur form or its reordering fails; Sylvester
 /// failures.
 ///
