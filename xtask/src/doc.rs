@@ -46,6 +46,10 @@ pub fn doc(open: bool) -> Result<bool, String> {
             "xtask",
             "--exclude",
             "dln-benches",
+            // The CLI binary is also named `dln`; documenting it would overwrite the umbrella
+            // crate's pages (output filename collision, cargo#6313). It is not a published library.
+            "--exclude",
+            "dln-cli",
         ])
         .env(
             "RUSTDOCFLAGS",
