@@ -905,7 +905,7 @@ fn claim35<T: Scalar>(cx: &mut Ctx) -> CheckResult {
             let t = tol(16.0, 2 * nx.max(m).max(p), 1.0);
             cx.record(lbl("μ_LS(0, W_1, W_2) = G_1"), rel_diff(mu(&zero, &b, &c).as_ref(), w.moment(1).as_ref()) * tnorm(&w.moments()) / w.l2_norm_sq(), t);
             let tau = 0.3;
-            let via_act = 0.5 * act_exp(&w, &[al.clone()], tau)?.l2_norm_sq();
+            let via_act = 0.5 * act_exp(&w, std::slice::from_ref(&al), tau)?.l2_norm_sq();
             cx.record(lbl("½‖e^{τa}·W‖² = LS norm at A = 0"), (via_act - ls_norm(&zero, &b, &c, tau)?).abs() / via_act, t);
         }
     }
