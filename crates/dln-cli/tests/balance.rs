@@ -50,6 +50,11 @@ const CASES: &[(&[usize], Option<usize>)] = &[
     (&[5, 6, 6, 4], Some(2)),
     (&[6, 3], None),
     (&[4, 4, 4], Some(1)),
+    (&[4, 4, 4, 4, 4, 4, 4, 4, 4], None),
+    (&[4, 8, 8, 8, 4], Some(2)),
+    (&[2, 10, 10, 2], None),
+    (&[6, 6, 6, 6], Some(5)),
+    (&[1, 5, 5, 1], None),
 ];
 
 fn run_cases<T: Scalar + npyz::AutoSerialize + npyz::Deserialize>(method: &str, seed0: u64) {
@@ -105,6 +110,45 @@ fn balance_real_svd() {
 #[test]
 fn balance_complex_svd() {
     run_cases::<c64>("svd", 400);
+}
+
+/// Far from balanced: the layers rescaled by $10^{\pm4}$ and $10^{\pm2}$ (same product).
+fn run_rescaled<T: Scalar + npyz::AutoSerialize + npyz::Deserialize>(method: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, widths) in [&[3usize, 3, 3, 3][..], &[3, 5, 4, 2], &[4, 6, 6, 4]]
+        .iter()
+        .enumerate()
+    {
+        let mut layers: Vec<Mat<T>> = random_layers(500 + i as u64, widths, None);
+        let s = [1e-4, 1e2, 1e2];
+        for (w, f) in layers.iter_mut().zip(s) {
+            *w = Mat::from_fn(w.nrows(), w.ncols(), |a, b| w[(a, b)].scale(f));
+        }
+        let input = dir.path().join(format!("w{i}.npz"));
+        let out = dir.path().join(format!("b{i}.npz"));
+        write_weights(&input, &layers);
+        run_json(&[
+            "balance",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--method",
+            method,
+        ]);
+        check_balanced(
+            &layers,
+            &out,
+            &format!("{} {method} rescaled {widths:?}", T::DTYPE_NAME),
+        );
+    }
+}
+
+#[test]
+fn balance_far_from_balanced() {
+    for m in ["auto", "svd"] {
+        run_rescaled::<f64>(m);
+        run_rescaled::<c64>(m);
+    }
 }
 
 #[test]
@@ -317,4 +361,33 @@ fn output_directory_must_exist() {
         &["nodir", "does not exist"],
     );
     assert!(!out.exists());
+}
+
+#[test]
+fn balance_zero_product() {
+    // X = 0: the fiber's least-norm point is W = 0 (bound 0); the orbit of W is not closed.
+    let dir = tempfile::tempdir().unwrap();
+    for method in ["auto", "svd"] {
+        let mut layers: Vec<Mat<f64>> = random_layers(9, &[3, 4, 4, 3], None);
+        layers[1] = Mat::zeros(4, 4);
+        let input = dir.path().join("w.npz");
+        let out = dir.path().join(format!("b-{method}.npz"));
+        write_weights(&input, &layers);
+        let j = run_json(&[
+            "balance",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--method",
+            method,
+        ]);
+        let w = read_weights::<f64>(&out);
+        let before = l2_norm_sq(&layers);
+        assert!(
+            l2_norm_sq(&w) <= 1e-8 * before,
+            "{method}: ‖W'‖² = {:e} ({j})",
+            l2_norm_sq(&w)
+        );
+        assert!(product(&w).norm_l2() <= 1e-12 * before);
+    }
 }

@@ -41,7 +41,9 @@ pub mod prelude {
     pub use dln_algebra::{
         BalanceInfo, BalanceMethod, BalanceOptions, Balanced, BalancedOrbit, Network, balance,
     };
+    pub use dln_flows::{FlowBuilder, Observer};
     pub use dln_linalg::{Scalar, c64};
+    pub use dln_systems::model::{Sampling, StateSpace};
 }
 
 /// Any error of the `dln` crates.
@@ -54,6 +56,9 @@ pub enum Error {
     /// A failure in [`algebra`].
     #[error(transparent)]
     Algebra(#[from] dln_algebra::AlgebraError),
+    /// A failure in [`flows`].
+    #[error(transparent)]
+    Flows(#[from] dln_flows::FlowError),
     /// A failure in [`systems`].
     #[error(transparent)]
     Systems(#[from] dln_systems::SystemsError),
