@@ -15,7 +15,7 @@
 //! - `pub fn run(args: Args) -> Result<()>`.
 //!
 //! **Real and complex**: read the input with [`crate::io`] ([`read_weights`](crate::io::read_weights),
-//! [`read_system`](crate::io::read_system)), then write the computation once, generic over
+//! [`read_system`]), then write the computation once, generic over
 //! `T: `[`Element`](crate::io::Element) (`f64` or `c64`), and call it through
 //! [`dispatch!`](crate::io::dispatch): `dispatch!(any, net => compute(&args, net))`. Outputs keep the
 //! input's dtype.
@@ -31,7 +31,7 @@
 //! undefined values). Progress bars (indicatif) go to stderr, only when stderr is a terminal and
 //! `--json` is off.
 //!
-//! **Errors**: return [`CliError`](crate::error::CliError) naming the file and array at fault;
+//! **Errors**: return [`CliError`] naming the file and array at fault;
 //! `main` prints it as the single line `dln: error: <file>: <array>: <problem>` and exits with
 //! status 1. No `unwrap`/`expect` on anything that depends on user data.
 //!
@@ -74,7 +74,7 @@ impl Command {
     /// Runs the command.
     ///
     /// # Errors
-    /// The command's [`CliError`](crate::error::CliError).
+    /// The command's [`CliError`].
     pub fn run(self) -> Result<()> {
         match self {
             // REGISTER (3/3): one arm per command.
@@ -161,7 +161,7 @@ pub fn nums(xs: &[f64]) -> String {
 pub struct SystemArgs {
     /// Linear system: a directory with A.npy, B.npy, C.npy, D.npy [meta.json], or an .npz with arrays A, B, C, D.
     pub system: PathBuf,
-    /// Discrete time (x[k+1] = A x[k] + B u[k]); overrides meta.json. Default: meta.json, else continuous.
+    /// Discrete time: x(k+1) = A x(k) + B u(k); overrides meta.json. Default: meta.json, else continuous.
     #[arg(long)]
     pub discrete: bool,
     /// Sampling time of a discrete system (default 1).
