@@ -505,6 +505,9 @@ fn apply_reflector_right(
     }
 }
 
+/// A $2\times2$ block stored row-major.
+type Block2 = [[f64; 2]; 2];
+
 /// The small problem of one Hammarling step: $u_{22}$ ($k\times k$ upper triangular), $S$ and
 /// $\alpha$ ($k\times k$) from $t_{22}$ and $r_{22}$.
 fn hammarling_small(
@@ -512,7 +515,7 @@ fn hammarling_small(
     r22: [[f64; 2]; 2],
     k: usize,
     discrete: bool,
-) -> ([[f64; 2]; 2], [[f64; 2]; 2], [[f64; 2]; 2]) {
+) -> (Block2, Block2, Block2) {
     if k == 1 {
         let (t, r) = (t22[0][0], r22[0][0]);
         let d = if discrete {
@@ -1026,7 +1029,7 @@ fn onenorm_estimate(len: usize, mut apply: impl FnMut(&mut [f64], bool) -> bool)
         }
         let estold = est;
         est = x.iter().map(|v| v.abs()).sum();
-        let same = x.iter().zip(&isgn).all(|(&v, &s)| sgn(v) == s);
+        let same = x.iter().zip(&isgn).all(|(&v, &s)| (v >= 0.0) == (s > 0.0));
         if same || est <= estold {
             est = est.max(estold);
             break;
@@ -1040,7 +1043,7 @@ fn onenorm_estimate(len: usize, mut apply: impl FnMut(&mut [f64], bool) -> bool)
         }
         let jlast = j;
         j = argmax(&x);
-        if (x[jlast] - x[j].abs()).abs() > 0.0 && x[jlast] != x[j].abs() && iter < ITMAX {
+        if (x[jlast] - x[j].abs()).abs() > 0.0 && iter < ITMAX {
             iter += 1;
             continue;
         }

@@ -517,7 +517,7 @@ fn francis_qr(h: &mut [f64], z: &mut [f64], n: usize) -> bool {
                 h[ix(k + 1, k)],
                 h[ix(k + 1, k + 1)],
             );
-            if !(cs == 1.0 && sn == 0.0) {
+            if sn.abs() > 0.0 || (cs - 1.0).abs() > 0.0 {
                 for j in k + 2..n {
                     let (x, y) = (h[ix(k, j)], h[ix(k + 1, j)]);
                     h[ix(k, j)] = cs * x + sn * y;
@@ -666,7 +666,7 @@ fn apply_rot(
 /// Standardizes the $2\times2$ diagonal block at `k` (splitting it if its eigenvalues are real).
 fn standardize_2x2(mut t: MatMut<'_, f64>, z: MatMut<'_, f64>, k: usize) {
     let (blk, cs, sn) = lanv2(t[(k, k)], t[(k, k + 1)], t[(k + 1, k)], t[(k + 1, k + 1)]);
-    if !(cs == 1.0 && sn == 0.0) {
+    if sn.abs() > 0.0 || (cs - 1.0).abs() > 0.0 {
         apply_rot(t.rb_mut(), z, k, cs, sn, k + 2, k);
     }
     t[(k, k)] = blk[0];
@@ -821,9 +821,7 @@ fn swap_real(
         let alpha = if v[j][j] > 0.0 { -norm } else { norm };
         let mut h = [0.0f64; 4];
         h[j] = v[j][j] - alpha;
-        for i in j + 1..s {
-            h[i] = v[j][i];
-        }
+        h[j + 1..s].copy_from_slice(&v[j][j + 1..s]);
         let hn2: f64 = (j..s).map(|i| h[i] * h[i]).sum();
         if hn2 == 0.0 {
             continue;
@@ -1029,7 +1027,7 @@ pub fn complex_schur<T: Scalar>(a: MatRef<'_, T>) -> Result<ComplexSchur> {
         );
     }
     for k in 0..n {
-        if !(r[(k, k)].norm() > 0.5) {
+        if r[(k, k)].norm().is_nan() || r[(k, k)].norm() <= 0.5 {
             return Err(no_convergence("QZ iteration (complex Schur form)", n));
         }
     }
@@ -1171,7 +1169,10 @@ mod tests {
                 assert!(s.t[(i, k)] == 0.0);
             }
             if block_size_at(s.t.as_ref(), k) == 2 {
-                assert!(s.t[(k, k)] == s.t[(k + 1, k + 1)], "standardized diagonal");
+                assert!(
+                    s.t[(k, k)].to_bits() == s.t[(k + 1, k + 1)].to_bits(),
+                    "standardized diagonal"
+                );
                 assert!(s.t[(k, k + 1)] * s.t[(k + 1, k)] < 0.0, "complex pair");
                 if k + 2 < n {
                     assert!(s.t[(k + 2, k + 1)] == 0.0);

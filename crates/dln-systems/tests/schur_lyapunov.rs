@@ -36,7 +36,7 @@ fn check_real_schur(a: MatRef<'_, f64>, s: &RealSchur, k: f64) {
         }
         if j + 1 < n && s.t[(j + 1, j)] != 0.0 {
             assert!(
-                s.t[(j, j)] == s.t[(j + 1, j + 1)],
+                s.t[(j, j)].to_bits() == s.t[(j + 1, j + 1)].to_bits(),
                 "2x2 block at {j} not standardized"
             );
             assert!(
@@ -747,4 +747,30 @@ proptest! {
         let x3 = &f3.u * f3.u.transpose();
         prop_assert!((&x3 - &x).norm_l2() <= 1e-8 * x.norm_l2().max(1e-300));
     }
+}
+
+/// One-shot timing at n = 1000 (random stable, m = 2); run with
+/// `cargo test --release -p dln-systems --test schur_lyapunov -- --ignored timing_n1000 --nocapture`.
+#[test]
+#[ignore]
+fn timing_n1000() {
+    let mut rng = random::rng(1000);
+    let n = 1000;
+    let a = random_stable(&mut rng, n, TimeDomain::Continuous, 0.5);
+    let b: Mat<f64> = random::gaussian(&mut rng, n, 2);
+    let t0 = std::time::Instant::now();
+    let s = real_schur(a.as_ref()).unwrap();
+    let t_schur = t0.elapsed();
+    let t0 = std::time::Instant::now();
+    let f = lyapunov_cholesky(a.as_ref(), b.as_ref(), TimeDomain::Continuous).unwrap();
+    let t_ham = t0.elapsed();
+    let t0 = std::time::Instant::now();
+    let q = &b * b.transpose();
+    let x = lyapunov(a.as_ref(), q.as_ref(), TimeDomain::Continuous).unwrap();
+    let t_bs = t0.elapsed();
+    eprintln!(
+        "n = {n}: real_schur {t_schur:?}; lyapunov_cholesky (incl. Schur + residual) {t_ham:?}, residual {:e}; lyapunov (BS) {t_bs:?}, residual {:e}",
+        f.residual, x.residual
+    );
+    drop(s);
 }
