@@ -49,10 +49,12 @@ use std::path::PathBuf;
 
 // REGISTER (1/3): one `pub mod` line per command.
 pub mod balance;
+pub mod flow;
 pub mod gram;
 pub mod hsv;
 pub mod moments;
 pub mod reduce;
+pub mod train;
 
 /// The subcommands. The doc comment of each `Args` struct is the command's help.
 #[derive(Debug, clap::Subcommand)]
@@ -68,6 +70,10 @@ pub enum Command {
     Gram(gram::Args),
     /// Reduce a stable linear system by balanced truncation or singular perturbation.
     Reduce(reduce::Args),
+    /// Run a balancing flow (L² or Kirwan–Ness) on a network's fiber.
+    Flow(flow::Args),
+    /// Train a network by least squares: gradient flow or gradient descent, with weight decay.
+    Train(train::Args),
 }
 
 impl Command {
@@ -83,6 +89,8 @@ impl Command {
             Command::Hsv(a) => hsv::run(a),
             Command::Gram(a) => gram::run(a),
             Command::Reduce(a) => reduce::run(a),
+            Command::Flow(a) => flow::run(a),
+            Command::Train(a) => train::run(a),
         }
     }
 }

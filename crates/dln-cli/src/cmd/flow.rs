@@ -1,0 +1,244 @@
+//! `dln flow l2|kirwan-ness W.npz --t-end T --out OUT.npz [--samples K] [--json]`: run a balancing
+//! flow on the weights' fiber. The L² flow $\dot{\mathbf W} = -\mathbf w_{\mathbf b}$, $\mathbf H(\mathbf b) = \mathbf G$,
+//! contracts the moments as $\mathbf G(t) = \mathbf G(0)e^{-2t}$; the Kirwan–Ness flow
+//! $\dot W_k = 2(W_kG_{k-1} - G_kW_k)$ is the gradient flow of $\tfrac12\|\mathbf G\|^2$. Both keep
+//! $X = W_N\cdots W_1$ fixed (to rounding, with the default structure-preserving integrator).
+
+use super::{Report, emit, num, positive_f64};
+use crate::error::{CliError, Result};
+use crate::io::{Element, check_output_file, dispatch, read_weights, write_weights};
+use dln::algebra::Network;
+use dln::flows::balancing::{BalancingFlow, BalancingOptions, Scheme, balancing_flow, linspace};
+use dln::flows::{FlowBuilder, Observer, Progress, Termination};
+use serde::Serialize;
+use std::fmt::Write;
+use std::io::IsTerminal;
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+
+/// Run a balancing flow (L² or Kirwan–Ness) to --t-end and write the final weights to --out.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Which flow: l2 (G(t) = G(0)e^{-2t}) or kirwan-ness (gradient flow of ½‖G‖²).
+    #[arg(value_enum)]
+    pub flow: FlowKind,
+    /// Weights: an .npz archive with arrays W1..WN (W1 = input layer, shape d1×d0).
+    pub weights: PathBuf,
+    /// Final time T.
+    #[arg(long, value_name = "T", value_parser = positive_f64)]
+    pub t_end: f64,
+    /// Output .npz archive for the weights at T (same dtype as the input).
+    #[arg(long, value_name = "OUT.npz")]
+    pub out: PathBuf,
+    /// Number of equally spaced samples in [0, T] reported in the series (at least 2).
+    #[arg(long, value_name = "K", default_value_t = 11)]
+    pub samples: usize,
+    /// Relative tolerance of the adaptive integrator.
+    #[arg(long, value_name = "R", default_value = "1e-11", value_parser = positive_f64)]
+    pub rtol: f64,
+    /// Absolute tolerance of the adaptive integrator.
+    #[arg(long, value_name = "A", default_value = "1e-13", value_parser = positive_f64)]
+    pub atol: f64,
+    /// structured = Runge–Kutta–Munthe-Kaas on the group (X kept to rounding); generic = Dormand–Prince on W.
+    #[arg(long, value_enum, default_value_t = SchemeArg::Structured)]
+    pub scheme: SchemeArg,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FlowKind {
+    /// The L² regularizing flow.
+    L2,
+    /// The Kirwan–Ness flow.
+    KirwanNess,
+}
+
+/// `--scheme`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SchemeArg {
+    /// Structure-preserving (default).
+    Structured,
+    /// Generic Dormand–Prince 5(4).
+    Generic,
+}
+
+/// The report of `dln flow`.
+#[derive(Debug, Serialize)]
+pub struct FlowReport {
+    /// Input file.
+    pub file: String,
+    /// Output file.
+    pub out: String,
+    /// `l2` or `kirwan-ness`.
+    pub flow: &'static str,
+    /// `float64` or `complex128`.
+    pub dtype: &'static str,
+    /// Widths $d_0,\dots,d_N$.
+    pub widths: Vec<usize>,
+    /// Final time.
+    pub t_end: f64,
+    /// Accepted steps.
+    pub steps: usize,
+    /// Rejected steps.
+    pub rejected: usize,
+    /// Vector-field evaluations.
+    pub evals: usize,
+    /// Conjugate-gradient iterations (L² flow).
+    pub cg_iterations: usize,
+    /// $\|\mathbf G(0)\|$.
+    pub moment_norm_initial: f64,
+    /// $\|\mathbf G(T)\|$.
+    pub moment_norm_final: f64,
+    /// $\max_t\|X(t)-X(0)\|_F/\|X(0)\|_F$ over the samples.
+    pub product_rel_change: f64,
+    /// $N\sum_i\sigma_i^{2/N}$.
+    pub lower_bound: f64,
+    /// Sample times.
+    pub t: Vec<f64>,
+    /// $\|\mathbf G(t)\|$.
+    pub moment_norm: Vec<f64>,
+    /// $\|\mathbf W(t)\|^2 - N\sum_i\sigma_i^{2/N}$.
+    pub l2_gap: Vec<f64>,
+}
+
+impl Report for FlowReport {
+    fn human(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "file              {} → {}", self.file, self.out);
+        let _ = writeln!(
+            s,
+            "flow              {} ({}), t = 0 … {}",
+            self.flow,
+            self.dtype,
+            num(self.t_end)
+        );
+        let _ = writeln!(
+            s,
+            "steps             {} accepted, {} rejected, {} evaluations, {} CG iterations",
+            self.steps, self.rejected, self.evals, self.cg_iterations
+        );
+        let _ = writeln!(
+            s,
+            "‖G‖               {} → {}",
+            num(self.moment_norm_initial),
+            num(self.moment_norm_final)
+        );
+        let _ = writeln!(s, "‖ΔX‖/‖X‖ (max)    {}", num(self.product_rel_change));
+        let _ = writeln!(s, "N·Σσ^(2/N)        {}", num(self.lower_bound));
+        let _ = writeln!(s, "t                 ‖G‖           ‖W‖² − bound");
+        for i in 0..self.t.len() {
+            let _ = writeln!(
+                s,
+                "{:<18}{:<14}{}",
+                num(self.t[i]),
+                num(self.moment_norm[i]),
+                num(self.l2_gap[i])
+            );
+        }
+        s.pop();
+        s
+    }
+}
+
+/// A progress bar on stderr (only when stderr is a terminal and `--json` is off).
+pub(crate) struct Bar(Option<indicatif::ProgressBar>);
+
+impl Bar {
+    pub(crate) fn new(json: bool, what: &str) -> Self {
+        if json || !std::io::stderr().is_terminal() {
+            return Self(None);
+        }
+        let pb = indicatif::ProgressBar::new(1000);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {percent}% ({elapsed})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        pb.set_message(what.to_string());
+        Self(Some(pb))
+    }
+}
+
+impl<T: dln::linalg::Scalar> Observer<Progress<'_, T>> for Bar {
+    fn on_step(&mut self, p: &Progress<'_, T>) -> ControlFlow<()> {
+        if let Some(pb) = &self.0 {
+            pb.set_position(((p.t / p.t_end).clamp(0.0, 1.0) * 1000.0) as u64);
+        }
+        ControlFlow::Continue(())
+    }
+    fn on_finish(&mut self, _p: &Progress<'_, T>, _why: &Termination) {
+        if let Some(pb) = self.0.take() {
+            pb.finish_and_clear();
+        }
+    }
+}
+
+fn compute<T: Element>(args: &Args, net: &Network<T>) -> Result<FlowReport> {
+    let integration = FlowBuilder::new()
+        .rtol(args.rtol)
+        .atol(args.atol)
+        .build()
+        .map_err(CliError::new)?;
+    let flow = match args.flow {
+        FlowKind::L2 => BalancingFlow::L2,
+        FlowKind::KirwanNess => BalancingFlow::KirwanNess,
+    };
+    let scheme = match args.scheme {
+        SchemeArg::Structured => Scheme::Structured,
+        SchemeArg::Generic => Scheme::Generic,
+    };
+    let opts = BalancingOptions {
+        flow,
+        scheme,
+        integration,
+        ..Default::default()
+    };
+    let mut bar = Bar::new(args.json, flow.name());
+    let run = balancing_flow(net, &opts, &linspace(args.t_end, args.samples), &mut bar)
+        .map_err(|e| CliError::file(&args.weights, format!("{} flow failed: {e}", flow.name())))?;
+    write_weights(&args.out, &run.network)?;
+    let first = run.samples.first().map(|s| s.moment_norm).unwrap_or(0.0);
+    let last = run.samples.last().map(|s| s.moment_norm).unwrap_or(0.0);
+    Ok(FlowReport {
+        file: args.weights.display().to_string(),
+        out: args.out.display().to_string(),
+        flow: flow.name(),
+        dtype: T::DTYPE_NAME,
+        widths: net.widths(),
+        t_end: args.t_end,
+        steps: run.stats.n_steps,
+        rejected: run.stats.n_rejected,
+        evals: run.stats.n_evals,
+        cg_iterations: run.cg_iterations,
+        moment_norm_initial: first,
+        moment_norm_final: last,
+        product_rel_change: run
+            .samples
+            .iter()
+            .map(|s| s.product_rel_change)
+            .fold(0.0, f64::max),
+        lower_bound: run.lower_bound,
+        t: run.samples.iter().map(|s| s.t).collect(),
+        moment_norm: run.samples.iter().map(|s| s.moment_norm).collect(),
+        l2_gap: run.samples.iter().map(|s| s.l2_gap).collect(),
+    })
+}
+
+/// Runs `dln flow`.
+///
+/// # Errors
+/// Unreadable or invalid weights, an unwritable `--out`, a failed integration.
+pub fn run(args: Args) -> Result<()> {
+    if args.samples < 2 {
+        return Err(CliError::new(format!(
+            "--samples must be at least 2, got {}",
+            args.samples
+        )));
+    }
+    check_output_file(&args.out)?;
+    let net = read_weights(&args.weights)?;
+    let report = dispatch!(net, net => compute(&args, &net))?;
+    emit(&report, args.json)
+}
