@@ -81,4 +81,4 @@ macro_rules! register {
 }
 
 // One entry per crate's check file.
-register!(algebra, flows);
+register!(algebra, systems, flows);
