@@ -68,9 +68,15 @@ impl<T: Scalar> LearningOperator<T> {
                 Mat::<T>::identity(n, n),
             )
         } else {
-            let svd = x.svd().map_err(|_| LinalgError::NoConvergence {
+            let fail = |_| LinalgError::NoConvergence {
                 what: "singular value decomposition",
-            })?;
+            };
+            // For square X the thin SVD already has full bases (and is cheaper in faer).
+            let svd = if m == n {
+                x.thin_svd().map_err(fail)?
+            } else {
+                x.svd().map_err(fail)?
+            };
             let s = svd.S().column_vector();
             let r = m.min(n);
             (
