@@ -5,19 +5,31 @@
 //! Run one group at a time, e.g. `cargo bench -p dln-benches --bench algebra -- closed_form`.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use dln_algebra::{BalanceMethod, BalanceOptions, BalancedOrbit, CgOptions, FiberOperator, Network, balance};
+use dln_algebra::{
+    BalanceMethod, BalanceOptions, BalancedOrbit, CgOptions, FiberOperator, Network, balance,
+};
 use dln_linalg::random;
 use faer::Mat;
 use std::hint::black_box;
 
 fn square(seed: u64, d: usize, n: usize) -> Network<f64> {
     let mut rng = random::rng(seed);
-    Network::new((0..n).map(|_| random::gl_with_condition(&mut rng, d, 10.0)).collect()).unwrap()
+    Network::new(
+        (0..n)
+            .map(|_| random::gl_with_condition(&mut rng, d, 10.0))
+            .collect(),
+    )
+    .unwrap()
 }
 
 fn widths(seed: u64, w: &[usize]) -> Network<f64> {
     let mut rng = random::rng(seed);
-    Network::new((1..w.len()).map(|k| random::gaussian(&mut rng, w[k], w[k - 1])).collect()).unwrap()
+    Network::new(
+        (1..w.len())
+            .map(|k| random::gaussian(&mut rng, w[k], w[k - 1]))
+            .collect(),
+    )
+    .unwrap()
 }
 
 /// Closed-form balancing at d = 256, N = 8 against its unavoidable work: the N-1 products forming
@@ -46,7 +58,16 @@ fn closed_form(c: &mut Criterion) {
         })
     });
     g.bench_function("full_balance_svd_with_diagnostics_d256_n8", |b| {
-        b.iter(|| balance(black_box(&w), BalanceOptions { method: BalanceMethod::Svd, ..Default::default() }).unwrap())
+        b.iter(|| {
+            balance(
+                black_box(&w),
+                BalanceOptions {
+                    method: BalanceMethod::Svd,
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+        })
     });
     g.finish();
 }
@@ -61,17 +82,54 @@ fn iterative(c: &mut Criterion) {
         b.iter(|| BalancedOrbit::of(black_box(&w)).unwrap().centre())
     });
     g.bench_function("orbit_polar_frames_d128_n6", |b| {
-        b.iter(|| balance(black_box(&w), BalanceOptions { method: BalanceMethod::Orbit, ..Default::default() }).unwrap())
+        b.iter(|| {
+            balance(
+                black_box(&w),
+                BalanceOptions {
+                    method: BalanceMethod::Orbit,
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+        })
     });
     g.bench_function("newton_d128_n6", |b| {
-        b.iter(|| balance(black_box(&w), BalanceOptions { method: BalanceMethod::Newton, ..Default::default() }).unwrap())
+        b.iter(|| {
+            balance(
+                black_box(&w),
+                BalanceOptions {
+                    method: BalanceMethod::Newton,
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+        })
     });
     let r = widths(3, &[64, 128, 128, 128, 32]);
     g.bench_function("orbit_polar_frames_rect_64_128_128_128_32", |b| {
-        b.iter(|| balance(black_box(&r), BalanceOptions { method: BalanceMethod::Orbit, ..Default::default() }).unwrap())
+        b.iter(|| {
+            balance(
+                black_box(&r),
+                BalanceOptions {
+                    method: BalanceMethod::Orbit,
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+        })
     });
     g.bench_function("newton_rect_64_128_128_128_32", |b| {
-        b.iter(|| balance(black_box(&r), BalanceOptions { method: BalanceMethod::Newton, tol: 1e-8, ..Default::default() }).unwrap())
+        b.iter(|| {
+            balance(
+                black_box(&r),
+                BalanceOptions {
+                    method: BalanceMethod::Newton,
+                    tol: 1e-8,
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+        })
     });
     g.finish();
 }

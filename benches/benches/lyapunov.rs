@@ -16,7 +16,12 @@ use std::time::Duration;
 fn stable(n: usize, seed: u64) -> (Mat<f64>, Mat<f64>) {
     let mut rng = random::rng(seed);
     let g: Mat<f64> = random::gaussian(&mut rng, n, n);
-    let mr = g.eigenvalues().unwrap().iter().map(|l| l.re).fold(f64::NEG_INFINITY, f64::max);
+    let mr = g
+        .eigenvalues()
+        .unwrap()
+        .iter()
+        .map(|l| l.re)
+        .fold(f64::NEG_INFINITY, f64::max);
     let a = &g - Mat::<f64>::identity(n, n) * (mr + 0.5);
     let b: Mat<f64> = random::gaussian(&mut rng, n, 2);
     (a, b)
@@ -24,7 +29,10 @@ fn stable(n: usize, seed: u64) -> (Mat<f64>, Mat<f64>) {
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("lyapunov");
-    group.sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(5));
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(5));
     for n in [200usize, 500, 1000] {
         let (a, b) = stable(n, n as u64);
         let q = &b * b.transpose();
@@ -32,10 +40,16 @@ fn bench(c: &mut Criterion) {
             bch.iter(|| black_box(real_schur(a.as_ref()).unwrap()))
         });
         group.bench_with_input(BenchmarkId::new("hammarling", n), &n, |bch, _| {
-            bch.iter(|| black_box(lyapunov_cholesky(a.as_ref(), b.as_ref(), TimeDomain::Continuous).unwrap()))
+            bch.iter(|| {
+                black_box(
+                    lyapunov_cholesky(a.as_ref(), b.as_ref(), TimeDomain::Continuous).unwrap(),
+                )
+            })
         });
         group.bench_with_input(BenchmarkId::new("bartels_stewart", n), &n, |bch, _| {
-            bch.iter(|| black_box(lyapunov(a.as_ref(), q.as_ref(), TimeDomain::Continuous).unwrap()))
+            bch.iter(|| {
+                black_box(lyapunov(a.as_ref(), q.as_ref(), TimeDomain::Continuous).unwrap())
+            })
         });
     }
     group.finish();
