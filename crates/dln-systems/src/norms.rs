@@ -13,7 +13,15 @@
 //! $\gamma = (1+2\\,\mathrm{rtol})\gamma_{lb}$: if $H(\gamma)$ has no imaginary eigenvalue, $\gamma$ is
 //! an upper bound and the iteration stops; otherwise the imaginary eigenvalues bracket the
 //! intervals where $\bar\sigma > \gamma$ and $\gamma_{lb}$ is raised to the maximum over their
-//! midpoints. Convergence is quadratic. Discrete-time models are mapped by the bilinear transform
+//! midpoints. Convergence is quadratic. The initial $\gamma_{lb}$ is the largest $\bar\sigma(G)$ over
+//! $\omega\in\{0,\infty\}$, the pole frequencies $|\lambda|$ and $\operatorname{Im}\lambda$, a
+//! log-spaced grid spanning the pole magnitudes and (discrete time) the pole angles and a uniform
+//! grid on the unit circle. Levels closer to $\bar\sigma(D)$ than a relative margin
+//! $\max(2\,\mathrm{rtol}, 10^{-6})$ are never tested: there $R$ or $S$ is nearly singular,
+//! $\\|H(\gamma)\\|\sim(\gamma-\bar\sigma(D))^{-1}$, and rounding can push imaginary
+//! eigenvalues off the axis, so a crossing would be missed; $R^{-1}$, $S^{-1}$ are formed from the
+//! SVD of $D$. If the peak lies within that margin of $\bar\sigma(D)$, `upper` is
+//! $(1+\max(2\,\mathrm{rtol},10^{-6}))\bar\sigma(D)$. Discrete-time models are mapped by the bilinear transform
 //! $z = (1+s)/(1-s)$ ([`StateSpace::bilinear_to_continuous`]), which maps the unit circle onto the
 //! imaginary axis and preserves the norm; the peak frequency is mapped back by
 //! $\theta = 2\arctan\omega$.
@@ -38,7 +46,9 @@ pub struct NormEstimate {
     pub value: f64,
     /// Certified lower bound.
     pub lower: f64,
-    /// Certified upper bound (up to the eigenvalue test's rounding), `upper <= (1+2 rtol) lower`.
+    /// Certified upper bound (up to the eigenvalue test's rounding),
+    /// `upper <= max((1+2 rtol) lower, (1+max(2 rtol, 1e-6)) sigma_max(D))`: levels closer to
+    /// $\bar\sigma(D)$ than the relative margin $10^{-6}$ are not tested (see the module docs).
     pub upper: f64,
     /// Angular frequency (rad/s; for DT $\omega\in[0,\pi/h]$) where `lower` is attained;
     /// `f64::INFINITY` for the feedthrough limit of a CT model.
@@ -102,10 +112,21 @@ pub fn linf_norm(sys: &StateSpace, opts: HinfOptions) -> Result<NormEstimate> {
         )));
     }
     match sys.sampling() {
-        Sampling::Continuous => linf_ct(sys, opts),
+        Sampling::Continuous => linf_ct(sys, opts, &[]),
         Sampling::Discrete { dt } => {
             let ct = sys.bilinear_to_continuous()?;
-            let mut est = linf_ct(&ct, opts)?;
+            // Extra test frequencies for the initial lower bound, mapped by omega = tan(theta/2):
+            // the pole angles of the DT model and a uniform grid of angles in (0, pi).
+            const NTHETA: usize = 32;
+            let mut extra: Vec<f64> = sys
+                .poles()?
+                .iter()
+                .map(|l| l.im.atan2(l.re).abs())
+                .filter(|t| *t > 0.0 && *t < std::f64::consts::PI)
+                .collect();
+            extra.extend((1..NTHETA).map(|k| std::f64::consts::PI * k as f64 / NTHETA as f64));
+            let extra: Vec<f64> = extra.iter().map(|t| (0.5 * t).tan()).collect();
+            let mut est = linf_ct(&ct, opts, &extra)?;
             est.frequency = if est.frequency.is_infinite() {
                 std::f64::consts::PI / dt
             } else {
@@ -116,17 +137,35 @@ pub fn linf_norm(sys: &StateSpace, opts: HinfOptions) -> Result<NormEstimate> {
     }
 }
 
-fn sigma_max(m: &Mat<f64>) -> Result<f64> {
-    Ok(dln_linalg::singular_values(m.as_ref())?
-        .first()
-        .copied()
-        .unwrap_or(0.0))
+/// Relative margin above $\bar\sigma(D)$ below which the level $\gamma$ is never tested: for
+/// $\gamma\to\bar\sigma(D)$ the matrices $R$, $S$ become singular, $H(\gamma)$ has entries of size
+/// $\sim 1/(\gamma-\bar\sigma(D))$, and rounding of order $\varepsilon\\|H\\|^2$ can move a pair of
+/// imaginary eigenvalues $\pm i\omega$ onto the real axis (the crossing is then missed).
+const FEEDTHROUGH_MARGIN: f64 = 1e-6;
+
+/// $X^{-1}$ for $X = MM^\top - \gamma^2 I$ ($M = U\Sigma V^\top$ thin, `u` the relevant factor),
+/// $X^{-1} = U\operatorname{diag}\big(1/((\sigma_i-\gamma)(\sigma_i+\gamma))\big)U^\top
+/// - \gamma^{-2}(I-UU^\top)$, with the small differences formed without cancellation.
+fn shifted_gram_inverse(u: &Mat<f64>, sv: &[f64], gamma: f64) -> Mat<f64> {
+    let k = u.nrows();
+    let mut x = Mat::<f64>::identity(k, k) * (-1.0 / (gamma * gamma));
+    for (j, &sj) in sv.iter().enumerate() {
+        let w = 1.0 / ((sj - gamma) * (sj + gamma)) + 1.0 / (gamma * gamma);
+        for c in 0..k {
+            let ucj = u[(c, j)] * w;
+            for r in 0..k {
+                x[(r, c)] += u[(r, j)] * ucj;
+            }
+        }
+    }
+    x
 }
 
-fn linf_ct(sys: &StateSpace, opts: HinfOptions) -> Result<NormEstimate> {
+fn linf_ct(sys: &StateSpace, opts: HinfOptions, extra: &[f64]) -> Result<NormEstimate> {
     let (n, m, p) = (sys.order(), sys.inputs(), sys.outputs());
     let d = sys.d().to_owned();
-    let sd = sigma_max(&d)?;
+    let dsvd = dln_linalg::thin_svd(d.as_ref())?;
+    let sd = dsvd.s.first().copied().unwrap_or(0.0);
     if n == 0 {
         return Ok(NormEstimate {
             value: sd,
@@ -145,9 +184,13 @@ fn linf_ct(sys: &StateSpace, opts: HinfOptions) -> Result<NormEstimate> {
             return Err(dln_linalg::LinalgError::Singular { rcond: l.re.abs() }.into());
         }
     }
-    // Initial lower bound: omega = infinity (D), 0, and the pole frequencies (most lightly damped first).
+    // Initial lower bound (Bruinsma-Steinbuch): omega = infinity (D), 0, the pole frequencies
+    // |lambda| (most lightly damped first) and Im(lambda), the caller's extra frequencies (DT: the
+    // pole angles and a uniform grid on the unit circle), and a log-spaced grid spanning the pole
+    // magnitudes. A lower bound well above sigma(D) also keeps H(gamma) well conditioned.
     let (mut lb, mut wpk) = (sd, f64::INFINITY);
     let mut test: Vec<f64> = vec![0.0];
+    test.extend(extra.iter().copied().filter(|w| w.is_finite() && *w >= 0.0));
     let mut lp: Vec<(f64, f64)> = poles
         .iter()
         .filter(|l| l.im >= 0.0)
@@ -164,6 +207,15 @@ fn linf_ct(sys: &StateSpace, opts: HinfOptions) -> Result<NormEstimate> {
     }
     for l in poles.iter().filter(|l| l.im > 0.0).take(200) {
         test.push(l.im);
+    }
+    let mags = poles.iter().map(|l| l.norm()).filter(|w| *w > 0.0);
+    let (wlo, whi) = mags.fold((f64::INFINITY, 0.0_f64), |(a, b), w| (a.min(w), b.max(w)));
+    if wlo.is_finite() && whi > 0.0 {
+        let (l0, l1) = ((wlo / 10.0).ln(), (whi * 10.0).ln());
+        const NGRID: usize = 40;
+        for k in 0..NGRID {
+            test.push((l0 + (l1 - l0) * k as f64 / (NGRID - 1) as f64).exp());
+        }
     }
     for &w in &test {
         if let Ok(s) = ev.sigma_max(w) {
@@ -188,22 +240,20 @@ fn linf_ct(sys: &StateSpace, opts: HinfOptions) -> Result<NormEstimate> {
         lb = s;
         wpk = 1.0 + anorm;
     }
+    // Never test a level closer to sigma(D) than this (see FEEDTHROUGH_MARGIN).
+    let gamma_floor = (1.0 + FEEDTHROUGH_MARGIN.max(2.0 * opts.rtol)) * sd;
     let (a, b, c) = (sys.a(), sys.b(), sys.c());
+    let dt_c = d.transpose() * c;
     for it in 1..=opts.max_iterations {
-        let gamma = (1.0 + 2.0 * opts.rtol) * lb;
-        let g2 = gamma * gamma;
-        // R = D^T D - g^2 I, S = D D^T - g^2 I (both negative definite since gamma > sigma(D)).
-        let mut r = d.transpose() * &d;
-        for i in 0..m {
-            r[(i, i)] -= g2;
-        }
-        let mut s = &d * d.transpose();
-        for i in 0..p {
-            s[(i, i)] -= g2;
-        }
-        let rinv_dt_c = solve(r.as_ref(), (d.transpose() * c).as_ref())?; // R^{-1} D^T C
-        let rinv_bt = solve(r.as_ref(), b.transpose())?; // R^{-1} B^T
-        let sinv_c = solve(s.as_ref(), c)?; // S^{-1} C
+        let gamma = ((1.0 + 2.0 * opts.rtol) * lb).max(gamma_floor);
+        // R = D^T D - g^2 I, S = D D^T - g^2 I (both negative definite since gamma > sigma(D)),
+        // inverted through the SVD of D.
+        let rinv = shifted_gram_inverse(&dsvd.v, &dsvd.s, gamma);
+        let sinv = shifted_gram_inverse(&dsvd.u, &dsvd.s, gamma);
+        debug_assert!(rinv.nrows() == m && sinv.nrows() == p);
+        let rinv_dt_c = &rinv * &dt_c; // R^{-1} D^T C
+        let rinv_bt = &rinv * b.transpose(); // R^{-1} B^T
+        let sinv_c = &sinv * c; // S^{-1} C
         let h11 = a - b * &rinv_dt_c;
         let h12 = b * &rinv_bt * (-gamma);
         let h21 = c.transpose() * &sinv_c * gamma;
@@ -216,9 +266,11 @@ fn linf_ct(sys: &StateSpace, opts: HinfOptions) -> Result<NormEstimate> {
         });
         let hn = h.norm_l2();
         let eigs = eigenvalues(h.as_ref())?;
+        // Candidate crossings: eigenvalues near the imaginary axis. The tolerance is generous, since
+        // a spurious candidate only costs one evaluation of sigma(G) (it cannot raise `lb`).
         let mut ws: Vec<f64> = eigs
             .iter()
-            .filter(|l| l.im >= 0.0 && l.re.abs() <= 1e-7 * l.norm() + 1e-13 * hn)
+            .filter(|l| l.im >= 0.0 && l.re.abs() <= 1e-6 * l.norm() + 1e-10 * hn)
             .map(|l| l.im)
             .collect();
         if ws.is_empty() {
