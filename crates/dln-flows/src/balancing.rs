@@ -63,9 +63,10 @@ impl<T: Scalar> OrbitField<T> for L2Field<T> {
     /// # Errors
     /// [`FlowError::SolveFailed`] if conjugate gradients stop above their tolerance.
     fn generator(&mut self, t: f64, w: &Network<T>) -> Result<Vec<Mat<T>>> {
-        let g = w.moments();
+        // H(b) = G = T^*W: the least-squares form keeps the CGLS fallback for (nearly) singular H.
+        let layers: Vec<_> = w.layers().iter().map(|m| m.as_ref()).collect();
         let mut h = FiberOperator::new(w);
-        let sol = h.solve(&g, self.last_b.as_deref(), self.cg)?;
+        let sol = h.solve_least_squares(&layers, self.last_b.as_deref(), self.cg)?;
         self.cg_iterations += sol.iterations;
         if !sol.converged {
             return Err(FlowError::SolveFailed {

@@ -52,7 +52,8 @@ pub fn potential<T: Scalar>(a: MatRef<'_, T>, b: MatRef<'_, T>, c: MatRef<'_, T>
 /// Options for [`norm_balance`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct NormBalanceOptions {
-    /// Stop when $\\|\mu_{LS}\\|_F \le$ `tol` $\cdot(\\|A\\|_F^2+\\|B\\|_F^2+\\|C\\|_F^2)$ (default $10^{-12}$).
+    /// Stop when $\\|\mu_{LS}\\|_F \le$ `tol` $\cdot(\\|A\\|_F^2+\\|B\\|_F^2+\\|C\\|_F^2)$ (default $10^{-12}$); if no step can reduce $\\|\mu_{LS}\\|$ any further, the
+    /// iteration also stops successfully at its rounding floor $10^3\,n\,\varepsilon\cdot(\dots)$ when that is larger.
     pub tol: f64,
     /// Maximal number of Newton steps (default 100).
     pub max_iterations: usize,
@@ -226,6 +227,21 @@ pub fn norm_balance<T: Scalar>(
             t *= 0.5;
         }
         if !accepted {
+            // No step reduces the potential or the moment map: at the rounding floor of mu the
+            // iteration has done all it can. Accept only there (documented), never above it.
+            if mun <= 1e3 * (n as f64) * f64::EPSILON * scale {
+                let potential = potential(ca.as_ref(), cb.as_ref(), cc.as_ref());
+                return Ok(NormBalanced {
+                    m,
+                    m_inv: mi,
+                    a: ca,
+                    b: cb,
+                    c: cc,
+                    mu_norm: mun,
+                    potential,
+                    iterations: it,
+                });
+            }
             return Err(SystemsError::NoConvergence {
                 what: "norm balancing (Newton on the realization orbit; no descent step)",
                 iterations: it,

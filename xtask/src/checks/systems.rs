@@ -533,7 +533,9 @@ fn helmke<T: Field>(cx: &mut Ctx) -> CheckResult {
                 // μ_LS at the minimizer, recomputed here; the documented stopping rule is
                 // ‖μ_LS‖ ≤ tol·(‖A‖²+‖B‖²+‖C‖²) of the input.
                 let mu = mu_ls(nb.a.as_ref(), nb.b.as_ref(), nb.c.as_ref());
-                cx.record(l("‖μ_LS‖/‖(A,B,C)‖² at the minimizer"), mu.norm_l2() / f0, opts.tol + tol(16.0, n, 1.0));
+                // (or the documented rounding floor 1e3·n·ε when no step can reduce μ further)
+                let floor = opts.tol.max(1e3 * n as f64 * f64::EPSILON);
+                cx.record(l("‖μ_LS‖/‖(A,B,C)‖² at the minimizer"), mu.norm_l2() / f0, floor + tol(16.0, n, 1.0));
                 // The result is M·(A,B,C) for the returned M (inverse computed here).
                 let mi = inv(nb.m.as_ref());
                 let km = cond(nb.m.as_ref())?;
