@@ -244,7 +244,10 @@ fn train_gradient_descent_and_balanced_init() {
     assert_eq!(v["mode"], "gradient-descent");
     assert!(v["loss_final"].as_f64().unwrap() < v["loss_initial"].as_f64().unwrap());
     assert!(v["moment_norm_initial"].as_f64().unwrap() < 1e-10);
-    assert!(series(&v, "t")[0].abs() < f64::MIN_POSITIVE, "the series starts at t = 0");
+    assert!(
+        series(&v, "t")[0].abs() < f64::MIN_POSITIVE,
+        "the series starts at t = 0"
+    );
     assert!(out.exists());
 }
 
