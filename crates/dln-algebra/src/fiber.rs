@@ -287,23 +287,7 @@ impl<'a, T: Scalar> FiberOperator<'a, T> {
                 p[k] = &z[k] + faer::Scale(T::from_f64(beta)) * &p[k];
             }
         }
-        let (res, x) = best;
-        let h_norm = 2.0
-            * self
-                .s
-                .iter()
-                .zip(&self.t)
-                .map(|(s, t)| s.norm_l2() + t.norm_l2())
-                .fold(0.0, f64::max);
-        let backward_error = res * c_norm / (h_norm * tuple_inner(&x, &x).sqrt() + c_norm);
-        let converged = res <= opts.rtol || backward_error <= opts.rtol;
-        Ok(CgSolution {
-            b: x,
-            iterations: it,
-            residual: res,
-            backward_error,
-            converged,
-        })
+        Ok(self.solution(best, c_norm, it, opts.rtol))
     }
 
     /// CGLS on $\min_{\mathbf b}\|T\mathbf b - \mathbf V\|$ (the same normal equations
@@ -361,23 +345,7 @@ impl<'a, T: Scalar> FiberOperator<'a, T> {
                 p[k] = &r[k] + faer::Scale(T::from_f64(beta)) * &p[k];
             }
         }
-        let (res, x) = best;
-        let h_norm = 2.0
-            * self
-                .s
-                .iter()
-                .zip(&self.t)
-                .map(|(s, t)| s.norm_l2() + t.norm_l2())
-                .fold(0.0, f64::max);
-        let backward_error = res * c_norm / (h_norm * tuple_inner(&x, &x).sqrt() + c_norm);
-        let converged = res <= opts.rtol || backward_error <= opts.rtol;
-        Ok(CgSolution {
-            b: x,
-            iterations: it,
-            residual: res,
-            backward_error,
-            converged,
-        })
+        Ok(self.solution(best, c_norm, it, opts.rtol))
     }
 
     /// Solves the normal equations $\mathbf H\mathbf b = T^*\mathbf V$ of $\min_{\mathbf b}\|\mathbf w_{\mathbf b}-\mathbf V\|$:
@@ -427,6 +395,34 @@ impl<'a, T: Scalar> FiberOperator<'a, T> {
                 ..first
             }
         })
+    }
+
+    /// Packages the best iterate of a (PCG or CGLS) pass with its backward error
+    /// $\|\mathbf c-\mathbf H\mathbf b\|/(\|\mathbf H\|\,\|\mathbf b\|+\|\mathbf c\|)$, $\|\mathbf H\|\le2\max_k(\|S_k\|_F+\|T_k\|_F)$.
+    fn solution(
+        &self,
+        best: (f64, Vec<Mat<T>>),
+        c_norm: f64,
+        iterations: usize,
+        rtol: f64,
+    ) -> CgSolution<T> {
+        let (residual, b) = best;
+        let h_norm = 2.0
+            * self
+                .s
+                .iter()
+                .zip(&self.t)
+                .map(|(s, t)| s.norm_l2() + t.norm_l2())
+                .fold(0.0, f64::max);
+        let backward_error = residual * c_norm / (h_norm * tuple_inner(&b, &b).sqrt() + c_norm);
+        let converged = residual <= rtol || backward_error <= rtol;
+        CgSolution {
+            b,
+            iterations,
+            residual,
+            backward_error,
+            converged,
+        }
     }
 
     /// Lemma 5: the $\mathbf b$ with $\mathbf H(\mathbf b) = \mathbf G$, so that
