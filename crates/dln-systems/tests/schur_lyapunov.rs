@@ -2,6 +2,7 @@
 //! random stress tests and property tests.
 
 mod common;
+use common::{eig_distance, faer_eigs, similar};
 
 use dln_linalg::{c64, random};
 use dln_systems::SystemsError;
@@ -68,34 +69,6 @@ fn check_complex_schur(a: MatRef<'_, c64>, s: &ComplexSchur, k: f64) {
             assert!(s.t[(i, j)] == c64::new(0.0, 0.0), "T not triangular");
         }
     }
-}
-
-/// Max over our eigenvalues of the distance to the nearest of faer's (and vice versa), greedy.
-fn eig_distance(ours: &[c64], reference: &[c64]) -> f64 {
-    assert_eq!(ours.len(), reference.len());
-    let mut used = vec![false; reference.len()];
-    let mut worst = 0.0f64;
-    for &l in ours {
-        let (mut bi, mut bd) = (usize::MAX, f64::INFINITY);
-        for (i, &r) in reference.iter().enumerate() {
-            if !used[i] && (l - r).norm() < bd {
-                bd = (l - r).norm();
-                bi = i;
-            }
-        }
-        used[bi] = true;
-        worst = worst.max(bd);
-    }
-    worst
-}
-
-fn faer_eigs(a: MatRef<'_, f64>) -> Vec<c64> {
-    a.to_owned().eigenvalues().unwrap()
-}
-
-fn similar(rng: &mut random::StdRng, d: &Mat<f64>) -> Mat<f64> {
-    let q: Mat<f64> = random::haar_unitary(rng, d.nrows());
-    &q * d * q.transpose()
 }
 
 /// Random stable matrix: Gaussian shifted so that max Re λ = -margin (CT) or scaled so that the

@@ -2,6 +2,8 @@
 //! aggressive early deflation, finished by the double-shift iteration. Random, graded, clustered,
 //! defective, normal and degenerate matrices at n = 100, 300, 600.
 
+mod common;
+use common::{eig_distance, faer_eigs, similar};
 use dln_linalg::{c64, random};
 use dln_systems::schur::{RealSchur, real_schur, reorder_real_schur};
 use faer::{Mat, MatRef};
@@ -52,34 +54,6 @@ fn check(a: MatRef<'_, f64>, s: &RealSchur, what: &str) {
         }
     }
     assert!(s.t.col_iter().all(|c| c.iter().all(|x| x.is_finite())));
-}
-
-/// Greedy matching distance between two eigenvalue lists.
-fn eig_distance(ours: &[c64], reference: &[c64]) -> f64 {
-    assert_eq!(ours.len(), reference.len());
-    let mut used = vec![false; reference.len()];
-    let mut worst = 0.0f64;
-    for &l in ours {
-        let (mut bi, mut bd) = (usize::MAX, f64::INFINITY);
-        for (i, &r) in reference.iter().enumerate() {
-            if !used[i] && (l - r).norm() < bd {
-                bd = (l - r).norm();
-                bi = i;
-            }
-        }
-        used[bi] = true;
-        worst = worst.max(bd);
-    }
-    worst
-}
-
-fn faer_eigs(a: MatRef<'_, f64>) -> Vec<c64> {
-    a.to_owned().eigenvalues().unwrap()
-}
-
-fn similar(rng: &mut random::StdRng, d: &Mat<f64>) -> Mat<f64> {
-    let q: Mat<f64> = random::haar_unitary(rng, d.nrows());
-    &q * d * q.transpose()
 }
 
 const SIZES: [usize; 3] = [100, 300, 600];

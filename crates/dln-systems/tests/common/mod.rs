@@ -3,8 +3,9 @@
 //! `testdata/lti/README.md`).
 #![allow(dead_code)]
 
+use dln_linalg::{c64, random};
 use dln_systems::model::{Sampling, StateSpace};
-use faer::Mat;
+use faer::{Mat, MatRef};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -149,4 +150,34 @@ pub fn mat(v: &Value) -> Mat<f64> {
 /// Relative difference of two scalars.
 pub fn rel(a: f64, b: f64) -> f64 {
     (a - b).abs() / b.abs().max(f64::MIN_POSITIVE)
+}
+
+// Schur-test helpers shared by schur_lyapunov.rs and schur_multishift.rs.
+
+/// Max over our eigenvalues of the distance to the nearest of faer's (and vice versa), greedy.
+pub fn eig_distance(ours: &[c64], reference: &[c64]) -> f64 {
+    assert_eq!(ours.len(), reference.len());
+    let mut used = vec![false; reference.len()];
+    let mut worst = 0.0f64;
+    for &l in ours {
+        let (mut bi, mut bd) = (usize::MAX, f64::INFINITY);
+        for (i, &r) in reference.iter().enumerate() {
+            if !used[i] && (l - r).norm() < bd {
+                bd = (l - r).norm();
+                bi = i;
+            }
+        }
+        used[bi] = true;
+        worst = worst.max(bd);
+    }
+    worst
+}
+
+pub fn faer_eigs(a: MatRef<'_, f64>) -> Vec<c64> {
+    a.to_owned().eigenvalues().unwrap()
+}
+
+pub fn similar(rng: &mut random::StdRng, d: &Mat<f64>) -> Mat<f64> {
+    let q: Mat<f64> = random::haar_unitary(rng, d.nrows());
+    &q * d * q.transpose()
 }
