@@ -164,6 +164,8 @@ pub struct Report {
     pub paper: String,
     /// The claim.
     pub statement: String,
+    /// The API items that implement the claim.
+    pub api: Vec<String>,
     /// Number of recorded instances.
     pub instances: usize,
     /// Residual of the worst instance (largest residual/tolerance ratio).
@@ -209,6 +211,7 @@ pub fn run_check(check: &Check, seed: u64, thorough: bool) -> Report {
         id: check.id.to_string(),
         paper: check.paper.to_string(),
         statement: check.statement.to_string(),
+        api: check.api.iter().map(|p| (*p).to_string()).collect(),
         instances: cx.samples.len(),
         max_residual: worst.map_or(f64::NAN, |s| s.residual),
         tolerance: worst.map_or(f64::NAN, |s| s.tolerance),

@@ -23,7 +23,11 @@ pub(super) fn checks() -> Vec<Check> {
                 claim01::<f64>(cx)?;
                 claim01::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_algebra::network::Network::act",
+            "dln_algebra::network::Network::product",
+        ]),
         Check::new(
             "claim02-norm-invariance",
             "(1.7)",

@@ -11,6 +11,8 @@
 //!   - `paper`: where the claim comes from (`Lemma 1`, `(2.12)`, `§8.30 [derived]`).
 //!   - `statement`: the claim, in one line, with the corrected statement where theory.md §10 lists
 //!     an erratum.
+//!   - `.api(&["dln_algebra::fiber::FiberOperator::solve", …])`: the API items that implement the
+//!     claim (full paths), for the theory guide's table. Every new check names them.
 //! - **Instances.** A check loops over seeded random instances, **real and complex** (write the body
 //!   generic over `T: Scalar` and call it for `f64` and `c64`), over several depths and widths
 //!   ([`Ctx::square_shapes`], [`Ctx::general_widths`], [`Ctx::reps`]; `cx.thorough()` for more).
@@ -48,6 +50,10 @@ pub struct Check {
     pub statement: &'static str,
     /// Runs the instances and records their residuals.
     pub run: fn(&mut Ctx) -> CheckResult,
+    /// Paths of the API items that implement the claim (e.g.
+    /// `dln_algebra::fiber::FiberOperator::solve`), set with [`Check::api`]; used by the theory
+    /// guide's table.
+    pub api: &'static [&'static str],
 }
 
 impl Check {
@@ -63,7 +69,15 @@ impl Check {
             paper,
             statement,
             run,
+            api: &[],
         }
+    }
+
+    /// Names the API items that implement the claim (full paths through the crate that owns
+    /// them, e.g. `dln_algebra::fiber::FiberOperator::solve`).
+    pub const fn api(mut self, paths: &'static [&'static str]) -> Self {
+        self.api = paths;
+        self
     }
 }
 
