@@ -47,6 +47,11 @@ impl CliError {
         }
     }
 
+    /// The problem, without the file and array.
+    pub fn problem(&self) -> &str {
+        &self.problem
+    }
+
     /// Maps an error of `dln-algebra` about the weights read from `path` (arrays `W1..WN`) to the
     /// arrays it names.
     pub fn from_algebra(path: &Path, e: AlgebraError) -> Self {

@@ -26,6 +26,7 @@
 //! place only when complete: on failure nothing is left behind, not even a partial file.
 
 use crate::error::{CliError, Result};
+use crate::staging;
 use dln::algebra::Network;
 use dln::linalg::{Scalar, c64};
 use faer::{Mat, MatRef};
@@ -83,7 +84,9 @@ pub enum AnyNetwork {
 
 /// Runs one generic expression on the network inside an [`AnyNetwork`], whatever its field:
 /// `dispatch!(any, net => body)` evaluates `body` with `net: Network<f64>` or `Network<c64>`.
-macro_rules! dispatch {
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __dispatch_network {
     ($any:expr, $net:ident => $body:expr) => {
         match $any {
             $crate::io::AnyNetwork::Real($net) => $body,
@@ -91,7 +94,7 @@ macro_rules! dispatch {
         }
     };
 }
-pub(crate) use dispatch;
+pub use crate::__dispatch_network as dispatch;
 
 /// How an array that is not 2-D may stand for a matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,21 +154,77 @@ fn fmt_entry<T: Scalar>(v: T) -> String {
     }
 }
 
+/// Longest `.npy` header accepted (numpy itself refuses headers over 10 000 bytes by default).
+pub const MAX_HEADER_BYTES: usize = 1 << 16;
+
+/// The start and length of the header of `.npy` bytes, from the preamble (magic, version,
+/// header-length field) alone: `bytes` may be just the first 12 bytes of the file.
+///
+/// # Errors
+/// Missing magic, unknown version, a truncated preamble, a header longer than
+/// [`MAX_HEADER_BYTES`].
+fn header_span(bytes: &[u8]) -> std::result::Result<(usize, usize), String> {
+    if !bytes.starts_with(b"\x93NUMPY") {
+        return Err("not a .npy array (missing the \\x93NUMPY magic)".to_string());
+    }
+    let truncated = || "truncated .npy header".to_string();
+    let (len, start) = match bytes.get(6..8) {
+        Some([1, 0]) => {
+            let b = bytes.get(8..10).ok_or_else(truncated)?;
+            (u64::from(u16::from_le_bytes([b[0], b[1]])), 10)
+        }
+        Some([2 | 3, 0]) => {
+            let b = bytes.get(8..12).ok_or_else(truncated)?;
+            (u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])), 12)
+        }
+        Some([major, minor]) => {
+            return Err(format!(
+                "unsupported .npy format version {major}.{minor} (expected 1.0, 2.0 or 3.0)"
+            ));
+        }
+        _ => return Err(truncated()),
+    };
+    if len > MAX_HEADER_BYTES as u64 {
+        return Err(format!(
+            "the .npy header claims {len} bytes, more than the {MAX_HEADER_BYTES} accepted"
+        ));
+    }
+    Ok((start, len as usize))
+}
+
+/// The offset where the data of the `.npy` bytes start, checked against the bytes present
+/// *before* anything is allocated.
+///
+/// # Errors
+/// As [`header_span`]; a header longer than the file.
+fn header_end(bytes: &[u8]) -> std::result::Result<usize, String> {
+    let (start, len) = header_span(bytes)?;
+    if start + len > bytes.len() {
+        return Err(format!(
+            "truncated .npy header: it claims {len} bytes but only {} follow",
+            bytes.len() - start
+        ));
+    }
+    Ok(start + len)
+}
+
 /// Parses the bytes of one `.npy` file into a matrix. `file`/`name` only label errors.
 ///
 /// # Errors
 /// Bad header, unsupported dtype, wrong number of dimensions, truncated data, non-finite entries.
 pub fn parse_matrix(file: &Path, name: &str, bytes: &[u8], dims: Dims) -> Result<AnyMat> {
     let err = |problem: String| CliError::array(file, name, problem);
-    if !bytes.starts_with(b"\x93NUMPY") {
-        return Err(err(
-            "not a .npy array (missing the \\x93NUMPY magic)".to_string()
-        ));
-    }
-    let mut cursor = Cursor::new(bytes);
+    let header_end = header_end(bytes).map_err(err)?;
+    let mut cursor = Cursor::new(&bytes[..header_end]);
     let header = NpyHeader::from_reader(&mut cursor)
         .map_err(|e| err(format!("unreadable .npy header: {e}")))?;
-    let data_bytes = bytes.len() as u64 - cursor.position();
+    if cursor.position() != header_end as u64 {
+        return Err(err(
+            "unreadable .npy header: the header length field disagrees with the header".into(),
+        ));
+    }
+    let cursor = Cursor::new(&bytes[header_end..]);
+    let data_bytes = (bytes.len() - header_end) as u64;
     let dtype = header.dtype();
     let elem_bytes: u64 = match &dtype {
         DType::Plain(ts) if ts.type_char() == TypeChar::Float && ts.size_field() == 8 => 8,
@@ -200,6 +259,13 @@ pub fn parse_matrix(file: &Path, name: &str, bytes: &[u8], dims: Dims) -> Result
             "truncated: shape {} needs {} bytes of data but the file has {data_bytes}",
             shape_str(&shape),
             needed.map_or_else(|| "more than 2^64".to_string(), |n| n.to_string())
+        )));
+    }
+    if let Some(n) = needed.filter(|&n| n < data_bytes) {
+        return Err(err(format!(
+            "{} trailing bytes after the data (shape {} needs {n} bytes, the file has {data_bytes})",
+            data_bytes - n,
+            shape_str(&shape)
         )));
     }
     let (rows, cols) = (rows as usize, cols as usize);
@@ -257,12 +323,53 @@ fn first_non_finite<T: Scalar>(m: MatRef<'_, T>) -> Option<(usize, usize, String
     None
 }
 
-/// Reads a whole file, with a one-line error naming it.
+/// Reads a whole input file, with a one-line error naming it. Only regular files are read
+/// (symbolic links are followed): a directory, device, FIFO or socket is refused before reading,
+/// and the file may not be larger than the memory limit ([`crate::resources`]).
 fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    if path.is_dir() {
+    let fail = |e: io::Error| CliError::file(path, format!("cannot read: {}", io_reason(&e)));
+    let meta = fs::metadata(path).map_err(fail)?;
+    if meta.is_dir() {
         return Err(CliError::file(path, "is a directory, expected a file"));
     }
-    fs::read(path).map_err(|e| CliError::file(path, format!("cannot read: {}", io_reason(&e))))
+    if !meta.is_file() {
+        return Err(CliError::file(
+            path,
+            format!("is a {}, expected a regular file", file_kind(&meta)),
+        ));
+    }
+    crate::resources::check_memory(&format!("reading {}", path.display()), meta.len().into())
+        .map_err(|e| CliError::file(path, e))?;
+    let f = fs::File::open(path).map_err(fail)?;
+    // The file may grow while it is read: never read more than its size when it was checked.
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    f.take(meta.len()).read_to_end(&mut bytes).map_err(fail)?;
+    Ok(bytes)
+}
+
+/// What a non-regular file is, for error messages.
+fn file_kind(meta: &fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_char_device() {
+            return "character device";
+        }
+        if t.is_block_device() {
+            return "block device";
+        }
+        if t.is_fifo() {
+            return "FIFO";
+        }
+        if t.is_socket() {
+            return "socket";
+        }
+    }
+    if meta.file_type().is_symlink() {
+        return "symbolic link";
+    }
+    "special file"
 }
 
 /// The OS reason of an I/O error without the "(os error N)" suffix.
@@ -292,15 +399,43 @@ impl Npz {
     /// # Errors
     /// Unreadable file, not a zip archive.
     pub fn open(path: &Path) -> Result<Self> {
-        let bytes = read_bytes(path)?;
+        Self::from_bytes(path, read_bytes(path)?)
+    }
+
+    /// Opens an archive held in memory; `path` only labels errors.
+    ///
+    /// # Errors
+    /// Not a zip archive, duplicate array names.
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Self> {
         if bytes.starts_with(b"\x93NUMPY") {
             return Err(CliError::file(
                 path,
                 "is a single .npy array, not an .npz archive (use numpy.savez)",
             ));
         }
-        let archive = NpzArchive::new(Cursor::new(bytes))
+        let mut archive = NpzArchive::new(Cursor::new(bytes))
             .map_err(|e| CliError::file(path, format!("not an .npz archive: {e}")))?;
+        // Two entries with one name: numpy (Python's zipfile) would use the last one, the zip
+        // crate another; neither is what the author meant. Refuse.
+        let zip = archive.zip_archive();
+        if zip.file_names().count() != zip.len() {
+            let mut seen = std::collections::HashSet::new();
+            for i in 0..zip.len() {
+                let name = zip
+                    .by_index_raw(i)
+                    .map_err(|e| CliError::file(path, format!("corrupt archive: {e}")))?
+                    .name()
+                    .to_string();
+                if !seen.insert(name.clone()) {
+                    let array = name.strip_suffix(".npy").unwrap_or(&name);
+                    return Err(CliError::array(
+                        path,
+                        array,
+                        "appears twice in the archive (refusing to guess which one is meant)",
+                    ));
+                }
+            }
+        }
         Ok(Self {
             path: path.to_path_buf(),
             archive,
@@ -330,12 +465,64 @@ impl Npz {
                 ));
             }
         };
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(|e| {
-            CliError::array(&self.path, name, format!("corrupt archive entry: {e}"))
-        })?;
+        let bytes = read_entry(&mut file, (self.path.as_path(), name))?;
         parse_matrix(&self.path, name, &bytes, dims).map(Some)
     }
+}
+
+/// Reads one `.npy` entry of an archive in bounded pieces: first the preamble and header, then
+/// exactly the data bytes the header's shape and dtype call for, plus one byte to detect trailing
+/// data. A compressed entry that inflates to far more than its header declares (a "zip bomb") is
+/// therefore refused after reading one byte past the declared data, and the declared data must fit
+/// the memory limit before it is read.
+///
+/// # Errors
+/// Corrupt entries, headers as in [`parse_matrix`], data larger than the memory limit. Shapes and
+/// trailing bytes are judged by [`parse_matrix`] on the bytes returned.
+pub fn read_entry(entry: &mut impl Read, (file, name): (&Path, &str)) -> Result<Vec<u8>> {
+    let err = |problem: String| CliError::array(file, name, problem);
+    let corrupt = |e: io::Error| err(format!("corrupt archive entry: {e}"));
+    let mut bytes = Vec::new();
+    // Preamble: magic (6), version (2), header length (2 for version 1, else 4).
+    entry
+        .by_ref()
+        .take(10)
+        .read_to_end(&mut bytes)
+        .map_err(corrupt)?;
+    if matches!(bytes.get(6), Some(2 | 3)) {
+        entry
+            .by_ref()
+            .take(2)
+            .read_to_end(&mut bytes)
+            .map_err(corrupt)?;
+    }
+    let (start, len) = header_span(&bytes).map_err(err)?;
+    entry
+        .by_ref()
+        .take((start + len - bytes.len()) as u64)
+        .read_to_end(&mut bytes)
+        .map_err(corrupt)?;
+    let end = header_end(&bytes).map_err(err)?;
+    let header = NpyHeader::from_reader(&mut Cursor::new(&bytes[..end]))
+        .map_err(|e| err(format!("unreadable .npy header: {e}")))?;
+    let elem: u128 = match header.dtype() {
+        DType::Plain(ts) => u128::from(ts.size_field()),
+        _ => 0,
+    };
+    let count: u128 = header
+        .shape()
+        .iter()
+        .try_fold(1u128, |acc, &d| acc.checked_mul(u128::from(d)))
+        .unwrap_or(u128::MAX);
+    let data = count.saturating_mul(elem);
+    crate::resources::check_memory(&format!("array {name} of {}", file.display()), data)
+        .map_err(|e| err(e.to_string()))?;
+    let present = bytes.len() - end;
+    let want = (data as u64)
+        .saturating_sub(present as u64)
+        .saturating_add(1);
+    entry.take(want).read_to_end(&mut bytes).map_err(corrupt)?;
+    Ok(bytes)
 }
 
 /// The index $k$ of a weight array named `Wk` ($k\ge1$, no leading zeros).
@@ -353,7 +540,24 @@ fn weight_index(name: &str) -> Option<usize> {
 /// Unreadable file or archive, no `W1`, a gap in `W1..WN`, unsupported dtypes or shapes,
 /// layers that do not compose, non-finite entries.
 pub fn read_weights(path: &Path) -> Result<AnyNetwork> {
-    let mut npz = Npz::open(path)?;
+    weights_from(path, Npz::open(path)?)
+}
+
+/// [`read_weights`] on the bytes of an archive held in memory (the body of the fuzz target);
+/// `path` only labels errors.
+///
+/// # Errors
+/// As [`read_weights`].
+pub fn weights_from_bytes(path: &Path, bytes: Vec<u8>) -> Result<AnyNetwork> {
+    weights_from(path, Npz::from_bytes(path, bytes)?)
+}
+
+/// [`read_weights`] on an archive already opened (e.g. with [`Npz::from_bytes`]); `path` only
+/// labels errors.
+///
+/// # Errors
+/// As [`read_weights`].
+pub fn weights_from(path: &Path, mut npz: Npz) -> Result<AnyNetwork> {
     let names = npz.names();
     let mut indices: Vec<usize> = names.iter().filter_map(|n| weight_index(n)).collect();
     indices.sort_unstable();
@@ -688,10 +892,40 @@ fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
-/// Checks, before any work is done, that an output file can be created at `path`.
+/// Why an existing `path` may not be replaced by an output file, if it may not: `--out` writes
+/// only regular files. A symbolic link is refused rather than replaced or written through (a
+/// link loop included), so that neither the link nor whatever it points to is changed behind the
+/// user's back; devices, FIFOs and sockets are refused so that e.g. `--out /dev/null` never
+/// replaces a special file.
+fn refuse_target(path: &Path, want_dir: bool) -> Option<String> {
+    let meta = fs::symlink_metadata(path).ok()?;
+    let t = meta.file_type();
+    if t.is_symlink() {
+        return Some(
+            "cannot write: is a symbolic link (refusing to replace it; name its target instead)"
+                .to_string(),
+        );
+    }
+    if want_dir {
+        return (!t.is_dir()).then(|| "cannot write: exists and is not a directory".to_string());
+    }
+    if t.is_dir() {
+        return Some("cannot write: is a directory".to_string());
+    }
+    if !t.is_file() {
+        return Some(format!(
+            "cannot write: is a {} (--out writes only regular files)",
+            file_kind(&meta)
+        ));
+    }
+    None
+}
+
+/// Checks, before any work is done, that an output file can be created at `path`: its
+/// directory exists, and `path` is absent or a regular file (see [`refuse_target`]).
 ///
 /// # Errors
-/// Missing parent directory; `path` is a directory.
+/// Missing parent directory; `path` is a directory, a symbolic link or a special file.
 pub fn check_output_file(path: &Path) -> Result<()> {
     let dir = parent_dir(path);
     if !dir.is_dir() {
@@ -700,8 +934,8 @@ pub fn check_output_file(path: &Path) -> Result<()> {
             format!("cannot write: directory {} does not exist", dir.display()),
         ));
     }
-    if path.is_dir() {
-        return Err(CliError::file(path, "cannot write: is a directory"));
+    if let Some(why) = refuse_target(path, false) {
+        return Err(CliError::file(path, why));
     }
     Ok(())
 }
@@ -722,13 +956,10 @@ pub fn check_output_dir(path: &Path) -> Result<()> {
             format!("cannot write: directory {} does not exist", dir.display()),
         ));
     }
+    if let Some(why) = refuse_target(path, true) {
+        return Err(CliError::file(path, why));
+    }
     if path.exists() {
-        if !path.is_dir() {
-            return Err(CliError::file(
-                path,
-                "cannot write: exists and is not a directory",
-            ));
-        }
         let entries = fs::read_dir(path)
             .map_err(|e| CliError::file(path, format!("cannot read: {}", io_reason(&e))))?;
         for entry in entries {
@@ -759,8 +990,9 @@ fn set_mode(_path: &Path, _mode: u32) -> io::Result<()> {
     Ok(())
 }
 
-/// Writes `path` atomically: `write` fills a temporary file in the same directory, which is then
-/// renamed to `path`. On any error the temporary file is removed and `path` is untouched.
+/// Writes `path` atomically: `write` fills a temporary file in the same directory, which is
+/// staged and renamed to `path` by [`commit_outputs`] once the whole command has succeeded (see
+/// [`crate::staging`]). On any error the temporary file is removed and `path` is untouched.
 ///
 /// # Errors
 /// Whatever `write` returns, and I/O failures (reported against `path`).
@@ -770,58 +1002,57 @@ pub fn write_file_atomic(
 ) -> Result<()> {
     check_output_file(path)?;
     let fail = |e: io::Error| CliError::file(path, format!("cannot write: {}", io_reason(&e)));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".dln-")
-        .suffix(".part")
-        .tempfile_in(parent_dir(path))
-        .map_err(fail)?;
-    write(tmp.as_file_mut()).map_err(fail)?;
-    tmp.as_file_mut().flush().map_err(fail)?;
-    set_mode(tmp.path(), 0o644).map_err(fail)?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
+    let mut tmp = staging::temp_file(&parent_dir(path)).map_err(fail)?;
+    let tmp_path = tmp.path().to_path_buf();
+    let written = write(tmp.as_file_mut())
+        .and_then(|()| tmp.as_file_mut().flush())
+        .and_then(|()| tmp.as_file_mut().sync_all())
+        .and_then(|()| set_mode(&tmp_path, 0o644));
+    if let Err(e) = written {
+        drop(tmp);
+        staging::forget(&tmp_path);
+        return Err(fail(e));
+    }
+    let kept = tmp.into_temp_path().keep().map_err(|e| fail(e.error))?;
+    staging::stage(kept, path.to_path_buf());
     Ok(())
 }
 
 /// Writes a directory atomically: `write` fills a temporary directory next to `path`, which is
-/// then renamed to `path` (replacing an existing system directory, see [`check_output_dir`]).
+/// staged and renamed to `path` by [`commit_outputs`] (replacing an existing system directory,
+/// see [`check_output_dir`]).
 ///
 /// # Errors
 /// Whatever `write` returns, and I/O failures (reported against `path`).
 pub fn write_dir_atomic(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     check_output_dir(path)?;
     let fail = |e: io::Error| CliError::file(path, format!("cannot write: {}", io_reason(&e)));
-    let parent = parent_dir(path);
-    let tmp = tempfile::Builder::new()
-        .prefix(".dln-")
-        .suffix(".part")
-        .tempdir_in(&parent)
-        .map_err(fail)?;
-    write(tmp.path())?;
-    set_mode(tmp.path(), 0o755).map_err(fail)?;
-    if path.exists() {
-        // Move the old directory aside, move the new one in, then delete the old one.
-        let old = tempfile::Builder::new()
-            .prefix(".dln-")
-            .suffix(".old")
-            .tempdir_in(&parent)
-            .map_err(fail)?;
-        let old_path = old.path().join("dir");
-        fs::rename(path, &old_path).map_err(fail)?;
-        let new_path = tmp.keep();
-        if let Err(e) = fs::rename(&new_path, path) {
-            let _ = fs::rename(&old_path, path);
-            let _ = fs::remove_dir_all(&new_path);
-            return Err(fail(e));
-        }
-        drop(old);
-    } else {
-        let new_path = tmp.keep();
-        if let Err(e) = fs::rename(&new_path, path) {
-            let _ = fs::remove_dir_all(&new_path);
-            return Err(fail(e));
-        }
+    let tmp = staging::temp_dir(&parent_dir(path)).map_err(fail)?;
+    let written = write(&tmp).and_then(|()| set_mode(&tmp, 0o755).map_err(fail));
+    if let Err(e) = written {
+        let _ = fs::remove_dir_all(&tmp);
+        staging::forget(&tmp);
+        return Err(e);
     }
+    staging::stage(tmp, path.to_path_buf());
     Ok(())
+}
+
+/// Renames every output staged by this run into place (called by `main` after the command and
+/// its report succeeded). Each target is checked again right before its rename.
+///
+/// # Errors
+/// A target that became a symbolic link, special file or non-system directory during the run,
+/// or a failed rename; nothing further is committed and all temporaries are removed.
+pub fn commit_outputs() -> Result<()> {
+    staging::commit(|target, dir| {
+        if dir {
+            check_output_dir(target).map_err(|e| e.problem().to_string())
+        } else {
+            refuse_target(target, false).map_or(Ok(()), Err)
+        }
+    })
+    .map_err(|(target, e)| CliError::file(&target, e))
 }
 
 /// Row-major entries of `m`, as `.npy` stores a C-order array.
@@ -919,4 +1150,173 @@ pub fn write_system_dir<T: Element>(
             .map_err(|e| fail(io::Error::other(e)))?;
         fs::write(dir.join("meta.json"), text + "\n").map_err(fail)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    //! The reader driven in-process on mutated `.npy`/`.npz` bytes: every mutation must give a
+    //! clean error or the right answer, never a panic, and never an allocation beyond what the
+    //! bytes can justify.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    fn npy(m: MatRef<'_, f64>) -> Vec<u8> {
+        let mut v = Vec::new();
+        write_npy_to(&mut v, m).unwrap();
+        v
+    }
+
+    fn npz(arrays: &[(&str, Vec<u8>)], compressed: bool) -> Vec<u8> {
+        let mut zip = npyz::zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let method = if compressed {
+            npyz::zip::CompressionMethod::Deflated
+        } else {
+            npyz::zip::CompressionMethod::Stored
+        };
+        let opts = npyz::zip::write::FileOptions::default().compression_method(method);
+        for (name, bytes) in arrays {
+            zip.start_file(format!("{name}.npy"), opts).unwrap();
+            zip.write_all(bytes).unwrap();
+        }
+        zip.finish().unwrap().into_inner()
+    }
+
+    fn sample() -> (Mat<f64>, Mat<f64>) {
+        (
+            Mat::from_fn(3, 2, |i, j| (i as f64) - 0.5 * (j as f64) + 0.25),
+            Mat::from_fn(2, 3, |i, j| (i * 3 + j) as f64 - 2.0),
+        )
+    }
+
+    /// The same matrix, entry for entry (the reader must not change a single bit).
+    fn same(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> bool {
+        a.shape() == b.shape()
+            && (0..a.nrows())
+                .all(|i| (0..a.ncols()).all(|j| a[(i, j)].to_bits() == b[(i, j)].to_bits()))
+    }
+
+    /// One mutation: overwrite, insert, delete or truncate.
+    #[derive(Debug, Clone)]
+    enum Mutation {
+        Set(usize, u8),
+        Insert(usize, Vec<u8>),
+        Delete(usize, usize),
+        Truncate(usize),
+    }
+
+    fn mutation() -> impl Strategy<Value = Mutation> {
+        prop_oneof![
+            4 => (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Mutation::Set(i, b)),
+            1 => (any::<usize>(), proptest::collection::vec(any::<u8>(), 1..16))
+                .prop_map(|(i, v)| Mutation::Insert(i, v)),
+            1 => (any::<usize>(), 1usize..16).prop_map(|(i, n)| Mutation::Delete(i, n)),
+            1 => any::<usize>().prop_map(Mutation::Truncate),
+        ]
+    }
+
+    fn apply(bytes: &mut Vec<u8>, ms: &[Mutation]) {
+        for m in ms {
+            let n = bytes.len().max(1);
+            match m {
+                Mutation::Set(i, b) => {
+                    if let Some(x) = bytes.get_mut(i % n) {
+                        *x = *b;
+                    }
+                }
+                Mutation::Insert(i, v) => {
+                    let at = i % (bytes.len() + 1);
+                    bytes.splice(at..at, v.iter().copied());
+                }
+                Mutation::Delete(i, k) => {
+                    let at = i % n;
+                    let end = (at + k).min(bytes.len());
+                    if at < end {
+                        bytes.drain(at..end);
+                    }
+                }
+                Mutation::Truncate(i) => bytes.truncate(i % n),
+            }
+        }
+    }
+
+    fn read_archive(bytes: Vec<u8>) -> Result<AnyNetwork> {
+        weights_from_bytes(Path::new("fuzz.npz"), bytes)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("DLN_PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(512)
+        ))]
+
+        /// Mutated `.npy` bytes: a clean error, or the original matrix when the mutation kept
+        /// the array's meaning (e.g. a changed padding space).
+        #[test]
+        fn mutated_npy_never_panics(ms in proptest::collection::vec(mutation(), 1..4)) {
+            let (a, _) = sample();
+            let mut bytes = npy(a.as_ref());
+            apply(&mut bytes, &ms);
+            match parse_matrix(Path::new("m.npy"), "A", &bytes, Dims::Matrix) {
+                Err(e) => prop_assert!(!e.to_string().contains('\n')),
+                Ok(AnyMat::Real(m)) => {
+                    // Accepted: the shape must account for every data byte.
+                    let end = header_end(&bytes).unwrap();
+                    prop_assert_eq!(bytes.len() - end, 8 * m.nrows() * m.ncols());
+                }
+                Ok(AnyMat::Complex(m)) => {
+                    let end = header_end(&bytes).unwrap();
+                    prop_assert_eq!(bytes.len() - end, 16 * m.nrows() * m.ncols());
+                }
+            }
+        }
+
+        /// Mutated `.npz` bytes (stored and deflated): a clean error or the original weights.
+        #[test]
+        fn mutated_npz_never_panics(
+            ms in proptest::collection::vec(mutation(), 1..4),
+            compressed in any::<bool>(),
+        ) {
+            let (a, b) = sample();
+            let mut bytes = npz(&[("W1", npy(a.as_ref())), ("W2", npy(b.as_ref()))], compressed);
+            apply(&mut bytes, &ms);
+            if let Ok(AnyNetwork::Real(net)) = read_archive(bytes) {
+                // Only mutations the zip CRC and the .npy header cannot see survive: the data
+                // itself must then be the original (the CRC guards it).
+                let l = net.layers();
+                prop_assert_eq!(l.len(), 2);
+                prop_assert!(same(l[0].as_ref(), a.as_ref()) && same(l[1].as_ref(), b.as_ref()));
+            }
+        }
+    }
+
+    #[test]
+    fn valid_bytes_read_back_exactly() {
+        let (a, b) = sample();
+        for compressed in [false, true] {
+            let bytes = npz(
+                &[("W1", npy(a.as_ref())), ("W2", npy(b.as_ref()))],
+                compressed,
+            );
+            match read_archive(bytes) {
+                Ok(AnyNetwork::Real(net)) => {
+                    assert!(same(net.layers()[0].as_ref(), a.as_ref()));
+                    assert!(same(net.layers()[1].as_ref(), b.as_ref()));
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn header_length_fields_are_checked_before_allocating() {
+        let (a, _) = sample();
+        let v1 = npy(a.as_ref());
+        let mut v2 = b"\x93NUMPY\x02\x00\xff\xff\xff\xff".to_vec();
+        v2.extend_from_slice(&v1[10..]);
+        let e = parse_matrix(Path::new("m.npy"), "A", &v2, Dims::Matrix).unwrap_err();
+        assert!(e.to_string().contains("4294967295"), "{e}");
+        let bytes = npz(&[("W1", v2)], true);
+        let e = read_archive(bytes).unwrap_err();
+        assert!(e.to_string().contains("W1"), "{e}");
+    }
 }

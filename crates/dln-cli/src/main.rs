@@ -7,8 +7,10 @@
 //! the exit status is 1 (2 for command-line usage errors).
 
 mod cmd;
-mod error;
-mod io;
+
+// The reader, writers and limits live in the library half (`src/lib.rs`), so that tests and the
+// fuzz target can drive them in-process; `crate::io` etc. keep working for the commands.
+use dln_cli::{error, io, resources, staging};
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -23,9 +25,16 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command.run() {
+    if let Err(e) = staging::install_signal_handlers() {
+        eprintln!("dln: error: cannot install signal handlers: {e}");
+        return ExitCode::FAILURE;
+    }
+    // Outputs are staged by the `io::write_*` functions and committed only once the command,
+    // including its report on stdout, has succeeded (see `staging`).
+    match cli.command.run().and_then(|()| io::commit_outputs()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            staging::discard();
             eprintln!("dln: error: {e}");
             ExitCode::FAILURE
         }

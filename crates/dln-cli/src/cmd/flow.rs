@@ -7,6 +7,7 @@
 use super::{Report, emit, num, positive_f64};
 use crate::error::{CliError, Result};
 use crate::io::{Element, check_output_file, dispatch, read_weights, write_weights};
+use crate::resources::{DEFAULT_MAX_STEPS, StepBudget, check_samples};
 use dln::algebra::Network;
 use dln::flows::balancing::{BalancingFlow, BalancingOptions, Scheme, balancing_flow, linspace};
 use dln::flows::{FlowBuilder, Observer, Progress, Termination};
@@ -30,9 +31,12 @@ pub struct Args {
     /// Output .npz archive for the weights at T (same dtype as the input).
     #[arg(long, value_name = "OUT.npz")]
     pub out: PathBuf,
-    /// Number of equally spaced samples in [0, T] reported in the series (at least 2).
+    /// Number of equally spaced samples in [0, T] reported in the series (2 to 100000).
     #[arg(long, value_name = "K", default_value_t = 11)]
     pub samples: usize,
+    /// Most integrator steps; a run that would need more (judged from its step size) stops early.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_STEPS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_steps: usize,
     /// Relative tolerance of the adaptive integrator.
     #[arg(long, value_name = "R", default_value = "1e-11", value_parser = positive_f64)]
     pub rtol: f64,
@@ -143,13 +147,20 @@ impl Report for FlowReport {
     }
 }
 
-/// A progress bar on stderr (only when stderr is a terminal and `--json` is off).
-pub(crate) struct Bar(Option<indicatif::ProgressBar>);
+/// A progress bar on stderr (only when stderr is a terminal and `--json` is off), and the
+/// step budget of the run ([`StepBudget`], set with [`Bar::with_budget`]).
+pub(crate) struct Bar {
+    pb: Option<indicatif::ProgressBar>,
+    budget: Option<StepBudget>,
+}
 
 impl Bar {
     pub(crate) fn new(json: bool, what: &str) -> Self {
         if json || !std::io::stderr().is_terminal() {
-            return Self(None);
+            return Self {
+                pb: None,
+                budget: None,
+            };
         }
         let pb = indicatif::ProgressBar::new(1000);
         pb.set_style(
@@ -157,19 +168,44 @@ impl Bar {
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         pb.set_message(what.to_string());
-        Self(Some(pb))
+        Self {
+            pb: Some(pb),
+            budget: None,
+        }
+    }
+
+    /// Stops the run early when `--t-end` is out of reach of `max_steps` steps.
+    pub(crate) fn with_budget(mut self, max_steps: usize) -> Self {
+        self.budget = Some(StepBudget::new(max_steps));
+        self
+    }
+
+    /// The error to report when the step budget stopped the run.
+    pub(crate) fn refusal(&self) -> Option<CliError> {
+        self.budget
+            .as_ref()
+            .and_then(StepBudget::refusal)
+            .map(CliError::new)
     }
 }
 
 impl<T: dln::linalg::Scalar> Observer<Progress<'_, T>> for Bar {
     fn on_step(&mut self, p: &Progress<'_, T>) -> ControlFlow<()> {
-        if let Some(pb) = &self.0 {
+        if let Some(pb) = &self.pb {
             pb.set_position(((p.t / p.t_end).clamp(0.0, 1.0) * 1000.0) as u64);
         }
-        ControlFlow::Continue(())
+        let within = self
+            .budget
+            .as_mut()
+            .is_none_or(|b| b.on_step(p.stats.n_steps, p.t, p.h, p.t_end));
+        if within {
+            ControlFlow::Continue(())
+        } else {
+            ControlFlow::Break(())
+        }
     }
     fn on_finish(&mut self, _p: &Progress<'_, T>, _why: &Termination) {
-        if let Some(pb) = self.0.take() {
+        if let Some(pb) = self.pb.take() {
             pb.finish_and_clear();
         }
     }
@@ -179,6 +215,7 @@ fn compute<T: Element>(args: &Args, net: &Network<T>) -> Result<FlowReport> {
     let integration = FlowBuilder::new()
         .rtol(args.rtol)
         .atol(args.atol)
+        .max_steps(args.max_steps)
         .build()
         .map_err(CliError::new)?;
     let flow = match args.flow {
@@ -195,9 +232,12 @@ fn compute<T: Element>(args: &Args, net: &Network<T>) -> Result<FlowReport> {
         integration,
         ..Default::default()
     };
-    let mut bar = Bar::new(args.json, flow.name());
+    let mut bar = Bar::new(args.json, flow.name()).with_budget(args.max_steps);
     let run = balancing_flow(net, &opts, &linspace(args.t_end, args.samples), &mut bar)
         .map_err(|e| CliError::file(&args.weights, format!("{} flow failed: {e}", flow.name())))?;
+    if let Some(e) = bar.refusal() {
+        return Err(e);
+    }
     write_weights(&args.out, &run.network)?;
     let first = run.samples.first().map(|s| s.moment_norm).unwrap_or(0.0);
     let last = run.samples.last().map(|s| s.moment_norm).unwrap_or(0.0);
@@ -231,12 +271,7 @@ fn compute<T: Element>(args: &Args, net: &Network<T>) -> Result<FlowReport> {
 /// # Errors
 /// Unreadable or invalid weights, an unwritable `--out`, a failed integration.
 pub fn run(args: Args) -> Result<()> {
-    if args.samples < 2 {
-        return Err(CliError::new(format!(
-            "--samples must be at least 2, got {}",
-            args.samples
-        )));
-    }
+    check_samples(args.samples)?;
     check_output_file(&args.out)?;
     let net = read_weights(&args.weights)?;
     let report = dispatch!(net, net => compute(&args, &net))?;

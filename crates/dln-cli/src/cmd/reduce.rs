@@ -5,7 +5,7 @@
 //! `D.npy`, `meta.json`).
 
 use super::{Report, SystemArgs, emit, nonneg_f64, num, nums};
-use crate::error::{CliError, Result};
+use crate::error::Result;
 use crate::io::{check_output_dir, write_system_dir};
 use dln::systems::reduction::{
     Balancing, Method as LibMethod, OrderSelection, ReductionOptions, reduce,
@@ -21,7 +21,7 @@ pub struct Args {
     /// The system and its time domain.
     #[command(flatten)]
     pub input: SystemArgs,
-    /// Order r of the reduced system (lowered to the minimal order if larger).
+    /// Order r of the reduced system; any r ≥ 0 is accepted and lowered to the minimal order (≤ n) if larger.
     #[arg(long, value_name = "R")]
     pub order: Option<usize>,
     /// Keep the states whose Hankel singular values exceed T (absolute; 0 = minimal realization).
@@ -134,20 +134,16 @@ impl Report for ReduceReport {
 /// Runs `dln reduce`.
 ///
 /// # Errors
-/// Unreadable or invalid system, unstable $A$ without `--alpha` (naming the eigenvalue), an order
-/// above $n$, an inadmissible `--alpha`, an unwritable `--out`, numerical failures.
+/// Unreadable or invalid system, unstable $A$ without `--alpha` (naming the eigenvalue), an
+/// inadmissible `--alpha`, an unwritable `--out`, numerical failures.
 pub fn run(args: Args) -> Result<()> {
     check_output_dir(&args.out)?;
     let l = args.input.load()?;
     let n = l.sys.order();
     let order = match (args.order, args.tol) {
-        (Some(r), _) if r > n => {
-            return Err(CliError::file(
-                &args.input.system,
-                format!("--order {r} exceeds the state dimension n = {n}"),
-            ));
-        }
-        (Some(r), _) => OrderSelection::Fixed(r),
+        // As the help says: an order above the minimal one (a fortiori above n) is lowered to
+        // the minimal order, which the library does for any r ≤ n.
+        (Some(r), _) => OrderSelection::Fixed(r.min(n)),
         (None, Some(t)) => OrderSelection::Tolerance(t),
         (None, None) => unreachable!("clap requires --order or --tol"),
     };

@@ -10,6 +10,7 @@ use super::flow::Bar;
 use super::{Report, emit, nonneg_f64, num, positive_f64};
 use crate::error::{CliError, Result};
 use crate::io::{AnyMat, Dims, Element, Npz, check_output_file, write_weights};
+use crate::resources::{DEFAULT_MAX_STEPS, check_memory, check_samples, training_bytes};
 use dln::algebra::{BalanceMethod, BalanceOptions, Network, balance};
 use dln::flows::FlowBuilder;
 use dln::flows::balancing::linspace;
@@ -47,9 +48,12 @@ pub struct Args {
     /// Seed of the initial weights.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Number of samples in the reported series (at least 2).
+    /// Number of samples in the reported series (2 to 100000).
     #[arg(long, value_name = "K", default_value_t = 11)]
     pub samples: usize,
+    /// Most integrator steps (--t-end; a run that would need more stops early) or descent steps (--steps).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_STEPS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_steps: usize,
     /// Relative tolerance of the integrator (--t-end).
     #[arg(long, value_name = "R", default_value = "1e-10", value_parser = positive_f64)]
     pub rtol: f64,
@@ -214,7 +218,7 @@ fn compute<T: Element>(args: &Args, inputs: Mat<T>, targets: Mat<T>) -> Result<T
     let n = inputs.ncols();
     let loss = LeastSquares::new(inputs, targets).map_err(|e| CliError::file(&args.data, e))?;
     let w0: Network<T> = init_network(args)?;
-    let mut bar = Bar::new(args.json, "train");
+    let mut bar = Bar::new(args.json, "train").with_budget(args.max_steps);
     let fail = |e| CliError::file(&args.data, format!("training failed: {e}"));
     let (run, mode, t_end, lr): (TrainingRun<T>, _, _, _) = match (args.t_end, args.steps, args.lr)
     {
@@ -222,6 +226,7 @@ fn compute<T: Element>(args: &Args, inputs: Mat<T>, targets: Mat<T>) -> Result<T
             let integration = FlowBuilder::new()
                 .rtol(args.rtol)
                 .atol(args.atol)
+                .max_steps(args.max_steps)
                 .build()
                 .map_err(CliError::new)?;
             let opts = TrainingOptions {
@@ -249,6 +254,9 @@ fn compute<T: Element>(args: &Args, inputs: Mat<T>, targets: Mat<T>) -> Result<T
             ));
         }
     };
+    if let Some(e) = bar.refusal() {
+        return Err(e);
+    }
     write_weights(&args.out, &run.network)?;
     let s0 = run.samples.first().copied();
     let s1 = run.samples.last().copied();
@@ -297,12 +305,25 @@ fn read_array(npz: &mut Npz, path: &std::path::Path, name: &str) -> Result<AnyMa
 /// # Errors
 /// Unreadable data, missing or mis-shaped arrays, an unwritable `--out`, a diverging run.
 pub fn run(args: Args) -> Result<()> {
-    if args.samples < 2 {
+    check_samples(args.samples)?;
+    if let Some(s) = args.steps.filter(|&s| s > args.max_steps) {
         return Err(CliError::new(format!(
-            "--samples must be at least 2, got {}",
-            args.samples
+            "--steps {s} is more than --max-steps {} (raise --max-steps to run that long)",
+            args.max_steps
         )));
     }
+    // Complex data doubles the entries' size: estimate for the larger.
+    let widths = args
+        .widths
+        .0
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    check_memory(
+        &format!("--widths {widths}"),
+        training_bytes(&args.widths.0, 16),
+    )?;
     check_output_file(&args.out)?;
     let mut npz = Npz::open(&args.data)?;
     let inputs = read_array(&mut npz, &args.data, "inputs")?;

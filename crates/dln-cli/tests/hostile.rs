@@ -1,0 +1,503 @@
+//! The hostile battery (issue 12), program side: crafted bytes, resource abuse, odd output
+//! targets, signals and concurrent writers. Every spawned process runs under a timeout, so a
+//! regression to unbounded work fails the test instead of hanging the suite.
+//!
+//! Scale robustness of the numerics (inputs ×2^{±1000}) is tested in the library crates.
+
+mod common;
+
+use common::*;
+use faer::Mat;
+use std::path::{Path, PathBuf};
+use std::process::{Command as StdCommand, Stdio};
+use std::time::{Duration, Instant};
+
+/// Longest a single hostile case may run.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs `dln args` (under [`TIMEOUT`]) and expects a clean failure: exit status 1, one stderr
+/// line containing every needle, nothing on stdout. Returns the stderr line.
+fn refuse(args: &[&str], needles: &[&str]) -> String {
+    let out = dln().args(args).timeout(TIMEOUT).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "dln {args:?}: {err}");
+    assert!(out.stdout.is_empty(), "dln {args:?}: stdout on failure");
+    assert_eq!(err.lines().count(), 1, "dln {args:?}: one line: {err}");
+    assert!(err.starts_with("dln: error: "), "{err}");
+    for n in needles {
+        assert!(
+            err.contains(n),
+            "dln {args:?}: {err:?} should mention {n:?}"
+        );
+    }
+    err
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn weights(dir: &Path) -> PathBuf {
+    let layers: Vec<Mat<f64>> = random_layers(7, &[3, 4, 2], None);
+    let p = dir.join("w.npz");
+    write_weights(&p, &layers);
+    p
+}
+
+/// No temporary (`.dln-*`) left in `dir`.
+fn no_temporaries(dir: &Path) {
+    let stray: Vec<String> = listing(dir)
+        .into_iter()
+        .filter(|n| n.starts_with(".dln-"))
+        .collect();
+    assert!(stray.is_empty(), "temporaries left behind: {stray:?}");
+}
+
+/// Runs `dln args` with stdout on `/dev/full` (under [`TIMEOUT`]); returns (exit code, stderr).
+fn run_to_dev_full(args: &[&str]) -> (Option<i32>, String) {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("dln"))
+        .args(args)
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + TIMEOUT;
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "dln {args:?} timed out");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn mkfifo(path: &Path) {
+    let st = StdCommand::new("mkfifo").arg(path).status().unwrap();
+    assert!(st.success(), "mkfifo");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Crafted bytes.
+
+/// An .npy v2 whose header-length field claims 4 GiB: refused from the preamble, no allocation.
+#[test]
+fn npy_v2_header_length_of_4_gib() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut npy = npy_bytes(&Mat::<f64>::identity(3, 3));
+    // Turn the v1 preamble into a v2 one with header length 0xFFFFFFFF.
+    let mut v2 = b"\x93NUMPY\x02\x00\xff\xff\xff\xff".to_vec();
+    v2.extend_from_slice(&npy.split_off(10));
+    let p = dir.path().join("h.npz");
+    write_zip(&p, &[("W1", v2)], true);
+    refuse(&["moments", s(&p)], &["W1", "header", "4294967295"]);
+}
+
+/// A zip bomb: a valid 3×2 array followed by 64 MiB of compressed zeros in the same entry.
+#[test]
+fn trailing_compressed_zeros_are_refused_without_reading_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = npy_bytes(&Mat::<f64>::from_fn(3, 2, |i, j| (i + j) as f64 + 1.0));
+    bytes.resize(bytes.len() + (64 << 20), 0);
+    let p = dir.path().join("bomb.npz");
+    write_zip(&p, &[("W1", bytes)], true);
+    assert!(std::fs::metadata(&p).unwrap().len() < 1 << 20);
+    let t = Instant::now();
+    refuse(&["moments", s(&p)], &["W1", "trailing bytes"]);
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+}
+
+/// Trailing bytes after the data of a plain .npy (system directory).
+#[test]
+fn trailing_bytes_in_npy() {
+    let dir = tempfile::tempdir().unwrap();
+    let sys = dir.path().join("sys");
+    std::fs::create_dir(&sys).unwrap();
+    let mut a = npy_bytes(&Mat::<f64>::from_fn(
+        2,
+        2,
+        |i, j| if i == j { -1.0 } else { 0.0 },
+    ));
+    a.extend_from_slice(&[0; 8]);
+    std::fs::write(sys.join("A.npy"), a).unwrap();
+    std::fs::write(sys.join("B.npy"), npy_bytes(&Mat::<f64>::ones(2, 1))).unwrap();
+    std::fs::write(sys.join("C.npy"), npy_bytes(&Mat::<f64>::ones(1, 2))).unwrap();
+    refuse(&["hsv", s(&sys)], &["A.npy", "8 trailing bytes"]);
+}
+
+/// Two `W1` entries: numpy and the zip crate would disagree on which one is meant; refused.
+#[test]
+fn duplicate_array_names_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = npy_bytes(&Mat::<f64>::identity(2, 2));
+    let b = npy_bytes(&Mat::<f64>::ones(2, 2));
+    let p = dir.path().join("dup.npz");
+    write_zip(&p, &[("W1", a), ("X1", b)], false);
+    // Rename the second entry to W1 in its local and central headers (the CRC covers data only).
+    let mut bytes = std::fs::read(&p).unwrap();
+    let mut k = 0;
+    while let Some(i) = bytes[k..].windows(6).position(|w| w == b"X1.npy") {
+        bytes[k + i] = b'W';
+        k += i + 6;
+    }
+    std::fs::write(&p, bytes).unwrap();
+    refuse(&["moments", s(&p)], &["W1", "twice"]);
+}
+
+/// Non-regular inputs: a character device and a FIFO are refused before reading.
+#[test]
+fn non_regular_inputs_are_refused() {
+    refuse(
+        &["moments", "/dev/zero"],
+        &["/dev/zero", "character device"],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo.npz");
+    mkfifo(&fifo);
+    refuse(&["moments", s(&fifo)], &["fifo.npz", "FIFO"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resource abuse.
+
+#[test]
+fn absurd_samples_are_refused_up_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = weights(dir.path());
+    let out = dir.path().join("o.npz");
+    for k in ["18446744073709551615", "1000000000", "10000000"] {
+        refuse(
+            &[
+                "flow",
+                "l2",
+                s(&w),
+                "--t-end",
+                "1",
+                "--out",
+                s(&out),
+                "--samples",
+                k,
+            ],
+            &["--samples", "at most"],
+        );
+    }
+    assert!(!out.exists());
+}
+
+fn training_data(dir: &Path) -> PathBuf {
+    let p = dir.join("data.npz");
+    let u = Mat::<f64>::from_fn(2, 5, |i, j| ((i * 5 + j) as f64).sin());
+    let y = Mat::<f64>::from_fn(2, 5, |i, j| ((i * 5 + j) as f64).cos());
+    write_zip(
+        &p,
+        &[("inputs", npy_bytes(&u)), ("targets", npy_bytes(&y))],
+        false,
+    );
+    p
+}
+
+#[test]
+fn absurd_widths_are_refused_before_allocating() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = training_data(dir.path());
+    let out = dir.path().join("t.npz");
+    for w in [
+        "2,100000000,2",
+        "2,4000000000,2",
+        "2,18446744073709551615,2",
+    ] {
+        refuse(
+            &[
+                "train",
+                s(&data),
+                "--widths",
+                w,
+                "--t-end",
+                "1",
+                "--out",
+                s(&out),
+            ],
+            &["--widths", "memory"],
+        );
+    }
+    assert!(!out.exists());
+}
+
+/// `--t-end` out of reach of `--max-steps`: stopped after the first steps with a message,
+/// not after minutes at the step limit.
+#[test]
+fn unreachable_end_times_stop_early() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = weights(dir.path());
+    let data = training_data(dir.path());
+    let out = dir.path().join("o.npz");
+    let t = Instant::now();
+    refuse(
+        &["flow", "l2", s(&w), "--t-end", "1e300", "--out", s(&out)],
+        &["--t-end", "--max-steps"],
+    );
+    refuse(
+        &[
+            "flow",
+            "kirwan-ness",
+            s(&w),
+            "--t-end",
+            "1e300",
+            "--out",
+            s(&out),
+        ],
+        &["--t-end", "--max-steps"],
+    );
+    refuse(
+        &[
+            "train",
+            s(&data),
+            "--widths",
+            "2,3,2",
+            "--t-end",
+            "1e6",
+            "--out",
+            s(&out),
+        ],
+        &["--t-end", "--max-steps"],
+    );
+    refuse(
+        &[
+            "train",
+            s(&data),
+            "--widths",
+            "2,3,2",
+            "--t-end",
+            "1",
+            "--kappa",
+            "1e300",
+            "--out",
+            s(&out),
+        ],
+        &["--max-steps"],
+    );
+    refuse(
+        &[
+            "train",
+            s(&data),
+            "--widths",
+            "2,3,2",
+            "--steps",
+            "1000000000",
+            "--lr",
+            "0.1",
+            "--out",
+            s(&out),
+        ],
+        &["--steps", "--max-steps"],
+    );
+    assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
+    assert!(!out.exists());
+    no_temporaries(dir.path());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output targets.
+
+#[test]
+fn special_files_at_out_are_refused_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = weights(dir.path());
+    let fifo = dir.path().join("fifo.npz");
+    mkfifo(&fifo);
+    refuse(
+        &["balance", s(&w), "--out", s(&fifo)],
+        &["fifo.npz", "FIFO", "regular files"],
+    );
+    refuse(
+        &["balance", s(&w), "--out", "/dev/null"],
+        &["/dev/null", "character device"],
+    );
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    assert!(
+        std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+    no_temporaries(dir.path());
+}
+
+/// Symbolic links at `--out` are refused (documented choice): neither the link nor its target
+/// changes; a link loop likewise.
+#[test]
+fn symlinks_at_out_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = weights(dir.path());
+    let target = dir.path().join("target.npz");
+    std::fs::write(&target, b"precious").unwrap();
+    let link = dir.path().join("link.npz");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    refuse(
+        &["balance", s(&w), "--out", s(&link)],
+        &["link.npz", "symbolic link"],
+    );
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), b"precious");
+    let dangling = dir.path().join("dangling.npz");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+    refuse(
+        &["balance", s(&w), "--out", s(&dangling)],
+        &["symbolic link"],
+    );
+    assert!(!dir.path().join("nowhere").exists());
+    let looped = dir.path().join("loop.npz");
+    std::os::unix::fs::symlink(&looped, &looped).unwrap();
+    refuse(&["balance", s(&w), "--out", s(&looped)], &["symbolic link"]);
+    no_temporaries(dir.path());
+}
+
+/// A report that cannot be written (`> /dev/full`) fails the run before the output is committed.
+#[test]
+fn failing_stdout_leaves_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = weights(dir.path());
+    let out = dir.path().join("o.npz");
+    let (code, err) = run_to_dev_full(&["balance", s(&w), "--out", s(&out)]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("stdout"), "{err}");
+    assert!(!out.exists(), "output committed although the report failed");
+    no_temporaries(dir.path());
+    // And an existing output stays as it was.
+    std::fs::write(&out, b"old").unwrap();
+    let (code, err) = run_to_dev_full(&["balance", s(&w), "--out", s(&out)]);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(std::fs::read(&out).unwrap(), b"old");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signals.
+
+/// SIGTERM and SIGINT at staggered moments of a run: afterwards either no output or a complete
+/// one, and never a temporary.
+#[test]
+fn signals_leave_no_temporaries() {
+    let dir = tempfile::tempdir().unwrap();
+    let layers: Vec<Mat<f64>> = random_layers(3, &[40, 40, 40, 40], None);
+    let w = dir.path().join("w.npz");
+    write_weights(&w, &layers);
+    let bin = assert_cmd::cargo::cargo_bin("dln");
+    for (i, sig) in ["TERM", "INT", "TERM", "INT", "TERM", "TERM"]
+        .iter()
+        .enumerate()
+    {
+        let out = dir.path().join(format!("o{i}.npz"));
+        let mut child = StdCommand::new(&bin)
+            .args([
+                "flow",
+                "kirwan-ness",
+                s(&w),
+                "--t-end",
+                "5",
+                "--out",
+                s(&out),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(20 + 40 * i as u64));
+        let _ = StdCommand::new("kill")
+            .args([&format!("-{sig}"), &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + TIMEOUT;
+        let status = loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                break st;
+            }
+            assert!(Instant::now() < deadline, "dln did not stop after SIG{sig}");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        no_temporaries(dir.path());
+        if status.success() {
+            // Finished before the signal: the output must be complete.
+            assert_eq!(read_weights::<f64>(&out).len(), 3);
+        } else {
+            assert!(!out.exists(), "killed run left an output");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Concurrency.
+
+/// Concurrent writers to one `--out`: the survivor is a complete archive, no temporaries remain.
+#[test]
+fn concurrent_writers_leave_a_complete_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = weights(dir.path());
+    let out = dir.path().join("o.npz");
+    let bin = assert_cmd::cargo::cargo_bin("dln");
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            StdCommand::new(&bin)
+                .args(["balance", s(&w), "--out", s(&out), "--json"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    assert_eq!(read_weights::<f64>(&out).len(), 2);
+    no_temporaries(dir.path());
+}
+
+#[test]
+fn report_then_commit_order_is_kept_for_directories() {
+    // `reduce` writes a system directory: a failing stdout must leave none.
+    let dir = tempfile::tempdir().unwrap();
+    let sys = dir.path().join("sys");
+    std::fs::create_dir(&sys).unwrap();
+    let a = Mat::<f64>::from_fn(3, 3, |i, j| if i == j { -(i as f64) - 1.0 } else { 0.1 });
+    std::fs::write(sys.join("A.npy"), npy_bytes(&a)).unwrap();
+    std::fs::write(sys.join("B.npy"), npy_bytes(&Mat::<f64>::ones(3, 1))).unwrap();
+    std::fs::write(sys.join("C.npy"), npy_bytes(&Mat::<f64>::ones(1, 3))).unwrap();
+    let out = dir.path().join("red");
+    let (code, err) = run_to_dev_full(&["reduce", s(&sys), "--order", "1", "--out", s(&out)]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(!out.exists());
+    no_temporaries(dir.path());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Help and behaviour.
+
+/// `reduce --order r` with r above n: the help says a larger order is lowered to the minimal
+/// order, so it is (it used to be refused for r > n only).
+#[test]
+fn reduce_order_above_n_is_lowered_as_documented() {
+    let dir = tempfile::tempdir().unwrap();
+    let sys = dir.path().join("sys");
+    std::fs::create_dir(&sys).unwrap();
+    let a = Mat::<f64>::from_fn(3, 3, |i, j| if i == j { -(i as f64) - 1.0 } else { 0.1 });
+    std::fs::write(sys.join("A.npy"), npy_bytes(&a)).unwrap();
+    std::fs::write(sys.join("B.npy"), npy_bytes(&Mat::<f64>::ones(3, 1))).unwrap();
+    std::fs::write(sys.join("C.npy"), npy_bytes(&Mat::<f64>::ones(1, 3))).unwrap();
+    let out = dir.path().join("red");
+    let v = run_json(&["reduce", s(&sys), "--order", "100", "--out", s(&out)]);
+    let minimal = v["minimal_order"].as_u64().unwrap();
+    assert!((1..=3).contains(&minimal));
+    assert_eq!(v["order"].as_u64(), Some(minimal), "{v}");
+    let a_red = read_npy::<f64>(&out.join("A.npy"));
+    assert_eq!(a_red.nrows() as u64, minimal);
+}

@@ -1,0 +1,14 @@
+//! Fuzz target: the `.npz`/`.npy` reader of `dln` on arbitrary bytes must return a clean error or
+//! a network, never panic, abort or allocate beyond the memory limit.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use std::path::Path;
+
+fuzz_target!(|data: &[u8]| {
+    let label = Path::new("fuzz.npz");
+    // As an archive of weights …
+    let _ = dln_cli::io::weights_from_bytes(label, data.to_vec());
+    // … and as one `.npy` array.
+    let _ = dln_cli::io::parse_matrix(label, "A", data, dln_cli::io::Dims::Matrix);
+});
