@@ -1280,11 +1280,15 @@ mod tests {
             let mut bytes = npz(&[("W1", npy(a.as_ref())), ("W2", npy(b.as_ref()))], compressed);
             apply(&mut bytes, &ms);
             if let Ok(AnyNetwork::Real(net)) = read_archive(bytes) {
-                // Only mutations the zip CRC and the .npy header cannot see survive: the data
-                // itself must then be the original (the CRC guards it).
+                // Only mutations the zip CRC and the .npy header cannot see survive. A mutated
+                // entry name may drop `W2` (a valid one-layer archive remains), but every layer
+                // read must be the original one of its index: the CRC guards the data.
                 let l = net.layers();
-                prop_assert_eq!(l.len(), 2);
-                prop_assert!(same(l[0].as_ref(), a.as_ref()) && same(l[1].as_ref(), b.as_ref()));
+                prop_assert!(!l.is_empty() && l.len() <= 2);
+                prop_assert!(same(l[0].as_ref(), a.as_ref()));
+                if l.len() == 2 {
+                    prop_assert!(same(l[1].as_ref(), b.as_ref()));
+                }
             }
         }
     }
