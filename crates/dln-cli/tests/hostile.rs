@@ -501,3 +501,28 @@ fn reduce_order_above_n_is_lowered_as_documented() {
     let a_red = read_npy::<f64>(&out.join("A.npy"));
     assert_eq!(a_red.nrows() as u64, minimal);
 }
+
+/// Reports never print `-0` (the error bound of a reduction that removes nothing is a sum of
+/// nothing, which the library may compute as `-0.0`).
+#[test]
+fn reports_never_print_negative_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let sys = dir.path().join("sys");
+    std::fs::create_dir(&sys).unwrap();
+    let a = Mat::<f64>::from_fn(3, 3, |i, j| if i == j { -(i as f64) - 1.0 } else { 0.1 });
+    std::fs::write(sys.join("A.npy"), npy_bytes(&a)).unwrap();
+    std::fs::write(sys.join("B.npy"), npy_bytes(&Mat::<f64>::ones(3, 1))).unwrap();
+    std::fs::write(sys.join("C.npy"), npy_bytes(&Mat::<f64>::ones(1, 3))).unwrap();
+    for (k, json) in [(0, true), (1, false)] {
+        let out = dir.path().join(format!("red{k}"));
+        let mut args = vec!["reduce", s(&sys), "--order", "3", "--out", s(&out)];
+        if json {
+            args.push("--json");
+        }
+        let o = dln().args(&args).timeout(TIMEOUT).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let text = String::from_utf8(o.stdout).unwrap();
+        assert!(!text.contains("-0.0") && !text.contains(":-0,"), "{text}");
+        assert!(!text.split_whitespace().any(|w| w == "-0"), "{text}");
+    }
+}

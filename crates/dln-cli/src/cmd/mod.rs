@@ -108,8 +108,10 @@ pub trait Report: Serialize {
 /// Serialization failures (a programming error) and write failures other than a broken pipe.
 pub fn emit<R: Report>(report: &R, json: bool) -> Result<()> {
     let text = if json {
-        serde_json::to_string(report)
-            .map_err(|e| crate::error::CliError::new(format!("cannot encode JSON: {e}")))?
+        let mut value = serde_json::to_value(report)
+            .map_err(|e| crate::error::CliError::new(format!("cannot encode JSON: {e}")))?;
+        positive_zeros(&mut value);
+        value.to_string()
     } else {
         report.human()
     };
@@ -119,6 +121,20 @@ pub fn emit<R: Report>(report: &R, json: bool) -> Result<()> {
             format!("cannot write to stdout: {e}"),
         )),
         _ => Ok(()),
+    }
+}
+
+/// Replaces every `-0.0` in a JSON value by `0.0`: reports never print `-0`.
+fn positive_zeros(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Number(n)
+            if n.as_f64().is_some_and(|x| x == 0.0 && x.is_sign_negative()) =>
+        {
+            *v = serde_json::Value::from(0.0);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(positive_zeros),
+        serde_json::Value::Object(o) => o.values_mut().for_each(positive_zeros),
+        _ => {}
     }
 }
 
@@ -150,7 +166,11 @@ pub fn nonneg_f64(s: &str) -> std::result::Result<f64, String> {
 
 /// A number for the human-readable tables: 6 significant digits, scientific when far from 1.
 pub fn num(x: f64) -> String {
-    if x == 0.0 || (1e-3..1e6).contains(&x.abs()) {
+    if x == 0.0 {
+        // Also for -0.0: the tables never print `-0`.
+        return "0".to_string();
+    }
+    if (1e-3..1e6).contains(&x.abs()) {
         let s = format!("{x:.6}");
         let s = s.trim_end_matches('0');
         s.trim_end_matches('.').to_string()
