@@ -11,7 +11,7 @@
 //!
 //! # Weights
 //! An `.npz` archive with arrays `W1`, …, `WN`: `W1` is the **input** layer ($d_1\times d_0$), `WN`
-//! the output layer. Other arrays are ignored. All `float64` gives a real network; any
+//! the output layer; every width must be at least 1 (zero-width layers are refused by every command, as `train --widths` refuses 0). Other arrays are ignored. All `float64` gives a real network; any
 //! `complex128` layer makes the whole network complex (real layers are promoted).
 //!
 //! # Linear systems
@@ -586,6 +586,19 @@ pub fn weights_from(path: &Path, mut npz: Npz) -> Result<AnyNetwork> {
         let m = npz
             .matrix(&name, Dims::Matrix)?
             .ok_or_else(|| CliError::array(path, &name, "missing"))?;
+        // One rule for every command (train refuses width 0 as well): a layer with no rows
+        // or no columns is refused; it would make X = 0 by shape alone and leave the moments'
+        // gap undefined.
+        let (r, c) = m.shape();
+        if r == 0 || c == 0 {
+            return Err(CliError::array(
+                path,
+                &name,
+                format!(
+                    "has shape {r}×{c}: zero-width layers are not supported (every width must be ≥ 1)"
+                ),
+            ));
+        }
         layers.push(m);
     }
     if layers.iter().any(AnyMat::is_complex) {

@@ -526,3 +526,19 @@ fn reports_never_print_negative_zero() {
         assert!(!text.split_whitespace().any(|w| w == "-0"), "{text}");
     }
 }
+
+/// Zero-width layers: one rule everywhere (refused, as `train --widths` refuses 0).
+#[test]
+fn zero_width_layers_are_refused_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("z.npz");
+    write_weights(&p, &[Mat::<f64>::zeros(0, 3), Mat::<f64>::zeros(2, 0)]);
+    let out = dir.path().join("o.npz");
+    refuse(&["moments", s(&p)], &["W1", "0×3", "zero-width"]);
+    refuse(&["balance", s(&p), "--out", s(&out)], &["W1", "zero-width"]);
+    refuse(
+        &["flow", "l2", s(&p), "--t-end", "1", "--out", s(&out)],
+        &["W1", "zero-width"],
+    );
+    assert!(!out.exists());
+}
