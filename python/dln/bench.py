@@ -2,7 +2,9 @@
 
 Times the tasks of ``docs/performance.md`` through ``dln`` and through numpy/scipy (and slycot
 when it is installed), one job at a time in this one process, interleaved, several repetitions,
-and prints the minimum times and their ratios. It also measures the overhead of a call: the time
+and prints the minimum times and their ratios. numpy's BLAS and dln's rayon pool both use all
+cores; on a loaded machine pin them (``OPENBLAS_NUM_THREADS=1 RAYON_NUM_THREADS=1``) for a fair
+single-thread comparison. It also measures the overhead of a call: the time
 of a tiny call (microseconds), and, on large inputs, the whole Python call against the library
 call timed inside the extension (the same work without argument conversion and result building).
 
@@ -185,7 +187,7 @@ def main(argv: list[str] | None = None) -> None:
         d, n = (64, 4) if q else (256, 8)
         ws = _net(d, n)
         whole, inner = [], []
-        for _ in range(reps):
+        for _ in range(max(reps, 10)):
             t0 = time.perf_counter()
             dln.balance(ws, method="svd")
             whole.append(time.perf_counter() - t0)
@@ -198,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
         nn = 100 if q else 400
         a, b, c = _stable(nn)
         whole, inner = [], []
-        for _ in range(reps):
+        for _ in range(max(reps, 10)):
             t0 = time.perf_counter()
             dln.hsv(a, b, c)
             whole.append(time.perf_counter() - t0)

@@ -46,7 +46,11 @@ def l2_sq(ws):
 
 def lower_bound_ref(ws):
     n = len(ws)
-    s = np.linalg.svd(product(ws), compute_uv=False)
+    x = product(ws)
+    s = np.linalg.svd(x, compute_uv=False)
+    # singular values at rounding level are zeros of X (rank-deficient products): s^(2/N) would
+    # magnify them, so they are dropped, as the numerical rank does in the library
+    s = s[s > max(x.shape) * EPS * s[0]]
     return n * np.sum(s ** (2.0 / n))
 
 
@@ -258,7 +262,7 @@ def test_ctrl_c_interrupts_a_flow():
 
 def test_long_calls_release_the_gil():
     # While a balancing runs in a worker thread, the main thread keeps executing Python code.
-    ws = random_net([150] * 7, seed=10)
+    ws = random_net([250] * 9, seed=10)
     took = []
 
     def work():
