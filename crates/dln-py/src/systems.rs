@@ -1,0 +1,227 @@
+//! Linear systems: `hsv`, `gram`, `reduce` (the program's commands of the same names). The
+//! systems functions are real: complex128 arrays raise `ValueError`.
+
+use crate::convert::{real_mat, to_numpy};
+use crate::errors;
+use crate::network::{nonneg, positive};
+use dln::systems::gramian::{controllability_factor, hankel_singular_values};
+use dln::systems::model::{Sampling, StateSpace};
+use dln::systems::reduction::{
+    Balancing, Method as LibMethod, OrderSelection, ReductionOptions, reduce as lib_reduce,
+};
+use numpy::{PyArray1, PyArray2};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+/// Builds and validates $(A, B, C, D)$; `D = None` is the $p\times m$ zero matrix, `dt = None`
+/// continuous time.
+fn system(
+    a: &Bound<'_, PyAny>,
+    b: &Bound<'_, PyAny>,
+    c: &Bound<'_, PyAny>,
+    d: Option<&Bound<'_, PyAny>>,
+    dt: Option<f64>,
+) -> PyResult<StateSpace> {
+    let a = real_mat(a, "A")?;
+    let b = real_mat(b, "B")?;
+    let c = real_mat(c, "C")?;
+    let d = match d {
+        Some(d) => real_mat(d, "D")?,
+        None => faer::Mat::zeros(c.nrows(), b.ncols()),
+    };
+    let sampling = match dt {
+        None => Sampling::Continuous,
+        Some(dt) => Sampling::Discrete {
+            dt: positive("dt", dt)?,
+        },
+    };
+    StateSpace::new(a, b, c, d, sampling).map_err(errors::systems)
+}
+
+/// hsv(A, B, C, D=None, dt=None)
+/// --
+///
+/// Hankel singular values of a stable system (see `dln.hsv`).
+#[pyfunction]
+#[pyo3(signature = (a, b, c, d=None, dt=None))]
+pub fn hsv<'py>(
+    py: Python<'py>,
+    a: &Bound<'py, PyAny>,
+    b: &Bound<'py, PyAny>,
+    c: &Bound<'py, PyAny>,
+    d: Option<&Bound<'py, PyAny>>,
+    dt: Option<f64>,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let sys = system(a, b, c, d, dt)?;
+    let hsv = py
+        .detach(|| {
+            sys.require_stable()?;
+            hankel_singular_values(&sys)
+        })
+        .map_err(errors::systems)?;
+    Ok(PyArray1::from_vec(py, hsv))
+}
+
+/// gram(A, B, C, kind="controllability", dt=None, factor=False)
+/// --
+///
+/// A Gramian of a stable system, or its Cholesky factor (see `dln.gram`).
+#[pyfunction]
+#[pyo3(signature = (a, b, c, kind="controllability", dt=None, factor=false))]
+pub fn gram<'py>(
+    py: Python<'py>,
+    a: &Bound<'py, PyAny>,
+    b: &Bound<'py, PyAny>,
+    c: &Bound<'py, PyAny>,
+    kind: &str,
+    dt: Option<f64>,
+    factor: bool,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let sys = system(a, b, c, None, dt)?;
+    // The observability Gramian of (A, C) is the controllability Gramian of (Aᵀ, Cᵀ).
+    let sys = match kind {
+        "controllability" => sys,
+        "observability" => StateSpace::new(
+            sys.a().transpose().to_owned(),
+            sys.c().transpose().to_owned(),
+            sys.b().transpose().to_owned(),
+            sys.d().transpose().to_owned(),
+            sys.sampling(),
+        )
+        .map_err(errors::systems)?,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "kind must be 'controllability' or 'observability', got '{other}'"
+            )));
+        }
+    };
+    let out = py
+        .detach(|| {
+            sys.require_stable()?;
+            let l = controllability_factor(&sys)?;
+            Ok(if factor {
+                l.clone()
+            } else {
+                &l * l.transpose()
+            })
+        })
+        .map_err(errors::systems)?;
+    Ok(to_numpy(py, out.as_ref()))
+}
+
+/// reduce(A, B, C, D=None, order=None, tol=None, method="sr", alpha=None, dt=None)
+/// --
+///
+/// Model reduction by balanced truncation or singular perturbation (see `dln.reduce`).
+#[pyfunction]
+#[pyo3(signature = (a, b, c, d=None, order=None, tol=None, method="sr", alpha=None, dt=None))]
+pub fn reduce<'py>(
+    py: Python<'py>,
+    a: &Bound<'py, PyAny>,
+    b: &Bound<'py, PyAny>,
+    c: &Bound<'py, PyAny>,
+    d: Option<&Bound<'py, PyAny>>,
+    order: Option<usize>,
+    tol: Option<f64>,
+    method: &str,
+    alpha: Option<f64>,
+    dt: Option<f64>,
+) -> PyResult<Py<PyAny>> {
+    let (lib_method, balancing) = match method {
+        "sr" => (LibMethod::Truncation, Balancing::SquareRoot),
+        "bfsr" => (LibMethod::Truncation, Balancing::BalancingFree),
+        "spa" => (LibMethod::SingularPerturbation, Balancing::SquareRoot),
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "method must be one of 'sr', 'bfsr', 'spa', got '{other}'"
+            )));
+        }
+    };
+    let sys = system(a, b, c, d, dt)?;
+    let n = sys.order();
+    let order = match (order, tol) {
+        (Some(_), Some(_)) => {
+            return Err(PyValueError::new_err("give either order or tol, not both"));
+        }
+        (Some(r), None) if r > n => {
+            return Err(PyValueError::new_err(format!(
+                "order {r} exceeds the state dimension n = {n}"
+            )));
+        }
+        (Some(r), None) => OrderSelection::Fixed(r),
+        (None, Some(t)) => OrderSelection::Tolerance(nonneg("tol", t)?),
+        (None, None) => return Err(PyValueError::new_err("give either order or tol")),
+    };
+    let opts = ReductionOptions {
+        method: lib_method,
+        balancing,
+        order,
+        min_tol: None,
+        alpha,
+    };
+    let (red, err) = py
+        .detach(|| {
+            if alpha.is_none() {
+                sys.require_stable()?;
+            }
+            let red = lib_reduce(&sys, opts)?;
+            let err = red.hinf_error(&sys)?;
+            Ok((red, err))
+        })
+        .map_err(errors::systems)?;
+    let info = PyDict::new(py);
+    info.set_item("method", method)?;
+    info.set_item(
+        "time",
+        match sys.sampling() {
+            Sampling::Continuous => "continuous",
+            Sampling::Discrete { .. } => "discrete",
+        },
+    )?;
+    info.set_item("n", n)?;
+    info.set_item("order", red.order)?;
+    info.set_item("stable_order", red.stable_order)?;
+    info.set_item("unstable_order", red.unstable_order)?;
+    info.set_item("minimal_order", red.minimal_order)?;
+    info.set_item("hsv", red.hsv.clone())?;
+    info.set_item("error_bound", red.error_bound)?;
+    info.set_item("error_lower_bound", red.error_lower_bound)?;
+    info.set_item("hinf_error", err.value)?;
+    info.set_item("hinf_frequency", err.frequency)?;
+    let s = &red.system;
+    Ok((
+        to_numpy(py, s.a()),
+        to_numpy(py, s.b()),
+        to_numpy(py, s.c()),
+        to_numpy(py, s.d()),
+        info,
+    )
+        .into_pyobject(py)?
+        .into_any()
+        .unbind())
+}
+
+/// _time_hsv(A, B, C)
+/// --
+///
+/// Seconds taken by the library calls `require_stable` + `hankel_singular_values` alone (no
+/// conversion, no result building): the reference for the call overhead in `python -m dln.bench`.
+#[pyfunction]
+pub fn _time_hsv(
+    py: Python<'_>,
+    a: &Bound<'_, PyAny>,
+    b: &Bound<'_, PyAny>,
+    c: &Bound<'_, PyAny>,
+) -> PyResult<f64> {
+    let sys = system(a, b, c, None, None)?;
+    let (r, secs) = py.detach(|| {
+        let t0 = std::time::Instant::now();
+        let r = sys
+            .require_stable()
+            .and_then(|()| hankel_singular_values(&sys));
+        (r, t0.elapsed().as_secs_f64())
+    });
+    r.map_err(errors::systems)?;
+    Ok(secs)
+}

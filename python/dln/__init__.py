@@ -1,0 +1,297 @@
+"""Deep linear networks and balancedness, from numpy.
+
+Python bindings of the ``dln`` Rust workspace (Lindsey & Menon, *Regularization implies
+balancedness in the deep linear network*). The functions mirror the ``dln`` program: same names,
+same defaults, and the keys of the returned ``info`` dicts are the JSON keys of the program's
+``--json`` reports.
+
+A network ``ws`` is a list of 2-D arrays ``[W1, ..., WN]`` (``W1`` the input layer, shape
+``d1 x d0``), as in the program's ``.npz`` files. Arrays may be float64 or complex128 (other real
+or complex dtypes and nested lists are converted with ``numpy.asarray``; if any layer is complex,
+all are promoted to complex128), in any memory layout (C, Fortran, strided views).
+
+Errors: bad data or arguments raise ``ValueError``, numerical failures ``RuntimeError``, with the
+library's one-line message. Long computations run without the GIL; flows and training stop with
+``KeyboardInterrupt`` on Ctrl-C.
+
+Example::
+
+    import numpy as np, dln
+    rng = np.random.default_rng(0)
+    ws = [rng.standard_normal((6, 4)), rng.standard_normal((5, 6)), rng.standard_normal((3, 5))]
+    wb, info = dln.balance(ws)
+    info["gap"], dln.moments(wb)["moment_norm"]      # ~1e-16, ~1e-14
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from . import _dln
+
+__version__: str = _dln.__version__
+
+__all__ = ["moments", "balance", "flow", "train", "hsv", "gram", "reduce"]
+
+
+def _matrix(x: Any, name: str, complex_ok: bool = True) -> np.ndarray:
+    """One 2-D float64/complex128 array, without a copy when ``x`` already is one."""
+    a = np.asarray(x)
+    if a.ndim != 2:
+        raise ValueError(f"{name}: expected a 2-D array, got {a.ndim} dimension(s) (shape {a.shape})")
+    if a.dtype == np.float64 or a.dtype == np.complex128:
+        return a
+    if a.dtype.kind in "biuf":
+        return a.astype(np.float64)
+    if a.dtype.kind == "c":
+        if not complex_ok:
+            return a  # the Rust side names the array and rejects complex data
+        return a.astype(np.complex128)
+    raise ValueError(f"{name}: dtype {a.dtype} is not supported (float64 or complex128)")
+
+
+def _layers(ws: Sequence[Any]) -> list[np.ndarray]:
+    if isinstance(ws, np.ndarray) and ws.ndim != 3:
+        raise ValueError("ws: expected a list of 2-D arrays W1..WN")
+    try:
+        layers = [_matrix(w, f"W{k + 1}") for k, w in enumerate(ws)]
+    except TypeError:
+        raise ValueError("ws: expected a list of 2-D arrays W1..WN") from None
+    if not layers:
+        raise ValueError("ws: a network needs at least one layer")
+    if any(w.dtype == np.complex128 for w in layers):
+        layers = [w.astype(np.complex128, copy=False) for w in layers]
+    return layers
+
+
+def _float(x: Optional[float], name: str) -> Optional[float]:
+    if x is None:
+        return None
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected a number, got {x!r}") from None
+
+
+def _count(x: Optional[int], name: str) -> Optional[int]:
+    if x is None:
+        return None
+    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 0:
+        raise ValueError(f"{name}: expected a non-negative integer, got {x!r}")
+    return int(x)
+
+
+def moments(ws: Sequence[Any], rtol: float = 1e-10) -> dict:
+    """Moments, norms and balancedness of a network (``dln moments``).
+
+    The moments are ``G_k = W_k W_k^* - W_{k+1}^* W_{k+1}``, k = 1..N-1.
+
+    Returns a dict with the keys of ``dln moments --json``: ``dtype``, ``depth``, ``widths``
+    (d0..dN), ``rank`` (numerical rank of X = WN...W1), ``moment_norm`` (sqrt(sum_k |G_k|_F^2)),
+    ``moment_norms`` (|G_k|_F), ``l2_norm_sq`` (|W|^2 = sum_k |W_k|_F^2), ``lower_bound``
+    (N sum_i sigma_i(X)^(2/N), the least |W|^2 over the fiber of X), ``gap``
+    ((|W|^2 - bound)/bound, None when X = 0), ``balanced`` (moment_norm <= rtol |W|^2), ``rtol``.
+    """
+    return _dln.moments(_layers(ws), float(rtol))
+
+
+def balance(
+    ws: Sequence[Any],
+    method: str = "auto",
+    tol: float = 1e-13,
+    max_iter: int = 60,
+) -> tuple[list[np.ndarray], dict]:
+    """Kempf-Ness balancing (``dln balance``): the least-norm point of the fiber of ``ws``.
+
+    The result ``wb`` has the same end-to-end matrix X = WN...W1, vanishing moments, and
+    ``|wb|^2 = N sum_i sigma_i(X)^(2/N)`` (the certificate).
+
+    ``method``: ``"auto"`` (= ``"orbit"``), ``"svd"`` (closed form from one SVD of X: the centre of
+    the fiber), ``"orbit"`` (the canonical minimizer p.W in closed form, a balanced point of the
+    orbit closure when the orbit is not closed), ``"newton"`` (Newton iteration along the orbit;
+    the slow iterative reference, not offered by the program). ``tol``: converged when
+    ``|mu| <= tol |W|^2``; ``max_iter``: Newton iteration cap.
+
+    Returns ``(wb, info)``; ``info`` has the keys of ``dln balance --json`` (without the file
+    names): ``dtype``, ``depth``, ``widths``, ``method``, ``iterations``, ``cg_iterations``,
+    ``orbit_closed``, ``moment_norm_before``, ``moment_norm_after``, ``l2_norm_sq_before``,
+    ``l2_norm_sq_after``, ``lower_bound``, ``gap``, ``product_rel_change``.
+    """
+    return _dln.balance(_layers(ws), str(method), float(tol), _count(max_iter, "max_iter"))
+
+
+def flow(
+    ws: Sequence[Any],
+    kind: str,
+    t_end: float,
+    samples: int = 11,
+    rtol: float = 1e-11,
+    atol: float = 1e-13,
+    scheme: str = "structured",
+    callback: Optional[Callable[[float, float], Any]] = None,
+) -> tuple[list[np.ndarray], dict]:
+    """A balancing flow on the fiber of ``ws`` up to time ``t_end`` (``dln flow``).
+
+    ``kind="l2"``: the L2 regularizing flow, along which ``G(t) = G(0) e^{-2t}``;
+    ``kind="kirwan-ness"``: the gradient flow of ``|G|^2 / 2``. Both keep X = WN...W1 fixed (to
+    rounding with ``scheme="structured"``, Runge-Kutta-Munthe-Kaas on the group; ``"generic"`` is
+    Dormand-Prince on W). ``samples`` equally spaced times in [0, t_end] are reported.
+
+    ``callback(t, moment_norm)`` is called after every accepted step (with the GIL held); returning
+    ``False`` stops the run early (``info["stopped_by_callback"]`` is then True and the series ends
+    at the last sample reached); an exception raised by it propagates. Ctrl-C raises
+    ``KeyboardInterrupt``.
+
+    Returns ``(w_t, info)``: the weights at the last time reached and the keys of
+    ``dln flow --json``: ``flow``, ``dtype``, ``widths``, ``t_end``, ``steps``, ``rejected``,
+    ``evals``, ``cg_iterations``, ``moment_norm_initial``, ``moment_norm_final``,
+    ``product_rel_change``, ``lower_bound``, and the series ``t``, ``moment_norm``, ``l2_gap``
+    (|W(t)|^2 - N sum_i sigma_i^(2/N)); plus ``stopped_by_callback``.
+    """
+    if callback is not None and not callable(callback):
+        raise ValueError("callback: expected a callable callback(t, moment_norm) or None")
+    return _dln.flow(
+        _layers(ws),
+        str(kind),
+        _float(t_end, "t_end"),
+        _count(samples, "samples"),
+        float(rtol),
+        float(atol),
+        str(scheme),
+        callback,
+    )
+
+
+def train(
+    inputs: Any,
+    targets: Any,
+    widths: Sequence[int],
+    kappa: float = 0.0,
+    t_end: Optional[float] = None,
+    steps: Optional[int] = None,
+    lr: Optional[float] = None,
+    init: str = "gaussian",
+    seed: int = 0,
+    samples: int = 11,
+    rtol: float = 1e-10,
+    atol: float = 1e-12,
+) -> tuple[list[np.ndarray], dict]:
+    """Least-squares training of a deep linear network (``dln train``).
+
+    Minimizes ``E(X) = |X U - Y|_F^2 / (2n) + kappa/2 |W|^2`` with ``U = inputs`` (d0 x n) and
+    ``Y = targets`` (dN x n), one sample per column, over networks of the given ``widths``
+    (d0, ..., dN): the gradient flow to time ``t_end`` (adaptive Dormand-Prince, tolerances
+    ``rtol``/``atol``) or ``steps`` steps of gradient descent with step size ``lr`` (give either
+    ``t_end`` or both ``steps`` and ``lr``). Initial weights: ``init="gaussian"`` (entries
+    N(0, 1/d_{k-1}) from ``seed``, identical to the program's) or ``"balanced"`` (the same,
+    balanced in their fiber). Along the flow ``G(t) = G(0) e^{-2 kappa t}``.
+
+    Returns ``(ws, info)`` with the keys of ``dln train --json``: ``mode``, ``dtype``, ``widths``,
+    ``samples``, ``kappa``, ``t_end``, ``steps``, ``lr``, ``init``, ``seed``, ``loss_initial``,
+    ``loss_final``, ``moment_norm_initial``, ``moment_norm_final``, and the series ``t``,
+    ``loss``, ``moment_norm``.
+    """
+    u = _matrix(inputs, "inputs")
+    y = _matrix(targets, "targets")
+    if u.dtype != y.dtype:
+        u, y = u.astype(np.complex128), y.astype(np.complex128)
+    try:
+        widths = [_count(d, "widths") for d in widths]
+    except TypeError:
+        raise ValueError("widths: expected a sequence of positive integers d0..dN") from None
+    return _dln.train(
+        u,
+        y,
+        widths,
+        float(kappa),
+        _float(t_end, "t_end"),
+        _count(steps, "steps"),
+        _float(lr, "lr"),
+        str(init),
+        _count(seed, "seed"),
+        _count(samples, "samples"),
+        float(rtol),
+        float(atol),
+    )
+
+
+def _system(A: Any, B: Any, C: Any, D: Any = None) -> tuple:
+    return (
+        _matrix(A, "A", complex_ok=False),
+        _matrix(B, "B", complex_ok=False),
+        _matrix(C, "C", complex_ok=False),
+        None if D is None else _matrix(D, "D", complex_ok=False),
+    )
+
+
+def hsv(A: Any, B: Any, C: Any, D: Any = None, dt: Optional[float] = None) -> np.ndarray:
+    """Hankel singular values of a stable system (``dln hsv``).
+
+    ``sigma_k = sqrt(lambda_k(P Q))``, non-increasing, from the Cholesky factors of the Gramians
+    (Hammarling's method). Continuous time ``x' = A x + B u`` unless ``dt`` is given (discrete
+    time ``x(k+1) = A x(k) + B u(k)`` with sampling time ``dt``). ``D`` defaults to zero and does
+    not enter. An unstable ``A`` raises ``ValueError`` naming the eigenvalue.
+    """
+    a, b, c, d = _system(A, B, C, D)
+    return _dln.hsv(a, b, c, d, _float(dt, "dt"))
+
+
+def gram(
+    A: Any,
+    B: Any,
+    C: Any,
+    kind: str = "controllability",
+    dt: Optional[float] = None,
+    factor: bool = False,
+) -> np.ndarray:
+    """A Gramian of a stable system (``dln gram``).
+
+    ``kind="controllability"``: P with ``A P + P A^T + B B^T = 0`` (discrete:
+    ``A P A^T - P + B B^T = 0``); ``kind="observability"``: Q with ``A^T Q + Q A + C^T C = 0``
+    (discrete: ``A^T Q A - Q + C^T C = 0``). With ``factor=True`` the lower-triangular Cholesky
+    factor L, ``X = L L^T``, is returned instead (Hammarling's method).
+    """
+    a, b, c, _ = _system(A, B, C)
+    return _dln.gram(a, b, c, str(kind), _float(dt, "dt"), bool(factor))
+
+
+def reduce(
+    A: Any,
+    B: Any,
+    C: Any,
+    D: Any = None,
+    order: Optional[int] = None,
+    tol: Optional[float] = None,
+    method: str = "sr",
+    alpha: Optional[float] = None,
+    dt: Optional[float] = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
+    """Model reduction by balancing (``dln reduce``), with the a-priori bound and the measured error.
+
+    ``sigma_{r+1} <= |G - G_r|_Hinf <= 2 sum_{k>r} sigma_k``. Give either ``order`` (r, lowered
+    to the minimal order if larger) or ``tol`` (keep the states whose Hankel singular values exceed
+    it; 0 = minimal realization). ``method``: ``"sr"`` square-root balanced truncation (SLICOT
+    AB09AD JOB='B'), ``"bfsr"`` balancing-free square root (JOB='N'), ``"spa"`` singular
+    perturbation approximation (AB09BD; matches the DC gain). ``alpha``: keep the poles outside
+    Re(lambda) < alpha (continuous, alpha <= 0) or |lambda| < alpha (discrete) unchanged and
+    reduce the rest; without it the system must be stable.
+
+    Returns ``(Ar, Br, Cr, Dr, info)``; ``info`` has the keys of ``dln reduce --json`` (without
+    ``out``): ``method``, ``time``, ``n``, ``order``, ``stable_order``, ``unstable_order``,
+    ``minimal_order``, ``hsv``, ``error_bound``, ``error_lower_bound``, ``hinf_error``,
+    ``hinf_frequency``.
+    """
+    a, b, c, d = _system(A, B, C, D)
+    return _dln.reduce(
+        a,
+        b,
+        c,
+        d,
+        _count(order, "order"),
+        _float(tol, "tol"),
+        str(method),
+        _float(alpha, "alpha"),
+        _float(dt, "dt"),
+    )

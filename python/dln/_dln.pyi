@@ -1,0 +1,75 @@
+"""Type stubs of the compiled module ``dln._dln`` (called through the wrappers in ``dln``)."""
+
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+_Layers = Sequence[npt.NDArray[Any]]
+
+def moments(ws: _Layers, rtol: float) -> dict[str, Any]: ...
+def balance(
+    ws: _Layers, method: str, tol: float, max_iter: int
+) -> tuple[list[npt.NDArray[Any]], dict[str, Any]]: ...
+def flow(
+    ws: _Layers,
+    kind: str,
+    t_end: float,
+    samples: int,
+    rtol: float,
+    atol: float,
+    scheme: str,
+    callback: Optional[Callable[[float, float], Any]],
+) -> tuple[list[npt.NDArray[Any]], dict[str, Any]]: ...
+def train(
+    inputs: npt.NDArray[Any],
+    targets: npt.NDArray[Any],
+    widths: Sequence[int],
+    kappa: float,
+    t_end: Optional[float],
+    steps: Optional[int],
+    lr: Optional[float],
+    init: str,
+    seed: int,
+    samples: int,
+    rtol: float,
+    atol: float,
+) -> tuple[list[npt.NDArray[Any]], dict[str, Any]]: ...
+def hsv(
+    a: npt.NDArray[np.float64],
+    b: npt.NDArray[np.float64],
+    c: npt.NDArray[np.float64],
+    d: Optional[npt.NDArray[np.float64]] = None,
+    dt: Optional[float] = None,
+) -> npt.NDArray[np.float64]: ...
+def gram(
+    a: npt.NDArray[np.float64],
+    b: npt.NDArray[np.float64],
+    c: npt.NDArray[np.float64],
+    kind: str = "controllability",
+    dt: Optional[float] = None,
+    factor: bool = False,
+) -> npt.NDArray[np.float64]: ...
+def reduce(
+    a: npt.NDArray[np.float64],
+    b: npt.NDArray[np.float64],
+    c: npt.NDArray[np.float64],
+    d: Optional[npt.NDArray[np.float64]] = None,
+    order: Optional[int] = None,
+    tol: Optional[float] = None,
+    method: str = "sr",
+    alpha: Optional[float] = None,
+    dt: Optional[float] = None,
+) -> tuple[
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    dict[str, Any],
+]: ...
+def _time_balance(ws: _Layers, method: str) -> float: ...
+def _time_hsv(
+    a: npt.NDArray[np.float64], b: npt.NDArray[np.float64], c: npt.NDArray[np.float64]
+) -> float: ...
