@@ -6,11 +6,13 @@
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use dln_algebra::{
-    BalanceMethod, BalanceOptions, BalancedOrbit, CgOptions, FiberOperator, Network, balance,
+    BalanceMethod, BalanceOptions, BalancedOrbit, CgOptions, FiberOperator, Network,
+    NormalOperator, NormalPreconditioner, balance, generator_from_tangent, tuple_norm_sq,
 };
 use dln_linalg::random;
 use faer::Mat;
 use std::hint::black_box;
+use std::time::Instant;
 
 fn square(seed: u64, d: usize, n: usize) -> Network<f64> {
     let mut rng = random::rng(seed);
@@ -150,5 +152,63 @@ fn h_solve(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, closed_form, iterative, h_solve);
+/// The L² velocity by the normal equation (PCG on $\mathcal M(Z) = NX$ with $\mathcal A_{N,X}^{-1}$, plus the
+/// generator from the layer recursion) against the H-solve, d = 64, N = 2..32, interleaved in one run,
+/// min of 3: time per solve, inner iterations and the velocity difference. One-shot timing printed
+/// to stderr; runs only when the filter names it (`-- normal_solve`).
+fn normal_solve(_c: &mut Criterion) {
+    if !std::env::args().any(|a| a.contains("normal_solve")) {
+        return;
+    }
+    let opts = CgOptions {
+        rtol: 1e-12,
+        max_iter: 5000,
+    };
+    for n in [2usize, 4, 8, 16, 32] {
+        let w = square(4, 64, n);
+        let mut t_normal = f64::INFINITY;
+        let mut t_h = f64::INFINITY;
+        let mut t_svd = f64::INFINITY;
+        let (mut it_normal, mut it_h, mut diff, mut consistent) = (0, 0, f64::NAN, f64::NAN);
+        for _ in 0..3 {
+            let start = Instant::now();
+            let x = w.product();
+            let _ = black_box(x.svd().unwrap());
+            t_svd = t_svd.min(start.elapsed().as_secs_f64());
+
+            let start = Instant::now();
+            let m = NormalOperator::new(&w);
+            let pre = NormalPreconditioner::new(m.product().as_ref(), n).unwrap();
+            let (vel, sol) = m.l2_velocity(None, &pre, opts).unwrap();
+            let b = generator_from_tangent(&w, &vel);
+            t_normal = t_normal.min(start.elapsed().as_secs_f64());
+            it_normal = sol.iterations;
+            if let Some(b) = b {
+                let tb = w.infinitesimal_action(&b);
+                let d: Vec<Mat<f64>> = tb.iter().zip(&vel).map(|(a, v)| a - v).collect();
+                consistent = tuple_norm_sq(&d).sqrt() / w.l2_norm_sq().sqrt();
+            }
+            if n <= 8 {
+                let start = Instant::now();
+                let mut op = FiberOperator::new(&w);
+                let h = op.l2_gradient_generator(opts).unwrap();
+                t_h = t_h.min(start.elapsed().as_secs_f64());
+                it_h = h.iterations;
+                let tb = w.infinitesimal_action(&h.b);
+                let d: Vec<Mat<f64>> = tb.iter().zip(&vel).map(|(a, v)| a - v).collect();
+                diff = tuple_norm_sq(&d).sqrt() / w.l2_norm_sq().sqrt();
+            }
+        }
+        eprintln!(
+            "normal_solve/d64_n{n}: normal {:.1} ms ({it_normal} PCG its, |Tb - w|/|W| = {consistent:.1e}), \
+             svd(X) {:.1} ms, ratio {:.1}; H-solve {:.1} ms ({it_h} its), |w_H - w_normal|/|W| = {diff:.1e}",
+            1e3 * t_normal,
+            1e3 * t_svd,
+            t_normal / t_svd,
+            1e3 * t_h,
+        );
+    }
+}
+
+criterion_group!(benches, closed_form, iterative, h_solve, normal_solve);
 criterion_main!(benches);

@@ -1,7 +1,8 @@
 //! Benchmarks of `dln-flows`, each against the unavoidable work measured in the same run:
-//! - `l2_flow`: the L² balancing flow to t = 10 at d = 64, N = 6, structure-preserving (RKMK5) and
-//!   generic (Dopri5); a one-shot timing (too long for repeated sampling), printed to stderr with
-//!   steps, evaluations, CG iterations, ‖X(t)−X(0)‖/‖X(0)‖ and the decay law. Runs only when the
+//! - `l2_flow`: the L² balancing flow to t = 10 (RKMK5) at d = 32 (N = 4, 16) and d = 64 (N = 6),
+//!   normal-equation solver, with the H-solve at d = 32, N = 4 for comparison; a one-shot timing
+//!   (too long for repeated sampling), printed to stderr with steps, evaluations, inner iterations,
+//!   ‖X(t)−X(0)‖/‖X(0)‖ and the decay law at t = 5 and 10. Runs only when the
 //!   filter names it: `cargo bench -p dln-benches --bench flows -- l2_flow`.
 //! - `training_gradient`: one full-batch least-squares gradient at d = 512, N = 8, n = 4096 against
 //!   exactly the matrix products it needs (N−1 forward, 2 for E'(X), 2(N−1) backward).
@@ -12,7 +13,7 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use dln_algebra::Network;
 use dln_flows::FlowBuilder;
-use dln_flows::balancing::{BalancingFlow, BalancingOptions, Scheme, balancing_flow};
+use dln_flows::balancing::{BalancingFlow, BalancingOptions, FiberSolver, Scheme, balancing_flow};
 use dln_flows::learning::learning_velocity;
 use dln_flows::loss::{Frobenius, LeastSquares};
 use dln_flows::training::network_gradient;
@@ -36,36 +37,50 @@ fn l2_flow(_c: &mut Criterion) {
     if !std::env::args().any(|a| a.contains("l2_flow")) {
         return;
     }
-    let (d, n, t_end) = (64, 6, 10.0);
-    // Layers with condition number 10 (as in the algebra benches): X has condition <= 10^6.
-    let mut rng = random::rng(1);
-    let w0 = Network::new(
-        (0..n)
-            .map(|_| random::gl_with_condition::<f64, _>(&mut rng, d, 10.0))
-            .collect(),
-    )
-    .unwrap();
-    for (scheme, name) in [(Scheme::Structured, "rkmk5"), (Scheme::Generic, "dopri5")] {
+    let t_end = 10.0;
+    // (d, N, solver); layers with condition number 2 (X has condition <= 2^N). Extra cases via
+    // DLN_BENCH_L2_BIG=1 (d = 128, N = 8) and the H-solve comparison at d = 32, N = 4.
+    let mut cases = vec![
+        (32, 4, FiberSolver::Normal),
+        (32, 4, FiberSolver::H),
+        (32, 16, FiberSolver::Normal),
+        (64, 6, FiberSolver::Normal),
+    ];
+    if std::env::var_os("DLN_BENCH_L2_BIG").is_some() {
+        cases.push((128, 8, FiberSolver::Normal));
+    }
+    for (d, n, solver) in cases {
+        let mut rng = random::rng(1);
+        let w0 = Network::new(
+            (0..n)
+                .map(|_| random::gl_with_condition::<f64, _>(&mut rng, d, 2.0))
+                .collect(),
+        )
+        .unwrap();
         let opts = BalancingOptions {
             flow: BalancingFlow::L2,
-            scheme,
+            scheme: Scheme::Structured,
             integration: FlowBuilder::new().rtol(1e-10).atol(1e-12).build().unwrap(),
+            solver,
             ..Default::default()
         };
         let start = Instant::now();
-        let run = balancing_flow(&w0, &opts, &[0.0, t_end], &mut ()).unwrap();
+        let run = balancing_flow(&w0, &opts, &[0.0, 5.0, t_end], &mut ()).unwrap();
         let secs = start.elapsed().as_secs_f64();
-        let (s0, s1) = (run.samples[0], run.samples[1]);
+        let (s0, s5, s1) = (run.samples[0], run.samples[1], run.samples[2]);
         eprintln!(
-            "l2_flow/{name}_d{d}_n{n}_t{t_end}: {secs:.2} s, {} steps ({} rejected), {} evaluations, {} CG iterations, \
-             |X(t)-X(0)|/|X(0)| = {:.2e}, |G(T)|/(|G(0)| e^(-2T)) - 1 = {:.2e}, gap = {:.2e}",
+            "l2_flow/{solver:?}_d{d}_n{n}_t{t_end}: {secs:.2} s, {} steps ({} rejected), {} evaluations, \
+             {} linear iterations ({:.1}/evaluation, {} H solves), |X(t)-X(0)|/|X(0)| = {:.2e}, \
+             decay law |G(5)|/(|G(0)| e^-10) - 1 = {:.2e}, at t = 10: {:.2e}",
             run.stats.n_steps,
             run.stats.n_rejected,
             run.stats.n_evals,
             run.cg_iterations,
+            run.cg_iterations as f64 / run.stats.n_evals as f64,
+            run.h_solves,
             s1.product_rel_change,
+            s5.moment_norm / (s0.moment_norm * (-10.0f64).exp()) - 1.0,
             s1.moment_norm / (s0.moment_norm * (-2.0 * t_end).exp()) - 1.0,
-            s1.l2_gap,
         );
     }
 }

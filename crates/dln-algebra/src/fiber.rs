@@ -23,6 +23,7 @@
 use crate::network::tuple_inner;
 use crate::{AlgebraError, Network, Result};
 use dln_linalg::{HermitianEigen, Scalar};
+use faer::linalg::solvers::Solve;
 use faer::{Mat, MatRef};
 
 /// Options for the conjugate-gradient solve of $\mathbf H(\mathbf b) = \mathbf c$.
@@ -467,4 +468,394 @@ impl<'a, T: Scalar> FiberOperator<'a, T> {
         let (tan, _) = self.project_tangent(v, opts)?;
         Ok(v.iter().zip(tan).map(|(vi, ti)| vi - &ti).collect())
     }
+}
+
+/// The preconditioner $\mathcal A_{N,X}^{-1}$ of the normal equation, from one (full) SVD of $X$.
+///
+/// With $X = U\Sigma V^*$ and $\lambda_i = \sigma_i^{2/N}$ ($\sigma_i = 0$ beyond the rank), the normal
+/// operator at any balanced point of the fiber is
+/// $$\mathcal A_{N,X}(Z) = U\big(K\circ(U^*ZV)\big)V^*,\qquad K_{ij} = \sum_{p=1}^{N}\lambda_i^{N-p}\lambda_j^{p-1},$$
+/// (Hadamard form; the sum, not the quotient $(\sigma_i^2-\sigma_j^2)/(\lambda_i-\lambda_j)$, so nearly
+/// equal $\sigma$ lose nothing). $X$ is fixed along the balancing flows, so this is computed once per
+/// flow and becomes the exact inverse as the flow balances. Where $K_{ij}$ vanishes (both
+/// $\sigma_i = \sigma_j = 0$: the kernel of $\mathcal A_{N,X}$ for rank-deficient $X$) the operator scale
+/// $K_{11}$ is used instead, keeping the preconditioner positive definite.
+#[derive(Debug, Clone)]
+pub struct NormalPreconditioner<T: Scalar> {
+    /// $U$, $d_N\times d_N$.
+    u: Mat<T>,
+    /// $V$, $d_0\times d_0$.
+    v: Mat<T>,
+    /// $1/K_{ij}$ (floored), $d_N\times d_0$.
+    k_inv: Mat<f64>,
+    depth: usize,
+}
+
+impl<T: Scalar> NormalPreconditioner<T> {
+    /// $\mathcal A_{N,X}^{-1}$ for the product $X$ ($d_N\times d_0$) of a depth-$N$ network.
+    ///
+    /// # Errors
+    /// [`AlgebraError::Linalg`] if $X$ is not finite or its SVD fails.
+    ///
+    /// # Panics
+    /// If `depth == 0`.
+    #[track_caller]
+    pub fn new(x: MatRef<'_, T>, depth: usize) -> Result<Self> {
+        assert!(depth >= 1, "NormalPreconditioner: depth must be >= 1");
+        dln_linalg::check_finite(x)?;
+        let (m, n) = x.shape();
+        let (u, v, s) = if m == 0 || n == 0 {
+            (Mat::<T>::identity(m, m), Mat::<T>::identity(n, n), vec![])
+        } else {
+            let svd = x
+                .svd()
+                .map_err(|_| dln_linalg::LinalgError::NoConvergence {
+                    what: "singular value decomposition",
+                })?;
+            let sv = svd.S().column_vector();
+            let s: Vec<f64> = (0..m.min(n)).map(|i| sv[i].re()).collect();
+            (svd.U().to_owned(), svd.V().to_owned(), s)
+        };
+        let lam = |i: usize| -> f64 {
+            s.get(i)
+                .map_or(0.0, |&si| si.max(0.0).powf(2.0 / depth as f64))
+        };
+        let kij = |i: usize, j: usize| -> f64 {
+            let (li, lj) = (lam(i), lam(j));
+            (1..=depth)
+                .map(|p| li.powi((depth - p) as i32) * lj.powi(p as i32 - 1))
+                .sum()
+        };
+        let scale = if m > 0 && n > 0 { kij(0, 0) } else { 1.0 };
+        let floor = 1e-14 * scale;
+        let fallback = if scale > 0.0 { scale } else { 1.0 };
+        let k_inv = Mat::from_fn(m, n, |i, j| {
+            let k = kij(i, j);
+            if k > floor { 1.0 / k } else { 1.0 / fallback }
+        });
+        Ok(Self { u, v, k_inv, depth })
+    }
+
+    /// The depth $N$ it was built for.
+    pub fn depth(&self) -> usize {
+        self.depth
+    }
+
+    /// $\mathcal A_{N,X}^{-1}(R) = U\big(K^{-1}\circ(U^*RV)\big)V^*$.
+    ///
+    /// # Panics
+    /// If `r` is not $d_N\times d_0$.
+    #[track_caller]
+    pub fn apply(&self, r: MatRef<'_, T>) -> Mat<T> {
+        assert_eq!(
+            r.shape(),
+            self.k_inv.shape(),
+            "NormalPreconditioner::apply: shape"
+        );
+        let mut m = self.u.adjoint() * r * &self.v;
+        for j in 0..m.ncols() {
+            for i in 0..m.nrows() {
+                m[(i, j)] = m[(i, j)].scale(self.k_inv[(i, j)]);
+            }
+        }
+        &self.u * m * self.v.adjoint()
+    }
+}
+
+/// Outcome of [`NormalOperator::solve`].
+#[derive(Debug, Clone)]
+pub struct NormalSolution<T: Scalar> {
+    /// $Z$, $d_N\times d_0$.
+    pub z: Mat<T>,
+    /// PCG iterations.
+    pub iterations: usize,
+    /// Final relative residual $\|R - \mathcal M(Z)\|/\|R\|$.
+    pub residual: f64,
+    /// Whether `residual <= rtol`.
+    pub converged: bool,
+}
+
+/// The normal operator of the fiber at $\mathbf W$,
+/// $$\mathcal M(Z) = d\varphi\,d\varphi^*(Z) = \sum_{j=1}^{N} S_jS_j^*\,Z\,P_j^*P_j,\qquad
+///   S_j = W_N\cdots W_{j+1},\ P_j = W_{j-1}\cdots W_1,$$
+/// on $\mathbb F^{d_N\times d_0}$, where $\varphi(\mathbf W) = W_N\cdots W_1$,
+/// $d\varphi(\mathbf V) = \sum_jS_jV_jP_j$ and $(d\varphi^*Z)_j = S_j^*ZP_j^*$.
+///
+/// The range of $d\varphi^*$ is the orthogonal complement of $\ker d\varphi$, so the orthogonal
+/// projection of $\mathbf V$ onto $\ker d\varphi$ is $\mathbf V - d\varphi^*(Z)$ with
+/// $\mathcal M(Z) = d\varphi(\mathbf V)$. Where the fiber is locally one orbit (square layers, $X$
+/// invertible: then $\ker d\varphi = T_{\mathbf W}\mathcal F_X = \\{\mathbf w_{\mathbf a}\\}$) this is the
+/// tangent projection of [`FiberOperator::project_tangent`] computed on a space of size $d_Nd_0$,
+/// independent of $N$; for $\mathbf V = \mathbf W$, $d\varphi(\mathbf W) = NX$ and the projection is the L²
+/// velocity $\mathbf w_{\mathbf b}$ of Lemma 5. One application costs $2N$ products; the preconditioner
+/// [`NormalPreconditioner`] is exact at balance, so PCG needs a number of iterations that does not
+/// grow with $N$ (measured in `docs/performance.md`).
+pub struct NormalOperator<'a, T: Scalar> {
+    net: &'a Network<T>,
+    /// $S_j$, entry `j-1`.
+    s: Vec<Mat<T>>,
+    /// $P_j$, entry `j-1`.
+    p: Vec<Mat<T>>,
+    /// $S_jS_j^*$, entry `j-1`.
+    ss: Vec<Mat<T>>,
+    /// $P_j^*P_j$, entry `j-1`.
+    pp: Vec<Mat<T>>,
+}
+
+impl<'a, T: Scalar> NormalOperator<'a, T> {
+    /// Forms the prefix and suffix products and their Gram matrices ($\approx 4N$ products).
+    pub fn new(net: &'a Network<T>) -> Self {
+        let n = net.depth();
+        let (d0, dn) = (net.width(0), net.width(n));
+        let mut p = Vec::with_capacity(n);
+        p.push(Mat::<T>::identity(d0, d0));
+        for j in 2..=n {
+            let next = net.w(j - 1) * &p[j - 2];
+            p.push(next);
+        }
+        let mut s = vec![Mat::<T>::identity(dn, dn); n];
+        for j in (1..n).rev() {
+            s[j - 1] = &s[j] * net.w(j + 1);
+        }
+        let ss = s.iter().map(|sj| sj * sj.adjoint()).collect();
+        let pp = p.iter().map(|pj| pj.adjoint() * pj).collect();
+        Self { net, s, p, ss, pp }
+    }
+
+    /// The network $\mathbf W$.
+    pub fn network(&self) -> &Network<T> {
+        self.net
+    }
+
+    /// $X = S_1W_1$ as formed here.
+    pub fn product(&self) -> Mat<T> {
+        &self.s[0] * self.net.w(1)
+    }
+
+    /// $\mathcal M(Z)$.
+    ///
+    /// # Panics
+    /// If `z` is not $d_N\times d_0$.
+    #[track_caller]
+    pub fn apply(&self, z: MatRef<'_, T>) -> Mat<T> {
+        let n = self.net.depth();
+        assert_eq!(
+            z.shape(),
+            (self.net.width(n), self.net.width(0)),
+            "NormalOperator::apply: Z must be d_N x d_0"
+        );
+        let mut out = Mat::<T>::zeros(z.nrows(), z.ncols());
+        for (ss, pp) in self.ss.iter().zip(&self.pp) {
+            let sz = ss * z;
+            out += &sz * pp;
+        }
+        out
+    }
+
+    /// $d\varphi(\mathbf V) = \sum_jS_jV_jP_j$.
+    ///
+    /// # Panics
+    /// If `v` does not have the shapes of the layers.
+    #[track_caller]
+    pub fn differential(&self, v: &[MatRef<'_, T>]) -> Mat<T> {
+        let n = self.net.depth();
+        assert_eq!(v.len(), n, "NormalOperator::differential: need N blocks");
+        let mut out = Mat::<T>::zeros(self.net.width(n), self.net.width(0));
+        for j in 0..n {
+            out += &self.s[j] * v[j] * &self.p[j];
+        }
+        out
+    }
+
+    /// $d\varphi^*(Z) = (S_j^*ZP_j^*)_j$.
+    ///
+    /// # Panics
+    /// If `z` is not $d_N\times d_0$.
+    #[track_caller]
+    pub fn differential_adjoint(&self, z: MatRef<'_, T>) -> Vec<Mat<T>> {
+        self.s
+            .iter()
+            .zip(&self.p)
+            .map(|(s, p)| s.adjoint() * z * p.adjoint())
+            .collect()
+    }
+
+    /// Solves $\mathcal M(Z) = R$ by preconditioned conjugate gradients (Re Tr inner product), from
+    /// `guess` (or zero). `pre` must have been built for this depth and (to be effective) for the
+    /// product of a network in the same fiber.
+    ///
+    /// # Errors
+    /// [`AlgebraError::NoConvergence`] if the iteration produces non-finite numbers.
+    ///
+    /// # Panics
+    /// If shapes disagree.
+    #[track_caller]
+    pub fn solve(
+        &self,
+        rhs: MatRef<'_, T>,
+        guess: Option<MatRef<'_, T>>,
+        pre: &NormalPreconditioner<T>,
+        opts: CgOptions,
+    ) -> Result<NormalSolution<T>> {
+        let re = |a: &Mat<T>, b: &Mat<T>| dln_linalg::re_inner(a.as_ref(), b.as_ref());
+        let r_norm = dln_linalg::frob_sq(rhs).sqrt();
+        let mut z = match guess {
+            Some(g) => g.to_owned(),
+            None => Mat::<T>::zeros(rhs.nrows(), rhs.ncols()),
+        };
+        if r_norm == 0.0 {
+            return Ok(NormalSolution {
+                z: Mat::zeros(rhs.nrows(), rhs.ncols()),
+                iterations: 0,
+                residual: 0.0,
+                converged: true,
+            });
+        }
+        let mut r = rhs.to_owned() - self.apply(z.as_ref());
+        let mut res = re(&r, &r).sqrt() / r_norm;
+        let mut it = 0;
+        if res > opts.rtol {
+            let mut y = pre.apply(r.as_ref());
+            let mut p = y.clone();
+            let mut ry = re(&r, &y);
+            while it < opts.max_iter {
+                it += 1;
+                let mp = self.apply(p.as_ref());
+                let pmp = re(&p, &mp);
+                if pmp.is_nan() || pmp <= 0.0 {
+                    break;
+                }
+                let alpha = T::from_f64(ry / pmp);
+                z += faer::Scale(alpha) * &p;
+                r -= faer::Scale(alpha) * &mp;
+                res = re(&r, &r).sqrt() / r_norm;
+                if !res.is_finite() {
+                    return Err(AlgebraError::NoConvergence {
+                        what: "conjugate gradients on the normal equation",
+                        iterations: it,
+                        residual: res,
+                    });
+                }
+                if res <= opts.rtol {
+                    break;
+                }
+                y = pre.apply(r.as_ref());
+                let ry_new = re(&r, &y);
+                let beta = T::from_f64(ry_new / ry);
+                ry = ry_new;
+                p = &y + faer::Scale(beta) * &p;
+            }
+        }
+        Ok(NormalSolution {
+            z,
+            iterations: it,
+            residual: res,
+            converged: res <= opts.rtol,
+        })
+    }
+
+    /// The L² velocity $\mathbf w_{\mathbf b} = \mathbf W - d\varphi^*(Z)$, $\mathcal M(Z) = NX$, with the
+    /// solve's record. Equal to $\operatorname{grad}\tfrac12\|\mathbf W\|^2$ on the fiber wherever
+    /// $\ker d\varphi$ is the orbit's tangent space (square layers, invertible $X$).
+    ///
+    /// # Errors
+    /// As [`NormalOperator::solve`].
+    ///
+    /// # Panics
+    /// If `pre` was built for another depth or shape.
+    #[track_caller]
+    pub fn l2_velocity(
+        &self,
+        guess: Option<MatRef<'_, T>>,
+        pre: &NormalPreconditioner<T>,
+        opts: CgOptions,
+    ) -> Result<(Vec<Mat<T>>, NormalSolution<T>)> {
+        assert_eq!(pre.depth(), self.net.depth(), "preconditioner depth");
+        let rhs = faer::Scale(T::from_f64(self.net.depth() as f64)) * self.product();
+        let sol = self.solve(rhs.as_ref(), guess, pre, opts)?;
+        let nz = self.differential_adjoint(sol.z.as_ref());
+        let w = self
+            .net
+            .layers()
+            .iter()
+            .zip(nz)
+            .map(|(wk, nk)| wk - nk)
+            .collect();
+        Ok((w, sol))
+    }
+
+    /// Orthogonal projection of $\mathbf V$ onto the range of $d\varphi^*$ (the normal space of the
+    /// fiber where it is locally one orbit): $d\varphi^*(Z)$ with $\mathcal M(Z) = d\varphi(\mathbf V)$.
+    ///
+    /// # Errors
+    /// As [`NormalOperator::solve`].
+    ///
+    /// # Panics
+    /// If shapes disagree.
+    #[track_caller]
+    pub fn project_normal(
+        &self,
+        v: &[MatRef<'_, T>],
+        pre: &NormalPreconditioner<T>,
+        opts: CgOptions,
+    ) -> Result<(Vec<Mat<T>>, NormalSolution<T>)> {
+        let rhs = self.differential(v);
+        let sol = self.solve(rhs.as_ref(), None, pre, opts)?;
+        Ok((self.differential_adjoint(sol.z.as_ref()), sol))
+    }
+}
+
+/// Recovers the generator $\mathbf b$ of a tangent vector $\mathbf w = \mathbf w_{\mathbf b}$ on a network with
+/// square invertible layers, from the layer recursion
+/// $b_kW_k = w_k + W_kb_{k-1}$ (upwards from $b_0 = 0$) for the lower half and
+/// $W_{k+1}b_k = b_{k+1}W_{k+1} - w_{k+1}$ (downwards from $b_N = 0$) for the upper half: $N$ LU
+/// factorizations and $O(N)$ products. Splitting in the middle halves the depth over which the
+/// conditioning of the layers compounds. Returns `None` when a layer is not square or is singular
+/// to working precision; the caller then solves $\mathbf H(\mathbf b) = T^*\mathbf w$ instead.
+///
+/// # Panics
+/// If `w` does not have the shapes of the layers.
+#[track_caller]
+pub fn generator_from_tangent<T: Scalar>(net: &Network<T>, w: &[Mat<T>]) -> Option<Vec<Mat<T>>> {
+    let n = net.depth();
+    assert_eq!(w.len(), n, "generator_from_tangent: need N blocks");
+    if n < 2 {
+        return Some(Vec::new());
+    }
+    if (1..=n).any(|k| net.w(k).nrows() != net.w(k).ncols()) {
+        return None;
+    }
+    let mut b: Vec<Mat<T>> = (1..n)
+        .map(|k| Mat::zeros(net.width(k), net.width(k)))
+        .collect();
+    let mid = n / 2; // equations 1..=mid upwards give b_1..b_mid; N..=mid+2 downwards give the rest
+    for k in 1..=mid {
+        let wk = net.w(k);
+        let mut rhs = w[k - 1].clone();
+        if k >= 2 {
+            rhs += wk * &b[k - 2];
+        }
+        // b_k = rhs W_k^{-1}  <=>  W_k^* b_k^* = rhs^*
+        let sol = wk
+            .adjoint()
+            .partial_piv_lu()
+            .solve(rhs.adjoint().to_owned());
+        if !sol.as_ref().is_all_finite() {
+            return None;
+        }
+        b[k - 1] = sol.adjoint().to_owned();
+    }
+    for k in (mid + 1..n).rev() {
+        let wk1 = net.w(k + 1);
+        let mut rhs = faer::Scale(T::from_f64(-1.0)) * &w[k];
+        if k + 1 < n {
+            rhs += &b[k] * wk1;
+        }
+        let sol = wk1.partial_piv_lu().solve(rhs);
+        if !sol.as_ref().is_all_finite() {
+            return None;
+        }
+        b[k - 1] = sol;
+    }
+    Some(b)
 }

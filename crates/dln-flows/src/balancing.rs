@@ -21,30 +21,110 @@ use crate::integrator::{Dopri5, Integrator, OnOrbit, OrbitField, Rkmk5, Trajecto
 use crate::observer::{Observer, Progress, Termination};
 use crate::options::FlowOptions;
 use crate::{FlowError, Result};
-use dln_algebra::{BalancedOrbit, CgOptions, FiberOperator, Network};
+use dln_algebra::{
+    BalancedOrbit, CgOptions, FiberOperator, Network, NormalOperator, NormalPreconditioner,
+    generator_from_tangent,
+};
 use dln_linalg::{Scalar, frob_sq};
 use faer::Mat;
 
+/// How the L² flow solves for its generator at each evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FiberSolver {
+    /// The normal equation $\mathcal M(Z) = NX$ on $\mathbb F^{d_N\times d_0}$ (iterations independent of
+    /// $N$, preconditioner $\mathcal A_{N,X}^{-1}$ exact at balance), $\mathbf w_{\mathbf b} = \mathbf W - d\varphi^*(Z)$
+    /// and $\mathbf b$ from the layer recursion ([`dln_algebra::NormalOperator`]). Falls back to
+    /// [`FiberSolver::H`] where it does not apply: always for non-square layers; for one evaluation
+    /// when the solve does not converge or the recovered $\mathbf b$ fails its consistency check
+    /// (singular or ill-conditioned $X$ or layers).
+    #[default]
+    Normal,
+    /// $\mathbf H(\mathbf b) = \mathbf G$ by block-preconditioned CG with a CGLS fallback
+    /// ([`FiberOperator::solve_least_squares`]); iterations grow with $N$.
+    H,
+}
+
 /// The L² regularizing flow as an orbit field: generator $\mathbf a = -\mathbf b$, $\mathbf H(\mathbf b) = \mathbf G$.
 ///
-/// Each evaluation solves $\mathbf H(\mathbf b) = \mathbf G$ by preconditioned conjugate gradients
-/// ([`FiberOperator::solve`]), warm-started from the previous solution.
+/// With [`FiberSolver::Normal`] (default) each evaluation solves the normal equation warm-started
+/// from the previous $Z$, with the preconditioner built once from the SVD of $X$ (fixed along the
+/// flow); with [`FiberSolver::H`] it solves $\mathbf H(\mathbf b) = \mathbf G$, warm-started from the previous
+/// $\mathbf b$.
 #[derive(Debug, Clone)]
 pub struct L2Field<T: Scalar> {
     cg: CgOptions,
+    solver: FiberSolver,
+    pre: Option<NormalPreconditioner<T>>,
+    last_z: Option<Mat<T>>,
     last_b: Option<Vec<Mat<T>>>,
-    /// Total conjugate-gradient iterations.
+    /// Total inner (linear-solver) iterations, both routes.
     pub cg_iterations: usize,
+    /// Evaluations solved by the $\mathbf H$ route (all of them with [`FiberSolver::H`]).
+    pub h_solves: usize,
+    /// Evaluations where the normal route's generator failed its consistency check.
+    pub normal_rejected: usize,
 }
 
 impl<T: Scalar> L2Field<T> {
-    /// With the given conjugate-gradient options (a relative residual of `1e-12` is ample).
+    /// With the given inner-solve options and the default [`FiberSolver::Normal`].
     pub fn new(cg: CgOptions) -> Self {
+        Self::with_solver(cg, FiberSolver::Normal)
+    }
+
+    /// With the given inner-solve options and solver.
+    pub fn with_solver(cg: CgOptions, solver: FiberSolver) -> Self {
         Self {
             cg,
+            solver,
+            pre: None,
+            last_z: None,
             last_b: None,
             cg_iterations: 0,
+            h_solves: 0,
+            normal_rejected: 0,
         }
+    }
+
+    /// The normal-equation route; `None` where it does not apply.
+    fn normal_generator(&mut self, w: &Network<T>) -> Result<Option<Vec<Mat<T>>>> {
+        let m = NormalOperator::new(w);
+        if self.pre.is_none() {
+            self.pre = Some(NormalPreconditioner::new(m.product().as_ref(), w.depth())?);
+        }
+        let pre = self.pre.as_ref().expect("just built");
+        let (vel, sol) = m.l2_velocity(self.last_z.as_ref().map(|z| z.as_ref()), pre, self.cg)?;
+        self.cg_iterations += sol.iterations;
+        if !sol.converged {
+            return Ok(None);
+        }
+        let Some(mut b) = generator_from_tangent(w, &vel) else {
+            return Ok(None);
+        };
+        // The recursion is exact only if vel is an orbit tangent vector; rounding is amplified by
+        // the conditioning of the layers. Refine (b += recursion of the residual vel - T b) and
+        // accept b once T b = vel at the level of the inner tolerance.
+        let tol = 100.0 * self.cg.rtol * w.l2_norm_sq().sqrt();
+        let mut accepted = false;
+        for _ in 0..3 {
+            let tb = w.infinitesimal_action(&b);
+            let r: Vec<Mat<T>> = vel.iter().zip(&tb).map(|(v, x)| v - x).collect();
+            let err = r.iter().map(|x| frob_sq(x.as_ref())).sum::<f64>().sqrt();
+            if err <= tol {
+                accepted = true;
+                break;
+            }
+            match generator_from_tangent(w, &r) {
+                Some(db) => b.iter_mut().zip(db).for_each(|(x, y)| *x += y),
+                None => break,
+            }
+        }
+        if !accepted {
+            self.normal_rejected += 1;
+            return Ok(None);
+        }
+        self.last_z = Some(sol.z);
+        self.last_b = Some(b.clone());
+        Ok(Some(b.iter().map(|bk| -bk).collect()))
     }
 }
 
@@ -61,13 +141,22 @@ impl<T: Scalar> OrbitField<T> for L2Field<T> {
     /// $-\mathbf b$ with $\mathbf H(\mathbf b) = \mathbf G$.
     ///
     /// # Errors
-    /// [`FlowError::SolveFailed`] if conjugate gradients stop above their tolerance.
+    /// [`FlowError::SolveFailed`] if the inner solve stops above its tolerance.
     fn generator(&mut self, t: f64, w: &Network<T>) -> Result<Vec<Mat<T>>> {
+        // Non-square layers never take the normal route; otherwise a failed attempt (an
+        // inconsistent generator or an unconverged solve) falls back for this evaluation only.
+        let square = w.layers().iter().all(|l| l.nrows() == l.ncols());
+        if self.solver == FiberSolver::Normal && square {
+            if let Some(a) = self.normal_generator(w)? {
+                return Ok(a);
+            }
+        }
         // H(b) = G = T^*W: the least-squares form keeps the CGLS fallback for (nearly) singular H.
         let layers: Vec<_> = w.layers().iter().map(|m| m.as_ref()).collect();
         let mut h = FiberOperator::new(w);
         let sol = h.solve_least_squares(&layers, self.last_b.as_deref(), self.cg)?;
         self.cg_iterations += sol.iterations;
+        self.h_solves += 1;
         if !sol.converged {
             return Err(FlowError::SolveFailed {
                 t,
@@ -160,8 +249,12 @@ pub struct BalancingOptions {
     pub scheme: Scheme,
     /// Tolerances. Default `rtol = 1e-10`, `atol = 1e-12`.
     pub integration: FlowOptions,
-    /// Conjugate-gradient options of the L² flow's solves. Default `rtol = 1e-12`, `max_iter = 1000`.
+    /// Inner-solve options of the L² flow. The relative residual actually used is
+    /// $\max(\texttt{cg.rtol},\ 0.1\cdot\texttt{integration.rtol})$: tied to the integrator's tolerance,
+    /// never tighter than needed. Default `rtol = 1e-12`, `max_iter = 1000`.
     pub cg: CgOptions,
+    /// The L² flow's inner solver. Default [`FiberSolver::Normal`].
+    pub solver: FiberSolver,
 }
 
 impl Default for BalancingOptions {
@@ -178,6 +271,7 @@ impl Default for BalancingOptions {
                 rtol: 1e-12,
                 max_iter: 1000,
             },
+            solver: FiberSolver::Normal,
         }
     }
 }
@@ -208,8 +302,11 @@ pub struct BalancingRun<T: Scalar> {
     pub lower_bound: f64,
     /// Integrator counters.
     pub stats: crate::FlowStats,
-    /// Total conjugate-gradient iterations (L² flow).
+    /// Total inner linear-solver iterations (L² flow).
     pub cg_iterations: usize,
+    /// Right-hand-side evaluations solved by the $\mathbf H$ route (L² flow; 0 when the normal route
+    /// served them all).
+    pub h_solves: usize,
     /// Why the run ended.
     pub termination: Termination,
 }
@@ -262,11 +359,18 @@ where
     let lower_bound = BalancedOrbit::of(w0)?.l2_lower_bound();
     let x0 = w0.product();
     let mut cg_iterations = 0;
+    let mut h_solves = 0;
+    let cg = CgOptions {
+        rtol: opts.cg.rtol.max(0.1 * opts.integration.rtol),
+        ..opts.cg
+    };
     let traj: Trajectory<T> = match (opts.flow, opts.scheme) {
         (BalancingFlow::L2, Scheme::Structured) => {
-            let mut rk = Rkmk5::new(L2Field::new(opts.cg), 0.0, w0.clone(), opts.integration);
+            let field = L2Field::with_solver(cg, opts.solver);
+            let mut rk = Rkmk5::new(field, 0.0, w0.clone(), opts.integration);
             let tr = rk.solve_dense(t_eval, obs)?;
             cg_iterations = rk.field().cg_iterations;
+            h_solves = rk.field().h_solves;
             tr
         }
         (BalancingFlow::KirwanNess, Scheme::Structured) => {
@@ -275,13 +379,14 @@ where
         }
         (BalancingFlow::L2, Scheme::Generic) => {
             let mut rk = Dopri5::new(
-                OnOrbit(L2Field::new(opts.cg)),
+                OnOrbit(L2Field::with_solver(cg, opts.solver)),
                 0.0,
                 w0.layers().to_vec(),
                 opts.integration,
             );
             let tr = rk.solve_dense(t_eval, obs)?;
             cg_iterations = rk.field().0.cg_iterations;
+            h_solves = rk.field().0.h_solves;
             tr
         }
         (BalancingFlow::KirwanNess, Scheme::Generic) => {
@@ -306,6 +411,7 @@ where
         lower_bound,
         stats: traj.stats,
         cg_iterations,
+        h_solves,
         termination: traj.termination,
     })
 }

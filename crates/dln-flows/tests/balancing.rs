@@ -272,3 +272,38 @@ fn rectangular_widths_balance_and_keep_x() {
     rk.solve(5.0, &mut ()).unwrap();
     assert!(tuple_dist(rk.weights(), run.network.layers()) < 1e-7 * tuple_norm(rk.weights()));
 }
+
+/// The normal-equation route serves every evaluation on square invertible layers and holds the
+/// decay law to 1e-6 relative up to t = 5; on rectangular widths the flow falls back to the H-solve.
+#[test]
+fn l2_flow_normal_route_decay_to_t5_and_fallback() {
+    let w0: Network<f64> = net(31, &[5, 5, 5, 5, 5], 1.0);
+    let run = balancing_flow(&w0, &opts(BalancingFlow::L2), &linspace(5.0, 6), &mut ()).unwrap();
+    assert!(
+        100 * run.h_solves <= run.stats.n_evals,
+        "normal route should serve (almost) all evaluations: {} of {} fell back",
+        run.h_solves,
+        run.stats.n_evals
+    );
+    let g0 = run.samples[0].moment_norm;
+    for s in &run.samples {
+        let rel = (s.moment_norm / (g0 * (-2.0 * s.t).exp()) - 1.0).abs();
+        assert!(rel < 1e-6, "t = {}: decay law off by {rel:e}", s.t);
+        assert!(s.product_rel_change < 1e-12);
+    }
+    let h = BalancingOptions {
+        solver: dln_flows::balancing::FiberSolver::H,
+        ..opts(BalancingFlow::L2)
+    };
+    let run_h = balancing_flow(&w0, &h, &linspace(1.0, 2), &mut ()).unwrap();
+    let run_n = balancing_flow(&w0, &opts(BalancingFlow::L2), &linspace(1.0, 2), &mut ()).unwrap();
+    let rel = (run_h.samples[1].moment_norm / run_n.samples[1].moment_norm - 1.0).abs();
+    assert!(rel < 1e-8, "normal and H routes disagree by {rel:e}");
+
+    let rect: Network<f64> = net(32, &[3, 5, 4, 2], 1.0);
+    let run = balancing_flow(&rect, &opts(BalancingFlow::L2), &linspace(1.0, 2), &mut ()).unwrap();
+    assert!(run.h_solves > 0, "rectangular widths take the H route");
+    let rel =
+        (run.samples[1].moment_norm / (run.samples[0].moment_norm * (-2.0f64).exp()) - 1.0).abs();
+    assert!(rel < 1e-7);
+}

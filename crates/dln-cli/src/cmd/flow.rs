@@ -9,7 +9,9 @@ use crate::error::{CliError, Result};
 use crate::io::{Element, check_output_file, dispatch, read_weights, write_weights};
 use crate::resources::{DEFAULT_MAX_STEPS, StepBudget, check_samples};
 use dln::algebra::Network;
-use dln::flows::balancing::{BalancingFlow, BalancingOptions, Scheme, balancing_flow, linspace};
+use dln::flows::balancing::{
+    BalancingFlow, BalancingOptions, FiberSolver, Scheme, balancing_flow, linspace,
+};
 use dln::flows::{FlowBuilder, Observer, Progress, Termination};
 use serde::Serialize;
 use std::fmt::Write;
@@ -46,9 +48,22 @@ pub struct Args {
     /// structured = Runge–Kutta–Munthe-Kaas on the group (X kept to rounding); generic = Dormand–Prince on W.
     #[arg(long, value_enum, default_value_t = SchemeArg::Structured)]
     pub scheme: SchemeArg,
+    /// Inner solver of the L² flow: normal = the normal equation on d_N×d_0 (iterations independent of
+    /// depth; falls back to h where it does not apply); h = block-preconditioned CG on H(b) = G.
+    #[arg(long, value_enum, default_value_t = SolverArg::Normal)]
+    pub solver: SolverArg,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--solver`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SolverArg {
+    /// Normal equation with the exact-at-balance preconditioner (default).
+    Normal,
+    /// Conjugate gradients on H.
+    H,
 }
 
 /// The flow.
@@ -90,8 +105,14 @@ pub struct FlowReport {
     pub rejected: usize,
     /// Vector-field evaluations.
     pub evals: usize,
-    /// Conjugate-gradient iterations (L² flow).
+    /// Right-hand-side (vector-field) evaluations; the same number as `evals`.
+    pub rhs_evaluations: usize,
+    /// Total inner linear-solver iterations over the run (L² flow; 0 for Kirwan–Ness).
+    pub linear_iterations: usize,
+    /// Conjugate-gradient iterations (L² flow); the same number as `linear_iterations`.
     pub cg_iterations: usize,
+    /// Evaluations solved by the H route (L² flow; 0 when the normal route served all).
+    pub h_solves: usize,
     /// $\|\mathbf G(0)\|$.
     pub moment_norm_initial: f64,
     /// $\|\mathbf G(T)\|$.
@@ -121,8 +142,8 @@ impl Report for FlowReport {
         );
         let _ = writeln!(
             s,
-            "steps             {} accepted, {} rejected, {} evaluations, {} CG iterations",
-            self.steps, self.rejected, self.evals, self.cg_iterations
+            "steps             {} accepted, {} rejected, {} evaluations, {} linear iterations ({} H solves)",
+            self.steps, self.rejected, self.evals, self.linear_iterations, self.h_solves
         );
         let _ = writeln!(
             s,
@@ -226,10 +247,15 @@ fn compute<T: Element>(args: &Args, net: &Network<T>) -> Result<FlowReport> {
         SchemeArg::Structured => Scheme::Structured,
         SchemeArg::Generic => Scheme::Generic,
     };
+    let solver = match args.solver {
+        SolverArg::Normal => FiberSolver::Normal,
+        SolverArg::H => FiberSolver::H,
+    };
     let opts = BalancingOptions {
         flow,
         scheme,
         integration,
+        solver,
         ..Default::default()
     };
     let mut bar = Bar::new(args.json, flow.name()).with_budget(args.max_steps);
@@ -251,7 +277,10 @@ fn compute<T: Element>(args: &Args, net: &Network<T>) -> Result<FlowReport> {
         steps: run.stats.n_steps,
         rejected: run.stats.n_rejected,
         evals: run.stats.n_evals,
+        rhs_evaluations: run.stats.n_evals,
+        linear_iterations: run.cg_iterations,
         cg_iterations: run.cg_iterations,
+        h_solves: run.h_solves,
         moment_norm_initial: first,
         moment_norm_final: last,
         product_rel_change: run
