@@ -35,8 +35,11 @@
 use crate::fiber::{CgOptions, FiberOperator};
 use crate::orbit::BalancedOrbit;
 use crate::{Network, Result};
-use dln_linalg::{Scalar, expm, polar, rel_diff};
+use dln_linalg::{
+    Scalar, ScaledReal, expm, frob_norm_scaled, polar, pow2_exponent, rel_diff, scale_pow2,
+};
 use faer::Mat;
+use std::ops::Not;
 
 /// Which balancing algorithm to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +89,10 @@ impl Default for BalanceOptions {
 }
 
 /// Diagnostics of a balancing solve: what was done and how good the answer is.
+///
+/// The `f64` norms are rounded ($+\infty$ or $0$ when a quadratic quantity leaves the `f64` range,
+/// e.g. $\|\mathbf W\|_2^2$ for weights $10^{200}$); [`BalanceInfo::norms`] holds them exactly, and
+/// [`BalanceInfo::gap`] and `product_rel_change` are computed from the scaled forms.
 #[derive(Debug, Clone)]
 pub struct BalanceInfo {
     /// The algorithm actually used.
@@ -108,14 +115,36 @@ pub struct BalanceInfo {
     pub l2_norm_sq_after: f64,
     /// $N\sum_i\sigma_i(X)^{2/N}$.
     pub lower_bound: f64,
-    /// $\|X'-X\|_F/\|X\|_F$.
+    /// $\|X'-X\|_F/\|X\|_F$ (computed from the scaled products; $\|X'\|_F$ when $X=0$).
     pub product_rel_change: f64,
+    /// The same norms in scaled form, exact at every scale.
+    pub norms: ScaledNorms,
+}
+
+/// The norms of a balancing solve in scaled form ([`ScaledReal`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ScaledNorms {
+    /// $\|\mu(\mathbf W)\|$.
+    pub moment_before: ScaledReal,
+    /// $\|\mu(\mathbf W')\|$.
+    pub moment_after: ScaledReal,
+    /// $\|\mathbf W\|_2^2$.
+    pub l2_sq_before: ScaledReal,
+    /// $\|\mathbf W'\|_2^2$.
+    pub l2_sq_after: ScaledReal,
+    /// $N\sum_i\sigma_i(X)^{2/N}$.
+    pub lower_bound: ScaledReal,
 }
 
 impl BalanceInfo {
-    /// Relative gap to the certificate, $(\|\mathbf W'\|^2 - N\sum\sigma_i^{2/N})/N\sum\sigma_i^{2/N}$.
+    /// Relative gap to the certificate, $(\|\mathbf W'\|^2 - N\sum\sigma_i^{2/N})/N\sum\sigma_i^{2/N}$
+    /// (from the scaled norms: representable at every scale; $\|\mathbf W'\|_2^2$ itself when $X=0$).
     pub fn gap(&self) -> f64 {
-        (self.l2_norm_sq_after - self.lower_bound) / self.lower_bound.max(f64::MIN_POSITIVE)
+        let n = &self.norms;
+        if n.lower_bound.is_zero() {
+            return n.l2_sq_after.to_f64();
+        }
+        n.l2_sq_after.sub(n.lower_bound).ratio(n.lower_bound)
     }
 }
 
@@ -136,25 +165,61 @@ pub struct Balanced<T: Scalar> {
 /// # Errors
 /// SVD/eigendecomposition failures, a non-finite iterate.
 pub fn balance<T: Scalar>(net: &Network<T>, opts: BalanceOptions) -> Result<Balanced<T>> {
+    let out = balance_unchecked(net, opts)?;
+    // Never lose what the input had: a non-zero X must give finite, non-zero balanced layers.
+    for (k, w) in out.network.layers().iter().enumerate() {
+        if dln_linalg::check_finite(w.as_ref()).is_err()
+            || (out.info.norms.lower_bound.is_zero().not() && pow2_exponent(w.as_ref()).is_none())
+        {
+            return Err(crate::AlgebraError::Linalg(
+                dln_linalg::LinalgError::NotRepresentable {
+                    what: if k == 0 {
+                        "the balanced layer W1"
+                    } else {
+                        "a balanced layer"
+                    },
+                    magnitude: out.info.norms.lower_bound.sqrt(),
+                },
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn balance_unchecked<T: Scalar>(net: &Network<T>, opts: BalanceOptions) -> Result<Balanced<T>> {
     let orbit = BalancedOrbit::of(net)?;
-    let x = net.product();
-    let before = (net.moment_norm(), net.l2_norm_sq());
+    let (x_hat, x_exp) = net.product_scaled();
+    let sq = |n: ScaledReal| n.mul(n);
+    let before = (net.moment_norm_scaled(), sq(net.l2_norm_scaled()));
     let finish = |w: Network<T>, method, iterations, cg_iterations, closed, g| -> Balanced<T> {
+        let (xw_hat, xw_exp) = w.product_scaled();
+        let product_rel_change = if x_hat.norm_l2() > 0.0 {
+            let aligned = dln_linalg::scale_pow2(xw_hat.as_ref(), xw_exp - x_exp);
+            rel_diff(aligned.as_ref(), x_hat.as_ref())
+        } else {
+            frob_norm_scaled(xw_hat.as_ref())
+                .mul(ScaledReal::new(1.0, xw_exp))
+                .to_f64()
+        };
+        let norms = ScaledNorms {
+            moment_before: before.0,
+            moment_after: w.moment_norm_scaled(),
+            l2_sq_before: before.1,
+            l2_sq_after: sq(w.l2_norm_scaled()),
+            lower_bound: orbit.l2_lower_bound_scaled(),
+        };
         let info = BalanceInfo {
             method,
             iterations,
             cg_iterations,
             orbit_closed: closed,
-            moment_norm_before: before.0,
-            moment_norm_after: w.moment_norm(),
-            l2_norm_sq_before: before.1,
-            l2_norm_sq_after: w.l2_norm_sq(),
-            lower_bound: orbit.l2_lower_bound(),
-            product_rel_change: if x.norm_l2() > 0.0 {
-                rel_diff(w.product().as_ref(), x.as_ref())
-            } else {
-                w.product().norm_l2()
-            },
+            moment_norm_before: norms.moment_before.to_f64(),
+            moment_norm_after: norms.moment_after.to_f64(),
+            l2_norm_sq_before: norms.l2_sq_before.to_f64(),
+            l2_norm_sq_after: norms.l2_sq_after.to_f64(),
+            lower_bound: norms.lower_bound.to_f64(),
+            product_rel_change,
+            norms,
         };
         Balanced {
             network: w,
@@ -189,7 +254,28 @@ pub fn balance<T: Scalar>(net: &Network<T>, opts: BalanceOptions) -> Result<Bala
             Ok(finish(w, BalanceMethod::Orbit, 0, 0, closed, g))
         }
         BalanceMethod::Newton => {
-            let run = newton(net, opts)?;
+            // Balancing commutes with a global scalar (the action is linear in W and the moments
+            // are quadratic): iterate on 2^{-e}W, with the largest entry in [1/2, 1), and scale back.
+            let e = net
+                .layers()
+                .iter()
+                .filter_map(|w| pow2_exponent(w.as_ref()))
+                .max()
+                .unwrap_or(0);
+            let scaled = Network::from_layers_unchecked(
+                net.layers()
+                    .iter()
+                    .map(|w| scale_pow2(w.as_ref(), -e))
+                    .collect(),
+            );
+            let mut run = newton(&scaled, opts)?;
+            run.w = Network::from_layers_unchecked(
+                run.w
+                    .layers()
+                    .iter()
+                    .map(|w| scale_pow2(w.as_ref(), e))
+                    .collect(),
+            );
             if closed && run.converged {
                 // Canonical representative: p·W = u^*·(h·W), h_k = u_k p_k.
                 let mut u_star = Vec::with_capacity(run.h.len());
@@ -230,7 +316,7 @@ pub fn balance<T: Scalar>(net: &Network<T>, opts: BalanceOptions) -> Result<Bala
 pub struct PolarFrames<T: Scalar> {
     /// $Q_1,\dots,Q_{N-1}$ ($d_k\times r$, orthonormal columns).
     pub q: Vec<Mat<T>>,
-    /// $p_1,\dots,p_{N-1}$, when $r = d_k$ for every hidden $k$.
+    /// $p_1,\dots,p_{N-1}$, when $r = d_k$ for every hidden $k$ and their entries are representable.
     pub p: Option<Vec<Mat<T>>>,
 }
 
@@ -252,26 +338,44 @@ pub fn polar_frames<T: Scalar>(
     net: &Network<T>,
     orbit: &BalancedOrbit<T>,
 ) -> Result<PolarFrames<T>> {
+    // Everything in scaled form: X_k = 2^{f_k} \hat X_k, \sigma_i = 2^{E}\hat\sigma_i,
+    // \Lambda^{-k} = 2^{-kE/N}\hat\Lambda^{-k}; so A_k = 2^{f_k - kE/N}\hat X_kQ_0\hat\Lambda^{-k}.
+    // Q_k = polar(A_k) does not see the positive scalar; p_k = (A_kA_k^*)^{-1/2} scales with it.
     let n = net.depth();
     let r = orbit.rank();
-    let lam = orbit.lambda();
+    let (sigma_hat, big_e) = orbit.sigma_scaled();
+    let lam_hat: Vec<f64> = sigma_hat.iter().map(|s| s.powf(1.0 / n as f64)).collect();
     let mut q = Vec::with_capacity(n.saturating_sub(1));
     let mut p = Some(Vec::with_capacity(n.saturating_sub(1)));
-    let mut xk = net.w(1).to_owned();
+    let (mut xk, mut fk) = dln_linalg::normalize_pow2(net.w(1));
     for k in 1..n {
         if k > 1 {
-            xk = net.w(k) * &xk;
+            let (wk, ek) = dln_linalg::normalize_pow2(net.w(k));
+            let (x, e) = dln_linalg::normalize_pow2((&wk * &xk).as_ref());
+            xk = x;
+            fk += ek + e;
         }
-        let scale: Vec<f64> = lam.iter().map(|l| l.powi(-(k as i32))).collect();
+        let scale: Vec<f64> = lam_hat.iter().map(|l| l.powi(-(k as i32))).collect();
         let a = dln_linalg::scale_cols((&xk * &orbit.v).as_ref(), &scale);
-        let svd = dln_linalg::thin_svd(a.as_ref())?;
+        let (svd, c) = dln_linalg::thin_svd_scaled(a.as_ref())?;
         q.push(&svd.u * svd.v.adjoint());
         if let Some(ps) = p.as_mut() {
-            if a.nrows() == r && svd.s.last().is_some_and(|&s| s > 0.0) {
-                let inv: Vec<f64> = svd.s.iter().map(|s| 1.0 / s).collect();
-                ps.push(dln_linalg::scale_cols(svd.u.as_ref(), &inv) * svd.u.adjoint());
-            } else {
-                p = None;
+            // A_k = 2^{t} U \hat S V^* with t = f_k + c - kE/N, so p_k = 2^{-t} U \hat S^{-1} U^*.
+            let t = (fk + c) as f64 - k as f64 * big_e as f64 / n as f64;
+            let (ti, tf) = ((-t).floor(), -t - (-t).floor());
+            let inv: Option<Vec<f64>> = svd
+                .s
+                .iter()
+                .map(|&s| {
+                    (s > 0.0).then_some(())?;
+                    ScaledReal::new(tf.exp2() / s, ti as i64).to_f64_checked()
+                })
+                .collect();
+            match inv {
+                Some(inv) if a.nrows() == r => {
+                    ps.push(dln_linalg::scale_cols(svd.u.as_ref(), &inv) * svd.u.adjoint());
+                }
+                _ => p = None,
             }
         }
     }

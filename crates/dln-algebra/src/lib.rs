@@ -38,12 +38,13 @@ pub mod moment;
 mod network;
 pub mod orbit;
 
+pub use dln_linalg::ScaledReal;
 pub use error::{AlgebraError, Result};
 pub use fiber::{
     CgOptions, CgSolution, FiberOperator, NormalOperator, NormalPreconditioner, NormalSolution,
     generator_from_tangent,
 };
-pub use kempf_ness::{BalanceInfo, BalanceMethod, BalanceOptions, Balanced, balance};
+pub use kempf_ness::{BalanceInfo, BalanceMethod, BalanceOptions, Balanced, ScaledNorms, balance};
 pub use network::{Network, tuple_inner, tuple_norm_sq};
 pub use orbit::BalancedOrbit;
 

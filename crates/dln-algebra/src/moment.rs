@@ -14,7 +14,10 @@
 //! rectangular widths and any rank is ours, and is checked by `cargo xtask verify`).
 
 use crate::Network;
-use dln_linalg::{Result as LinalgResult, Scalar, frob_sq, singular_values};
+use dln_linalg::{
+    Result as LinalgResult, Scalar, ScaledReal, frob_norm_scaled, pow2_exponent, scale_pow2,
+    singular_values_scaled,
+};
 use faer::Mat;
 
 impl<T: Scalar> Network<T> {
@@ -41,24 +44,61 @@ impl<T: Scalar> Network<T> {
         (1..self.depth()).map(|k| self.moment(k)).collect()
     }
 
-    /// $\|\mu(\mathbf W)\| = \big(\sum_k\|G_k\|_F^2\big)^{1/2}$.
+    /// $\|\mu(\mathbf W)\| = \big(\sum_k\|G_k\|_F^2\big)^{1/2}$, rounded to `f64` ($+\infty$ or $0$ when out
+    /// of range: it is quadratic in the weights). See [`Network::moment_norm_scaled`] and
+    /// [`Network::relative_moment_norm`].
     pub fn moment_norm(&self) -> f64 {
-        self.moments()
-            .iter()
-            .map(|g| frob_sq(g.as_ref()))
-            .sum::<f64>()
-            .sqrt()
+        self.moment_norm_scaled().to_f64()
     }
 
-    /// Per-junction norms $\|G_k\|_F$, $k=1,\dots,N-1$.
+    /// $\|\mu(\mathbf W)\|$ in scaled form, exact at every scale ([`Network::moment_norms_scaled`]).
+    pub fn moment_norm_scaled(&self) -> ScaledReal {
+        ScaledReal::sum(self.moment_norms_scaled().into_iter().map(|g| g.mul(g))).sqrt()
+    }
+
+    /// Per-junction norms $\|G_k\|_F$, $k=1,\dots,N-1$, rounded to `f64`.
     pub fn moment_norms(&self) -> Vec<f64> {
-        self.moments().iter().map(|g| g.norm_l2()).collect()
+        self.moment_norms_scaled()
+            .into_iter()
+            .map(ScaledReal::to_f64)
+            .collect()
+    }
+
+    /// Per-junction norms $\|G_k\|_F$ in scaled form. At junction $k$ both layers are scaled by the
+    /// same power of two $2^{-e}$ (that of the larger entry of $W_k$, $W_{k+1}$), so
+    /// $G_k = 2^{2e}\hat G_k$ with $\hat G_k$ computed in range: no sum of squares underflows
+    /// (weights $10^{-120}$) or overflows (weights $10^{200}$).
+    pub fn moment_norms_scaled(&self) -> Vec<ScaledReal> {
+        (1..self.depth())
+            .map(|k| {
+                let (lower, upper) = (self.w(k), self.w(k + 1));
+                let e = match (pow2_exponent(lower), pow2_exponent(upper)) {
+                    (None, None) => return ScaledReal::ZERO,
+                    (a, b) => a.unwrap_or(i64::MIN).max(b.unwrap_or(i64::MIN)),
+                };
+                if (-400..=400).contains(&e) {
+                    return frob_norm_scaled(self.moment(k).as_ref());
+                }
+                let (lh, uh) = (scale_pow2(lower, -e), scale_pow2(upper, -e));
+                let mut g = &lh * lh.adjoint();
+                g -= uh.adjoint() * &uh;
+                frob_norm_scaled(g.as_ref()).mul(ScaledReal::new(1.0, 2 * e))
+            })
+            .collect()
+    }
+
+    /// $\|\mu(\mathbf W)\|/\|\mathbf W\|_2^2$, computed in scaled form: representable (at most 2) for
+    /// weights of every scale, and the scale-invariant measure of imbalance. $0$ for $\mathbf W=0$.
+    pub fn relative_moment_norm(&self) -> f64 {
+        let l = self.l2_norm_scaled();
+        let m = self.moment_norm_scaled();
+        if m.is_zero() { 0.0 } else { m.ratio(l.mul(l)) }
     }
 
     /// The balance test $\|\mu(\mathbf W)\|\le \mathrm{rtol}\cdot\|\mathbf W\|_2^2$ (scale-invariant: both sides are
-    /// quadratic in $\mathbf W$).
+    /// quadratic in $\mathbf W$; evaluated as [`Network::relative_moment_norm`]).
     pub fn is_balanced(&self, rtol: f64) -> bool {
-        self.moment_norm() <= rtol * self.l2_norm_sq().max(f64::MIN_POSITIVE)
+        self.relative_moment_norm() <= rtol
     }
 
     /// Schatten-$p$ sum $\|\mathbf W\|_p = \sum_k\|W_k\|_{S_p}$, $\|A\|_{S_p} = (\sum_i\sigma_i(A)^p)^{1/p}$
@@ -72,12 +112,33 @@ impl<T: Scalar> Network<T> {
     #[track_caller]
     pub fn schatten_sum(&self, p: f64) -> LinalgResult<f64> {
         assert!(p >= 1.0, "schatten_sum: p must be >= 1");
-        let mut s = 0.0;
+        let s = self.schatten_sum_scaled(p)?;
+        s.to_f64_checked()
+            .ok_or(dln_linalg::LinalgError::NotRepresentable {
+                what: "the Schatten sum",
+                magnitude: s,
+            })
+    }
+
+    /// [`Network::schatten_sum`] in scaled form (singular values of $2^{-e_k}W_k$, rescaled exactly).
+    ///
+    /// # Errors
+    /// If an SVD fails.
+    ///
+    /// # Panics
+    /// If $p<1$.
+    #[track_caller]
+    pub fn schatten_sum_scaled(&self, p: f64) -> LinalgResult<ScaledReal> {
+        assert!(p >= 1.0, "schatten_sum: p must be >= 1");
+        let mut total = ScaledReal::ZERO;
         for w in self.layers() {
-            let sv = singular_values(w.as_ref())?;
-            s += sv.iter().map(|x| x.powf(p)).sum::<f64>().powf(1.0 / p);
+            let (sv, e) = singular_values_scaled(w.as_ref())?;
+            let inner = sv.iter().map(|x| x.powf(p)).sum::<f64>();
+            if inner > 0.0 {
+                total = total.add(ScaledReal::new(inner.powf(1.0 / p), e));
+            }
         }
-        Ok(s)
+        Ok(total)
     }
 }
 

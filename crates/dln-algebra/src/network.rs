@@ -5,7 +5,9 @@
 //! $W_1$ is the input layer. Layers are addressed with the paper's 1-based index $k$.
 
 use crate::{AlgebraError, Result};
-use dln_linalg::{Scalar, frob_sq, re_inner};
+use dln_linalg::{
+    LinalgError, Scalar, ScaledReal, frob_norm_scaled, frob_sq, ldexp, normalize_pow2, re_inner,
+};
 use faer::{Mat, MatMut, MatRef};
 
 /// A deep linear network of depth $N\ge1$ with arbitrary widths $d_0,\dots,d_N$, real or complex.
@@ -124,13 +126,54 @@ impl<T: Scalar> Network<T> {
         self.layers
     }
 
-    /// End-to-end matrix $X = W_N\cdots W_1$ ($d_N\times d_0$).
+    /// End-to-end matrix $X = W_N\cdots W_1$ ($d_N\times d_0$), in plain `f64` arithmetic: entries
+    /// overflow to $\pm\infty$ (or underflow to $0$) when the layers are far from unit scale. Use
+    /// [`Network::product_scaled`] or [`Network::try_product`] for inputs of any scale.
     pub fn product(&self) -> Mat<T> {
         let mut x = self.layers[0].clone();
         for l in &self.layers[1..] {
             x = l * &x;
         }
         x
+    }
+
+    /// End-to-end matrix in scaled form: $(\hat X, e)$ with $X = 2^{e}\hat X$ exactly up to rounding,
+    /// largest entry of $\hat X$ in $[\tfrac12,1)$ (or $\hat X = 0$, $e=0$).
+    ///
+    /// Each layer is written $W_k = 2^{e_k}\hat W_k$ (exact) and the product is renormalized by a
+    /// power of two after every multiplication, so $X$ is obtained with `f64` relative accuracy for
+    /// layers of any finite scale, even when $X$ itself is not representable.
+    pub fn product_scaled(&self) -> (Mat<T>, i64) {
+        let (mut x, mut e) = normalize_pow2(self.layers[0].as_ref());
+        for l in &self.layers[1..] {
+            let (lh, el) = normalize_pow2(l.as_ref());
+            let (xn, en) = normalize_pow2((&lh * &x).as_ref());
+            x = xn;
+            e += el + en;
+        }
+        if x.norm_l2() == 0.0 {
+            e = 0;
+        }
+        (x, e)
+    }
+
+    /// End-to-end matrix $X$ when it is representable.
+    ///
+    /// # Errors
+    /// [`LinalgError::NotRepresentable`] ("the end-to-end matrix overflows f64") when an entry of
+    /// $X$ exceeds `f64::MAX`, or when $X\ne0$ but its largest entry is below `f64::MIN_POSITIVE`.
+    pub fn try_product(&self) -> Result<Mat<T>> {
+        let (x, e) = self.product_scaled();
+        let mag = frob_norm_scaled(x.as_ref()).mul(ScaledReal::new(1.0, e - 1));
+        let out = dln_linalg::scale_pow2(x.as_ref(), e);
+        let big = ldexp(1.0, e - 1); // the largest entry of X is in [big, 2 big)
+        if x.norm_l2() > 0.0 && !(big.is_finite() && big >= f64::MIN_POSITIVE) {
+            return Err(AlgebraError::Linalg(LinalgError::NotRepresentable {
+                what: "the end-to-end matrix X",
+                magnitude: mag,
+            }));
+        }
+        Ok(out)
     }
 
     /// Partial product $X_k = W_k\cdots W_1$ ($d_k\times d_0$); $X_0 = I$.
@@ -158,9 +201,22 @@ impl<T: Scalar> Network<T> {
         out
     }
 
-    /// The L² regularizer $\|\mathbf W\|_2^2 = \sum_k\operatorname{Tr}(W_k^*W_k)$ (joint Frobenius norm squared).
+    /// The L² regularizer $\|\mathbf W\|_2^2 = \sum_k\operatorname{Tr}(W_k^*W_k)$ (joint Frobenius norm
+    /// squared), rounded to `f64`: $+\infty$ when it exceeds `f64::MAX` (weights above about
+    /// $10^{154}$), $0$ or subnormal below `f64::MIN_POSITIVE`. [`Network::l2_norm_scaled`] is exact
+    /// at every scale.
     pub fn l2_norm_sq(&self) -> f64 {
-        self.layers.iter().map(|w| frob_sq(w.as_ref())).sum()
+        let n = self.l2_norm_scaled();
+        n.mul(n).to_f64()
+    }
+
+    /// $\|\mathbf W\|_2 = (\sum_k\|W_k\|_F^2)^{1/2}$ in scaled form, without over- or underflow.
+    pub fn l2_norm_scaled(&self) -> ScaledReal {
+        ScaledReal::sum(self.layers.iter().map(|w| {
+            let n = frob_norm_scaled(w.as_ref());
+            n.mul(n)
+        }))
+        .sqrt()
     }
 
     /// Euclidean inner product $\langle\mathbf W,\mathbf V\rangle = \sum_k\operatorname{Re}\operatorname{Tr}(W_k^*V_k)$.

@@ -11,18 +11,27 @@
 //! rank (ours) the same formula needs only $d_k\ge r$, which holds for every $X$ that factors
 //! through the widths.
 
-use crate::moment::{l2_lower_bound, numerical_rank, schatten_lower_bound};
+use crate::moment::numerical_rank;
 use crate::{AlgebraError, Network, Result};
-use dln_linalg::{Scalar, scale_cols, scale_rows, thin_svd};
+use dln_linalg::{LinalgError, Scalar, ScaledReal, ldexp, scale_cols, scale_rows, thin_svd_scaled};
 use faer::{Mat, MatRef};
 
 /// The data that determines the balanced points of a fiber: the rank-$r$ SVD of $X$ and the widths.
+///
+/// $X$ is carried in scaled form: its singular values are $\sigma_i = 2^{e}\hat\sigma_i$
+/// ([`BalancedOrbit::sigma_scaled`]), so the orbit of a network whose end-to-end matrix over- or
+/// underflows `f64` is still computed exactly. The balanced layers have singular values
+/// $\lambda_i = \sigma_i^{1/N}$, representable far beyond $X$; the constructors check that they are.
 #[derive(Debug, Clone)]
 pub struct BalancedOrbit<T: Scalar> {
     /// $Q_N$: left singular vectors, $d_N\times r$.
     pub u: Mat<T>,
-    /// Non-zero singular values $\sigma_1\ge\dots\ge\sigma_r>0$.
-    pub sigma: Vec<f64>,
+    /// $\hat\sigma_1\ge\dots\ge\hat\sigma_r>0$ with $\sigma_i(X) = 2^{e}\hat\sigma_i$.
+    sigma_hat: Vec<f64>,
+    /// The exponent $e$.
+    sigma_exp: i64,
+    /// $\lambda_i = \sigma_i^{1/N}$ (checked representable).
+    lambda: Vec<f64>,
     /// $Q_0$: right singular vectors, $d_0\times r$.
     pub v: Mat<T>,
     widths: Vec<usize>,
@@ -40,18 +49,32 @@ impl<T: Scalar> BalancedOrbit<T> {
     /// If `widths` has fewer than two entries or $X$ is not $d_N\times d_0$.
     #[track_caller]
     pub fn new(x: MatRef<'_, T>, widths: &[usize]) -> Result<Self> {
+        Self::new_scaled(x, 0, widths)
+    }
+
+    /// The balanced orbit of the fiber over $X = 2^{e}\hat X$, given $\hat X$ and $e$ (as returned by
+    /// [`Network::product_scaled`]).
+    ///
+    /// # Errors
+    /// As [`BalancedOrbit::new`]; [`dln_linalg::LinalgError::NotRepresentable`] when the balanced
+    /// layers' singular values $\sigma_i^{1/N}$ over- or underflow `f64`.
+    ///
+    /// # Panics
+    /// As [`BalancedOrbit::new`].
+    #[track_caller]
+    pub fn new_scaled(x_hat: MatRef<'_, T>, e: i64, widths: &[usize]) -> Result<Self> {
         assert!(
             widths.len() >= 2,
             "BalancedOrbit: need widths d_0..d_N with N >= 1"
         );
         let n = widths.len() - 1;
         assert_eq!(
-            x.shape(),
+            x_hat.shape(),
             (widths[n], widths[0]),
             "BalancedOrbit: X must be d_N x d_0"
         );
-        let svd = thin_svd(x)?;
-        let r = numerical_rank(&svd.s, x.nrows(), x.ncols());
+        let (svd, es) = thin_svd_scaled(x_hat)?;
+        let r = numerical_rank(&svd.s, x_hat.nrows(), x_hat.ncols());
         for k in 1..n {
             if widths[k] < r {
                 return Err(AlgebraError::ShapeMismatch {
@@ -62,25 +85,39 @@ impl<T: Scalar> BalancedOrbit<T> {
                 });
             }
         }
+        let sigma_exp = e + es;
+        let inv_n = 1.0 / n as f64;
+        let mut lambda = Vec::with_capacity(r);
+        for &s in &svd.s[..r] {
+            let l = ScaledReal::new(s, sigma_exp).powf(inv_n);
+            lambda.push(l.to_f64_checked().ok_or(LinalgError::NotRepresentable {
+                what: "a singular value of the balanced layers, sigma_i(X)^(1/N),",
+                magnitude: l,
+            })?);
+        }
         Ok(Self {
             u: svd.u.subcols(0, r).to_owned(),
-            sigma: svd.s[..r].to_vec(),
+            sigma_hat: svd.s[..r].to_vec(),
+            sigma_exp,
+            lambda,
             v: svd.v.subcols(0, r).to_owned(),
             widths: widths.to_vec(),
         })
     }
 
-    /// The balanced orbit of the fiber through $\mathbf W$.
+    /// The balanced orbit of the fiber through $\mathbf W$ (from [`Network::product_scaled`]: works
+    /// for weights of any scale).
     ///
     /// # Errors
-    /// As [`BalancedOrbit::new`].
+    /// As [`BalancedOrbit::new_scaled`].
     pub fn of(net: &Network<T>) -> Result<Self> {
-        Self::new(net.product().as_ref(), &net.widths())
+        let (x, e) = net.product_scaled();
+        Self::new_scaled(x.as_ref(), e, &net.widths())
     }
 
     /// Numerical rank $r$ of $X$.
     pub fn rank(&self) -> usize {
-        self.sigma.len()
+        self.sigma_hat.len()
     }
 
     /// Depth $N$.
@@ -93,20 +130,53 @@ impl<T: Scalar> BalancedOrbit<T> {
         &self.widths
     }
 
+    /// The non-zero singular values $\sigma_1\ge\dots\ge\sigma_r$ of $X$, rounded to `f64`
+    /// ($+\infty$/$0$ when $X$ is out of range; see [`BalancedOrbit::sigma_scaled`]).
+    pub fn sigma(&self) -> Vec<f64> {
+        self.sigma_hat
+            .iter()
+            .map(|&s| ldexp(s, self.sigma_exp))
+            .collect()
+    }
+
+    /// $(\hat\sigma, e)$ with $\sigma_i(X) = 2^{e}\hat\sigma_i$, exact at every scale.
+    pub fn sigma_scaled(&self) -> (&[f64], i64) {
+        (&self.sigma_hat, self.sigma_exp)
+    }
+
     /// $\Lambda = \mathrm{diag}(\sigma_i^{1/N})$, the common non-zero singular values of balanced layers.
     pub fn lambda(&self) -> Vec<f64> {
-        let e = 1.0 / self.depth() as f64;
-        self.sigma.iter().map(|s| s.powf(e)).collect()
+        self.lambda.clone()
     }
 
-    /// $\min_{\mathcal F_X}\|\mathbf W\|_2^2 = N\sum_i\sigma_i^{2/N}$.
+    /// $\min_{\mathcal F_X}\|\mathbf W\|_2^2 = N\sum_i\sigma_i^{2/N}$, rounded to `f64` (see
+    /// [`BalancedOrbit::l2_lower_bound_scaled`]).
     pub fn l2_lower_bound(&self) -> f64 {
-        l2_lower_bound(&self.sigma, self.depth(), self.rank())
+        self.l2_lower_bound_scaled().to_f64()
     }
 
-    /// $\min_{\mathcal F_X}\sum_k\|W_k\|_{S_p} = N(\sum_i\sigma_i^{p/N})^{1/p}$.
+    /// $N\sum_i\sigma_i^{2/N}$ in scaled form.
+    pub fn l2_lower_bound_scaled(&self) -> ScaledReal {
+        self.schatten_power_sum(2.0).scale(self.depth() as f64)
+    }
+
+    /// $\sum_{i\le r}\sigma_i^{p/N}$ in scaled form.
+    fn schatten_power_sum(&self, p: f64) -> ScaledReal {
+        let e = p / self.depth() as f64;
+        ScaledReal::sum(
+            self.sigma_hat
+                .iter()
+                .map(|&s| ScaledReal::new(s, self.sigma_exp).powf(e)),
+        )
+    }
+
+    /// $\min_{\mathcal F_X}\sum_k\|W_k\|_{S_p} = N(\sum_i\sigma_i^{p/N})^{1/p}$, rounded to `f64`.
     pub fn schatten_lower_bound(&self, p: f64) -> f64 {
-        schatten_lower_bound(&self.sigma, self.depth(), self.rank(), p)
+        let s = self.schatten_power_sum(p);
+        if s.is_zero() {
+            return 0.0;
+        }
+        s.powf(1.0 / p).scale(self.depth() as f64).to_f64()
     }
 
     /// The balanced point $\mathbf Q\cdot\mathbf C$ for hidden frames $Q_1,\dots,Q_{N-1}$

@@ -31,6 +31,14 @@ pub enum LinalgError {
         /// Column of the first non-finite entry.
         col: usize,
     },
+    /// A result exists mathematically but does not fit in `f64` (the input itself was finite).
+    #[error("{what} is not representable in f64 (magnitude {magnitude})")]
+    NotRepresentable {
+        /// What overflowed or underflowed, e.g. `"the end-to-end matrix"`.
+        what: &'static str,
+        /// Its magnitude in scaled form.
+        magnitude: crate::ScaledReal,
+    },
     /// A matrix required to be invertible is singular to working precision.
     #[error("matrix is singular to working precision (reciprocal condition {rcond:e})")]
     Singular {

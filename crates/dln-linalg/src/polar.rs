@@ -5,7 +5,7 @@
 //! positive semidefinite. $U$ is the closest matrix with orthonormal columns (rows) to $A$ in every
 //! unitarily invariant norm; for square invertible $A$ both factors are unique.
 
-use crate::{LinalgError, Result, Scalar, check_finite, scale_cols};
+use crate::{LinalgError, Result, Scalar, ScaledReal, ldexp, scale_cols, thin_svd_scaled};
 use faer::{Mat, MatRef};
 
 /// Factors of the polar decomposition $A = UH$.
@@ -20,16 +20,20 @@ pub struct Polar<T: Scalar> {
 /// Polar decomposition of an $m\times n$ matrix.
 ///
 /// # Errors
-/// [`LinalgError::NonFinite`] for NaN/Inf input, [`LinalgError::NoConvergence`] if the SVD fails.
+/// [`LinalgError::NonFinite`] for NaN/Inf input, [`LinalgError::NoConvergence`] if the SVD fails,
+/// [`LinalgError::NotRepresentable`] if $H$ overflows `f64`.
 pub fn polar<T: Scalar>(a: MatRef<'_, T>) -> Result<Polar<T>> {
-    check_finite(a)?;
-    let svd = a.thin_svd().map_err(|_| LinalgError::NoConvergence {
-        what: "singular value decomposition",
-    })?;
-    let s = svd.S().column_vector();
-    let sig: Vec<f64> = (0..s.nrows()).map(|i| s[i].re()).collect();
-    let unitary = svd.U() * svd.V().adjoint();
-    let positive = scale_cols(svd.V(), &sig) * svd.V().adjoint();
+    // U is invariant under A -> 2^{-e}A and H scales with it: the SVD runs on the scaled matrix.
+    let (svd, e) = thin_svd_scaled(a)?;
+    let sig: Vec<f64> = svd.s.iter().map(|&s| ldexp(s, e)).collect();
+    if sig.first().is_some_and(|s| !s.is_finite()) {
+        return Err(LinalgError::NotRepresentable {
+            what: "the positive polar factor",
+            magnitude: ScaledReal::new(svd.s[0], e),
+        });
+    }
+    let unitary = &svd.u * svd.v.adjoint();
+    let positive = scale_cols(svd.v.as_ref(), &sig) * svd.v.adjoint();
     Ok(Polar { unitary, positive })
 }
 

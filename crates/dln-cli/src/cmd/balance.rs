@@ -2,7 +2,7 @@
 //! balancing. Writes a balanced $\mathbf W'$ with the same end-to-end matrix $X$ and
 //! $\|\mathbf W'\|_2^2 = N\sum_i\sigma_i(X)^{2/N}$, in the input's dtype.
 
-use super::{Report, emit, num, positive_f64};
+use super::{Magnitude, Report, emit, num, positive_f64};
 use crate::error::{CliError, Result};
 use crate::io::{Element, check_output_file, dispatch, read_weights, write_weights};
 use dln::algebra::{BalanceMethod, BalanceOptions, Network, balance};
@@ -74,16 +74,17 @@ pub struct BalanceReport {
     pub cg_iterations: usize,
     /// Whether the minimum was attained in the orbit of the input.
     pub orbit_closed: bool,
-    /// $\|\mu(\mathbf W)\|$.
-    pub moment_norm_before: f64,
+    /// $\|\mu(\mathbf W)\|$ (this and the other absolute norms are [`Magnitude`]s: strings when out
+    /// of the `f64` range).
+    pub moment_norm_before: Magnitude,
     /// $\|\mu(\mathbf W')\|$.
-    pub moment_norm_after: f64,
+    pub moment_norm_after: Magnitude,
     /// $\|\mathbf W\|_2^2$.
-    pub l2_norm_sq_before: f64,
+    pub l2_norm_sq_before: Magnitude,
     /// $\|\mathbf W'\|_2^2$.
-    pub l2_norm_sq_after: f64,
+    pub l2_norm_sq_after: Magnitude,
     /// $N\sum_i\sigma_i(X)^{2/N}$.
-    pub lower_bound: f64,
+    pub lower_bound: Magnitude,
     /// $(\|\mathbf W'\|_2^2-\text{bound})/\text{bound}$.
     pub gap: f64,
     /// $\|X'-X\|_F/\|X\|_F$.
@@ -118,16 +119,16 @@ impl Report for BalanceReport {
         let _ = writeln!(
             s,
             "‖μ‖               {:<14}{}",
-            num(self.moment_norm_before),
-            num(self.moment_norm_after)
+            self.moment_norm_before.text(),
+            self.moment_norm_after.text()
         );
         let _ = writeln!(
             s,
             "‖W‖²              {:<14}{}",
-            num(self.l2_norm_sq_before),
-            num(self.l2_norm_sq_after)
+            self.l2_norm_sq_before.text(),
+            self.l2_norm_sq_after.text()
         );
-        let _ = writeln!(s, "N·Σσ^(2/N)        {}", num(self.lower_bound));
+        let _ = writeln!(s, "N·Σσ^(2/N)        {}", self.lower_bound.text());
         let _ = writeln!(s, "gap               {}", num(self.gap));
         let _ = write!(s, "‖ΔX‖/‖X‖          {}", num(self.product_rel_change));
         s
@@ -154,11 +155,11 @@ fn compute<T: Element>(args: &Args, net: &Network<T>) -> Result<BalanceReport> {
         iterations: i.iterations,
         cg_iterations: i.cg_iterations,
         orbit_closed: i.orbit_closed,
-        moment_norm_before: i.moment_norm_before,
-        moment_norm_after: i.moment_norm_after,
-        l2_norm_sq_before: i.l2_norm_sq_before,
-        l2_norm_sq_after: i.l2_norm_sq_after,
-        lower_bound: i.lower_bound,
+        moment_norm_before: Magnitude(i.norms.moment_before),
+        moment_norm_after: Magnitude(i.norms.moment_after),
+        l2_norm_sq_before: Magnitude(i.norms.l2_sq_before),
+        l2_norm_sq_after: Magnitude(i.norms.l2_sq_after),
+        lower_bound: Magnitude(i.norms.lower_bound),
         gap: i.gap(),
         product_rel_change: i.product_rel_change,
     })

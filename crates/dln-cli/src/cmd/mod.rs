@@ -179,6 +179,35 @@ pub fn num(x: f64) -> String {
     }
 }
 
+/// An absolute quantity that may lie outside the `f64` range (e.g. $\|\mathbf W\|_2^2$ for
+/// weights $10^{200}$), reported exactly.
+///
+/// **Rule** (for every command): in JSON it is a number when representable in `f64` (finite and
+/// zero or normal) and otherwise a *string* in scientific notation with 12 significant digits,
+/// e.g. `"1.23456789012e600"`; the table prints the same text. Scale-invariant quantities (relative
+/// norms, gaps) are always numbers.
+#[derive(Debug, Clone, Copy)]
+pub struct Magnitude(pub dln::linalg::ScaledReal);
+
+impl Magnitude {
+    /// The text printed in the table.
+    pub fn text(self) -> String {
+        match self.0.to_f64_checked() {
+            Some(x) => num(x),
+            None => self.0.to_string(),
+        }
+    }
+}
+
+impl Serialize for Magnitude {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self.0.to_f64_checked() {
+            Some(x) => s.serialize_f64(x),
+            None => s.serialize_str(&self.0.to_string()),
+        }
+    }
+}
+
 /// A list of numbers for the human-readable tables.
 pub fn nums(xs: &[f64]) -> String {
     xs.iter().map(|&x| num(x)).collect::<Vec<_>>().join("  ")

@@ -2,7 +2,7 @@
 //! network, its norm $\|\mathbf W\|_2^2$, the lower bound $N\sum_i\sigma_i(X)^{2/N}$ over its
 //! fiber, and whether it is balanced ($\|\mu(\mathbf W)\|\le\mathrm{rtol}\cdot\|\mathbf W\|_2^2$).
 
-use super::{Report, emit, nonneg_f64, num};
+use super::{Magnitude, Report, emit, nonneg_f64, num};
 use crate::error::{CliError, Result};
 use crate::io::{Element, dispatch, read_weights};
 use dln::algebra::{BalancedOrbit, Network};
@@ -36,14 +36,17 @@ pub struct MomentsReport {
     pub widths: Vec<usize>,
     /// Numerical rank of $X$.
     pub rank: usize,
-    /// $\|\mu(\mathbf W)\| = (\sum_k\|G_k\|_F^2)^{1/2}$.
-    pub moment_norm: f64,
+    /// $\|\mu(\mathbf W)\| = (\sum_k\|G_k\|_F^2)^{1/2}$ (a [`Magnitude`]: a string when out of the
+    /// `f64` range).
+    pub moment_norm: Magnitude,
+    /// $\|\mu(\mathbf W)\|/\|\mathbf W\|_2^2$ (scale-invariant; always a number).
+    pub moment_norm_rel: f64,
     /// $\|G_k\|_F$, $k=1,\dots,N-1$.
-    pub moment_norms: Vec<f64>,
+    pub moment_norms: Vec<Magnitude>,
     /// $\|\mathbf W\|_2^2$.
-    pub l2_norm_sq: f64,
+    pub l2_norm_sq: Magnitude,
     /// $N\sum_i\sigma_i(X)^{2/N}$.
-    pub lower_bound: f64,
+    pub lower_bound: Magnitude,
     /// $(\|\mathbf W\|_2^2 - \text{bound})/\text{bound}$ (`null` when $X=0$).
     pub gap: Option<f64>,
     /// $\|\mu\|\le\mathrm{rtol}\cdot\|\mathbf W\|_2^2$.
@@ -66,18 +69,19 @@ impl Report for MomentsReport {
         let _ = writeln!(s, "depth N           {}", self.depth);
         let _ = writeln!(s, "widths d0..dN     {widths}");
         let _ = writeln!(s, "rank X            {}", self.rank);
-        let _ = writeln!(s, "‖W‖²              {}", num(self.l2_norm_sq));
-        let _ = writeln!(s, "N·Σσ^(2/N)        {}", num(self.lower_bound));
+        let _ = writeln!(s, "‖W‖²              {}", self.l2_norm_sq.text());
+        let _ = writeln!(s, "N·Σσ^(2/N)        {}", self.lower_bound.text());
         let _ = writeln!(
             s,
             "gap               {}",
             self.gap.map_or_else(|| "-".to_string(), num)
         );
-        let _ = writeln!(s, "‖μ‖               {}", num(self.moment_norm));
+        let _ = writeln!(s, "‖μ‖               {}", self.moment_norm.text());
+        let _ = writeln!(s, "‖μ‖/‖W‖²          {}", num(self.moment_norm_rel));
         if !self.moment_norms.is_empty() {
             let _ = writeln!(s, "junction k        ‖G_k‖_F");
             for (k, g) in self.moment_norms.iter().enumerate() {
-                let _ = writeln!(s, "  {:<16}{}", k + 1, num(*g));
+                let _ = writeln!(s, "  {:<16}{}", k + 1, g.text());
             }
         }
         let verdict = if self.balanced { "yes" } else { "no" };
@@ -88,19 +92,25 @@ impl Report for MomentsReport {
 
 fn compute<T: Element>(args: &Args, net: &Network<T>) -> Result<MomentsReport> {
     let orbit = BalancedOrbit::of(net).map_err(|e| CliError::from_algebra(&args.weights, e))?;
-    let l2 = net.l2_norm_sq();
-    let lb = orbit.l2_lower_bound();
+    let l2 = net.l2_norm_scaled();
+    let l2 = l2.mul(l2);
+    let lb = orbit.l2_lower_bound_scaled();
     Ok(MomentsReport {
         file: args.weights.display().to_string(),
         dtype: T::DTYPE_NAME,
         depth: net.depth(),
         widths: net.widths(),
         rank: orbit.rank(),
-        moment_norm: net.moment_norm(),
-        moment_norms: net.moment_norms(),
-        l2_norm_sq: l2,
-        lower_bound: lb,
-        gap: (lb > 0.0).then(|| (l2 - lb) / lb),
+        moment_norm: Magnitude(net.moment_norm_scaled()),
+        moment_norm_rel: net.relative_moment_norm(),
+        moment_norms: net
+            .moment_norms_scaled()
+            .into_iter()
+            .map(Magnitude)
+            .collect(),
+        l2_norm_sq: Magnitude(l2),
+        lower_bound: Magnitude(lb),
+        gap: (!lb.is_zero()).then(|| l2.sub(lb).ratio(lb)),
         balanced: net.is_balanced(args.rtol),
         rtol: args.rtol,
     })
