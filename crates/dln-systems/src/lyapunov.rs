@@ -449,25 +449,48 @@ pub fn lyapunov_cholesky_schur(
 }
 
 /// Householder reflector $H = I - \tau vv^{\mathsf T}$ with $H x = \beta e_{\text{last}}$ for
-/// `x` (length $\ell$); returns $(v, \tau, \beta)$ with $v_{\text{last}} = 1$.
+/// `x` (length $\ell$); returns $(\tau, \beta)$ and $v$ with $v_{\text{last}} = 1$.
+///
+/// $\beta = -\operatorname{sign}(x_\ell)\|x\|_2$, $\tau = (\beta - x_\ell)/\beta$,
+/// $v_i = x_i/(x_\ell - \beta)$. The right-hand sides of Hammarling's recursion decay with the
+/// Gramian's eigenvalues and reach the subnormal range on large models (random stable $n = 1000$):
+/// there $1/(x_\ell-\beta)$ overflows to $\infty$ and $v$ becomes NaN. So when
+/// $\|x\|_2 < \texttt{safmin} = \texttt{MIN\_POSITIVE}/\varepsilon$ the vector is first scaled by the
+/// exact power of two $1/\texttt{safmin} = 2^{970}$ (as LAPACK `dlarfg` does), and $\beta$ scaled
+/// back; $v$ and $\tau$ are scale invariant.
 fn reflector_to_last(x: &[f64], v: &mut [f64]) -> (f64, f64) {
+    const SAFMIN: f64 = f64::MIN_POSITIVE / f64::EPSILON;
     let l = x.len();
-    let alpha = x[l - 1];
-    let mut sig = 0.0f64;
-    for &xi in &x[..l - 1] {
-        sig = sig.hypot(xi);
-    }
     v[..l].copy_from_slice(x);
-    v[l - 1] = 1.0;
+    let norm_head = |v: &[f64]| v[..l - 1].iter().fold(0.0f64, |s, &vi| s.hypot(vi));
+    let mut sig = norm_head(v);
     if sig == 0.0 {
-        return (0.0, alpha);
+        v[l - 1] = 1.0;
+        return (0.0, x[l - 1]);
     }
-    let beta = -alpha.signum() * alpha.hypot(sig);
-    let beta = if beta == 0.0 { -sig } else { beta };
+    let mut rescalings = 0;
+    while v[l - 1].hypot(sig) < SAFMIN && rescalings < 4 {
+        for vi in v[..l].iter_mut() {
+            *vi /= SAFMIN;
+        }
+        sig = norm_head(v);
+        rescalings += 1;
+    }
+    let alpha = v[l - 1];
+    let beta = if alpha >= 0.0 {
+        -alpha.hypot(sig)
+    } else {
+        alpha.hypot(sig)
+    };
     let tau = (beta - alpha) / beta;
     let scal = 1.0 / (alpha - beta);
     for vi in v[..l - 1].iter_mut() {
         *vi *= scal;
+    }
+    v[l - 1] = 1.0;
+    let mut beta = beta;
+    for _ in 0..rescalings {
+        beta *= SAFMIN;
     }
     (tau, beta)
 }
@@ -532,7 +555,9 @@ fn hammarling_small(
         );
     }
     // Normalize r22.
-    let rn = (r22[0][0].powi(2) + r22[0][1].powi(2) + r22[1][1].powi(2)).sqrt();
+    // hypot, not a sum of squares: r22 may be far below sqrt(MIN_POSITIVE) (decayed right-hand
+    // sides of large models), where the squares would underflow to zero.
+    let rn = r22[0][0].hypot(r22[0][1]).hypot(r22[1][1]);
     let r = if rn > 0.0 {
         [[r22[0][0] / rn, r22[0][1] / rn], [0.0, r22[1][1] / rn]]
     } else {
