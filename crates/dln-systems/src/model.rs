@@ -467,6 +467,57 @@ pub(crate) fn solve(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Result<Mat<f64>> 
     Ok(lu.solve(b))
 }
 
+/// `true` if every entry below the first subdiagonal is exactly zero.
+pub(crate) fn is_upper_hessenberg(a: MatRef<'_, f64>) -> bool {
+    let n = a.nrows();
+    (0..n).all(|j| (j + 2..n).all(|i| a[(i, j)] == 0.0))
+}
+
+/// `true` if `a` is upper Hessenberg without two consecutive non-zero subdiagonal entries
+/// (quasi-upper triangular: diagonal blocks of size 1 and 2).
+pub(crate) fn is_quasi_triangular(a: MatRef<'_, f64>) -> bool {
+    let n = a.nrows();
+    is_upper_hessenberg(a)
+        && (1..n.saturating_sub(1)).all(|k| a[(k, k - 1)] == 0.0 || a[(k + 1, k)] == 0.0)
+}
+
+/// Eigenvalues of a quasi-upper-triangular matrix (any $2\times2$ diagonal blocks, standardized
+/// or not), or `None` if `a` is not quasi-upper triangular.
+pub(crate) fn quasi_triangular_eigenvalues(a: MatRef<'_, f64>) -> Option<Vec<c64>> {
+    if !is_quasi_triangular(a) {
+        return None;
+    }
+    let n = a.nrows();
+    let mut ev = Vec::with_capacity(n);
+    let mut k = 0;
+    while k < n {
+        if k + 1 < n && a[(k + 1, k)] != 0.0 {
+            let (p, q, r, s) = (a[(k, k)], a[(k, k + 1)], a[(k + 1, k)], a[(k + 1, k + 1)]);
+            let mean = 0.5 * (p + s);
+            let half = 0.5 * (p - s);
+            let disc = half * half + q * r;
+            if disc >= 0.0 {
+                // real pair: the larger-magnitude root without cancellation, the other from det
+                let root = disc.sqrt();
+                let l1 = mean + root.copysign(mean);
+                let det = p * s - q * r;
+                let l2 = if l1 != 0.0 { det / l1 } else { mean - root };
+                ev.push(c64::new(l1, 0.0));
+                ev.push(c64::new(l2, 0.0));
+            } else {
+                let im = (-disc).sqrt();
+                ev.push(c64::new(mean, im));
+                ev.push(c64::new(mean, -im));
+            }
+            k += 2;
+        } else {
+            ev.push(c64::new(a[(k, k)], 0.0));
+            k += 1;
+        }
+    }
+    Some(ev)
+}
+
 /// Upper Hessenberg form $A = QHQ^\top$ ($H$ upper Hessenberg, $Q$ orthogonal).
 pub(crate) fn hessenberg(a: MatRef<'_, f64>) -> (Mat<f64>, Mat<f64>) {
     use faer::linalg::{
@@ -522,6 +573,7 @@ pub struct FrequencyEvaluator {
     d: Mat<f64>,
     sampling: Sampling,
     scale: f64,
+    quasi_triangular: bool,
 }
 
 impl FrequencyEvaluator {
@@ -529,11 +581,22 @@ impl FrequencyEvaluator {
     ///
     /// # Errors
     /// None at present (the reduction is backward stable); kept fallible for future checks.
+    ///
+    /// A state matrix that is already upper Hessenberg (e.g. a real Schur form) is used as it is;
+    /// a quasi-upper-triangular one (no two consecutive non-zero subdiagonal entries) is solved by
+    /// block back substitution, $O(n^2m)$ real-by-complex operations per point.
     pub fn new(sys: &StateSpace) -> Result<Self> {
-        let (h, q) = hessenberg(sys.a());
-        let bt = q.transpose() * sys.b();
-        let ct = sys.c() * &q;
+        let a = sys.a();
+        let (h, bt, ct) = if is_upper_hessenberg(a) {
+            (a.to_owned(), sys.b().to_owned(), sys.c().to_owned())
+        } else {
+            let (h, q) = hessenberg(a);
+            let bt = q.transpose() * sys.b();
+            let ct = sys.c() * &q;
+            (h, bt, ct)
+        };
         let scale = h.norm_l2().max(f64::MIN_POSITIVE);
+        let quasi_triangular = is_quasi_triangular(h.as_ref());
         Ok(Self {
             h,
             bt,
@@ -541,7 +604,69 @@ impl FrequencyEvaluator {
             d: sys.d().to_owned(),
             sampling: sys.sampling(),
             scale,
+            quasi_triangular,
         })
+    }
+
+    /// $(sI-T)^{-1}\tilde B$ for quasi-upper-triangular $T$ by block back substitution.
+    fn solve_quasi_triangular(&self, s: c64) -> Result<Mat<c64>> {
+        let t = &self.h;
+        let n = t.nrows();
+        let m = self.bt.ncols();
+        let mut x = Mat::<c64>::from_fn(n, m, |i, j| c64::new(self.bt[(i, j)], 0.0));
+        let tiny = f64::EPSILON * (self.scale + s.norm());
+        let singular = |r: f64| -> SystemsError {
+            LinalgError::Singular {
+                rcond: r / (self.scale + s.norm()),
+            }
+            .into()
+        };
+        let mut k = n;
+        while k > 0 {
+            let two = k >= 2 && t[(k - 1, k - 2)] != 0.0;
+            if two {
+                // 2x2 block rows/cols (k-2, k-1): solve (sI - T_kk) x_k = rhs_k by Cramer's rule.
+                let (i0, i1) = (k - 2, k - 1);
+                let a00 = s - t[(i0, i0)];
+                let a01 = c64::new(-t[(i0, i1)], 0.0);
+                let a10 = c64::new(-t[(i1, i0)], 0.0);
+                let a11 = s - t[(i1, i1)];
+                let det = a00 * a11 - a01 * a10;
+                let dn = det.norm();
+                let bn = a00.norm().max(a11.norm()).max(a01.norm()).max(a10.norm());
+                if dn <= tiny * bn || !dn.is_finite() {
+                    return Err(singular(dn / bn.max(f64::MIN_POSITIVE)));
+                }
+                for j in 0..m {
+                    let (r0, r1) = (x[(i0, j)], x[(i1, j)]);
+                    x[(i0, j)] = (a11 * r0 - a01 * r1) / det;
+                    x[(i1, j)] = (a00 * r1 - a10 * r0) / det;
+                }
+                for j in 0..m {
+                    let (x0, x1) = (x[(i0, j)], x[(i1, j)]);
+                    for i in 0..i0 {
+                        x[(i, j)] += x0 * t[(i, i0)] + x1 * t[(i, i1)];
+                    }
+                }
+                k -= 2;
+            } else {
+                let i0 = k - 1;
+                let piv = s - t[(i0, i0)];
+                let r = piv.norm();
+                if r <= tiny || !r.is_finite() {
+                    return Err(singular(r));
+                }
+                for j in 0..m {
+                    let x0 = x[(i0, j)] / piv;
+                    x[(i0, j)] = x0;
+                    for i in 0..i0 {
+                        x[(i, j)] += x0 * t[(i, i0)];
+                    }
+                }
+                k -= 1;
+            }
+        }
+        Ok(x)
     }
 
     /// $G$ at the boundary point of frequency $\omega$: $s=i\omega$ (CT) or $z=e^{i\omega h}$ (DT).
@@ -559,7 +684,10 @@ impl FrequencyEvaluator {
     pub fn eval(&self, s: c64) -> Result<Mat<c64>> {
         let n = self.h.nrows();
         let m = self.bt.ncols();
-        let p = self.ct.nrows();
+        if self.quasi_triangular {
+            let x = self.solve_quasi_triangular(s)?;
+            return Ok(self.output_map(x.as_ref()));
+        }
         // W = sI - H (complex, Hessenberg), X = B~ (complex)
         let mut w = Mat::<c64>::from_fn(n, n, |i, j| {
             if i > j + 1 {
@@ -620,6 +748,12 @@ impl FrequencyEvaluator {
                 x[(i, j)] = acc / w[(i, i)];
             }
         }
+        Ok(self.output_map(x.as_ref()))
+    }
+
+    /// $\tilde CX + D$.
+    fn output_map(&self, x: MatRef<'_, c64>) -> Mat<c64> {
+        let (n, m, p) = (self.h.nrows(), self.bt.ncols(), self.ct.nrows());
         let mut g = Mat::<c64>::from_fn(p, m, |i, j| c64::new(self.d[(i, j)], 0.0));
         for j in 0..m {
             for k in 0..n {
@@ -629,7 +763,7 @@ impl FrequencyEvaluator {
                 }
             }
         }
-        Ok(g)
+        g
     }
 
     /// Largest singular value $\bar\sigma(G(i\omega))$ (or at $e^{i\omega h}$).

@@ -13,7 +13,16 @@
 //! $\gamma = (1+2\\,\mathrm{rtol})\gamma_{lb}$: if $H(\gamma)$ has no imaginary eigenvalue, $\gamma$ is
 //! an upper bound and the iteration stops; otherwise the imaginary eigenvalues bracket the
 //! intervals where $\bar\sigma > \gamma$ and $\gamma_{lb}$ is raised to the maximum over their
-//! midpoints. Convergence is quadratic. The initial $\gamma_{lb}$ is the largest $\bar\sigma(G)$ over
+//! midpoints, then to a local maximum by golden-section search in the bracketing interval (so the
+//! next level usually lies just above the peak and the iteration ends). Convergence is quadratic.
+//! Rounding moves crossing eigenvalues off the axis, most of all where two crossings nearly
+//! coincide (a narrow peak, or a peak close to $\omega = 0$ where $\pm i\omega_1,\pm i\omega_2$
+//! cluster): candidates are therefore taken generously ($|\mathrm{Re}\,\lambda|\le
+//! 10^{-6}|\lambda| + 10^{-8}\\|H\\|$, tested at both $|\mathrm{Im}\,\lambda|$ and $|\lambda|$,
+//! with $\omega = 0$), and when no candidate raises $\gamma_{lb}$ every interval between
+//! consecutive candidates is searched before $\gamma$ is accepted as the upper bound. The bounds
+//! are certified up to the rounding of evaluating $G$ itself, an absolute error of order
+//! $n\varepsilon\\|G\\|_\infty$ times the conditioning of the realization. The initial $\gamma_{lb}$ is the largest $\bar\sigma(G)$ over
 //! $\omega\in\{0,\infty\}$, the pole frequencies $|\lambda|$ and $\operatorname{Im}\lambda$, a
 //! log-spaced grid spanning the pole magnitudes and (discrete time) the pole angles and a uniform
 //! grid on the unit circle. Levels closer to $\bar\sigma(D)$ than a relative margin
@@ -34,7 +43,8 @@
 //!   function matrix*, Systems & Control Letters 14 (1990).
 
 use crate::model::{
-    FrequencyEvaluator, Sampling, StateSpace, eigenvalues, require_stable_eigs, solve,
+    FrequencyEvaluator, Sampling, StateSpace, eigenvalues, quasi_triangular_eigenvalues,
+    require_stable_eigs, solve,
 };
 use crate::{Result, SystemsError};
 use faer::Mat;
@@ -161,6 +171,84 @@ fn shifted_gram_inverse(u: &Mat<f64>, sv: &[f64], gamma: f64) -> Mat<f64> {
     x
 }
 
+/// Best attained value of $\bar\sigma(G)$ found so far, and where.
+#[derive(Debug, Clone, Copy)]
+struct Peak {
+    value: f64,
+    omega: f64,
+}
+
+impl Peak {
+    fn offer(&mut self, value: f64, omega: f64) -> bool {
+        if value > self.value {
+            self.value = value;
+            self.omega = omega;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Number of golden-section steps of a local refinement (bracket shrinks by $0.618^{k}$).
+const REFINE_STEPS: usize = 30;
+
+/// Local maximization of $\bar\sigma(G(i\omega))$ over $[lo, hi]$ by golden-section search (on
+/// $\log\omega$ when $lo > 0$): every evaluated value is attained, so `peak` only improves.
+fn refine(ev: &FrequencyEvaluator, lo: f64, hi: f64, peak: &mut Peak) {
+    if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
+        return;
+    }
+    let logs = lo > 0.0;
+    let (to, from) = (
+        |x: f64, l: bool| if l { x.exp() } else { x },
+        |w: f64, l: bool| if l { w.ln() } else { w },
+    );
+    let (mut a, mut b) = (from(lo, logs), from(hi, logs));
+    let g = 0.5 * (5f64.sqrt() - 1.0);
+    let f = |x: f64, peak: &mut Peak| -> f64 {
+        let w = to(x, logs);
+        match ev.sigma_max(w) {
+            Ok(v) => {
+                peak.offer(v, w);
+                v
+            }
+            Err(_) => f64::NEG_INFINITY,
+        }
+    };
+    let mut x1 = b - g * (b - a);
+    let mut x2 = a + g * (b - a);
+    let (mut f1, mut f2) = (f(x1, peak), f(x2, peak));
+    for _ in 0..REFINE_STEPS {
+        if f1 >= f2 {
+            b = x2;
+            x2 = x1;
+            f2 = f1;
+            x1 = b - g * (b - a);
+            f1 = f(x1, peak);
+        } else {
+            a = x1;
+            x1 = x2;
+            f1 = f2;
+            x2 = a + g * (b - a);
+            f2 = f(x2, peak);
+        }
+    }
+}
+
+/// The neighbours of `w` in the sorted list `ws` (a bracket for a local refinement).
+fn bracket(ws: &[f64], w: f64) -> (f64, f64) {
+    let i = ws.partition_point(|x| *x < w);
+    let lo = if i > 0 { ws[i - 1] } else { 0.0 };
+    let hi = ws
+        .iter()
+        .skip(i)
+        .copied()
+        .find(|x| *x > w)
+        .unwrap_or(2.0 * w.max(1.0));
+    (lo, hi)
+}
+
 fn linf_ct(sys: &StateSpace, opts: HinfOptions, extra: &[f64]) -> Result<NormEstimate> {
     let (n, m, p) = (sys.order(), sys.inputs(), sys.outputs());
     let d = sys.d().to_owned();
@@ -176,7 +264,12 @@ fn linf_ct(sys: &StateSpace, opts: HinfOptions, extra: &[f64]) -> Result<NormEst
         });
     }
     let ev = FrequencyEvaluator::new(sys)?;
-    let poles = eigenvalues(sys.a())?;
+    // A quasi-triangular A (a Schur form, e.g. the error model of a reduction) gives its poles
+    // for free.
+    let poles = match quasi_triangular_eigenvalues(sys.a()) {
+        Some(p) => p,
+        None => eigenvalues(sys.a())?,
+    };
     // Poles on the imaginary axis make the norm infinite.
     let anorm = sys.a().norm_l2();
     for l in &poles {
@@ -184,11 +277,15 @@ fn linf_ct(sys: &StateSpace, opts: HinfOptions, extra: &[f64]) -> Result<NormEst
             return Err(dln_linalg::LinalgError::Singular { rcond: l.re.abs() }.into());
         }
     }
-    // Initial lower bound (Bruinsma-Steinbuch): omega = infinity (D), 0, the pole frequencies
-    // |lambda| (most lightly damped first) and Im(lambda), the caller's extra frequencies (DT: the
-    // pole angles and a uniform grid on the unit circle), and a log-spaced grid spanning the pole
-    // magnitudes. A lower bound well above sigma(D) also keeps H(gamma) well conditioned.
-    let (mut lb, mut wpk) = (sd, f64::INFINITY);
+    // Initial lower bound (Bruinsma-Steinbuch): omega = infinity (D) and omega = 0 explicitly,
+    // the pole frequencies |lambda| (most lightly damped first) and Im(lambda), the caller's extra
+    // frequencies (DT: the pole angles and a uniform grid on the unit circle), and a log-spaced
+    // grid spanning the pole magnitudes; then a local maximization around the best of them. A
+    // lower bound well above sigma(D) also keeps H(gamma) well conditioned.
+    let mut peak = Peak {
+        value: sd,
+        omega: f64::INFINITY,
+    };
     let mut test: Vec<f64> = vec![0.0];
     test.extend(extra.iter().copied().filter(|w| w.is_finite() && *w >= 0.0));
     let mut lp: Vec<(f64, f64)> = poles
@@ -217,15 +314,23 @@ fn linf_ct(sys: &StateSpace, opts: HinfOptions, extra: &[f64]) -> Result<NormEst
             test.push((l0 + (l1 - l0) * k as f64 / (NGRID - 1) as f64).exp());
         }
     }
+    test.sort_by(f64::total_cmp);
+    test.dedup();
+    let mut grid_peak = Peak {
+        value: f64::NEG_INFINITY,
+        omega: 0.0,
+    };
     for &w in &test {
         if let Ok(s) = ev.sigma_max(w) {
-            if s > lb {
-                lb = s;
-                wpk = w;
-            }
+            grid_peak.offer(s, w);
         }
     }
-    if lb == 0.0 {
+    if grid_peak.value > peak.value {
+        peak = grid_peak;
+        let (lo, hi) = bracket(&test, peak.omega);
+        refine(&ev, lo, hi, &mut peak);
+    }
+    if peak.value == 0.0 {
         // G vanishes at every test point: try a generic frequency before concluding.
         let s = ev.sigma_max(1.0 + anorm)?;
         if s == 0.0 {
@@ -237,15 +342,17 @@ fn linf_ct(sys: &StateSpace, opts: HinfOptions, extra: &[f64]) -> Result<NormEst
                 iterations: 0,
             });
         }
-        lb = s;
-        wpk = 1.0 + anorm;
+        peak = Peak {
+            value: s,
+            omega: 1.0 + anorm,
+        };
     }
     // Never test a level closer to sigma(D) than this (see FEEDTHROUGH_MARGIN).
     let gamma_floor = (1.0 + FEEDTHROUGH_MARGIN.max(2.0 * opts.rtol)) * sd;
     let (a, b, c) = (sys.a(), sys.b(), sys.c());
     let dt_c = d.transpose() * c;
     for it in 1..=opts.max_iterations {
-        let gamma = ((1.0 + 2.0 * opts.rtol) * lb).max(gamma_floor);
+        let gamma = ((1.0 + 2.0 * opts.rtol) * peak.value).max(gamma_floor);
         // R = D^T D - g^2 I, S = D D^T - g^2 I (both negative definite since gamma > sigma(D)),
         // inverted through the SVD of D.
         let rinv = shifted_gram_inverse(&dsvd.v, &dsvd.s, gamma);
@@ -266,44 +373,57 @@ fn linf_ct(sys: &StateSpace, opts: HinfOptions, extra: &[f64]) -> Result<NormEst
         });
         let hn = h.norm_l2();
         let eigs = eigenvalues(h.as_ref())?;
-        // Candidate crossings: eigenvalues near the imaginary axis. The tolerance is generous, since
-        // a spurious candidate only costs one evaluation of sigma(G) (it cannot raise `lb`).
-        let mut ws: Vec<f64> = eigs
-            .iter()
-            .filter(|l| l.im >= 0.0 && l.re.abs() <= 1e-6 * l.norm() + 1e-10 * hn)
-            .map(|l| l.im)
-            .collect();
+        // Candidate crossings: eigenvalues near the imaginary axis. The tolerance is generous (a
+        // spurious candidate only costs one evaluation of sigma(G), it cannot raise the peak),
+        // since rounding moves the eigenvalues of a crossing pair off the axis, most of all where
+        // two crossings nearly coincide (a narrow peak just above gamma, or a peak near omega = 0
+        // where +-i w1, +-i w2 form a cluster): there the pair is tested at both |Im l| and |l|.
+        let mut ws: Vec<f64> = Vec::new();
+        for l in eigs.iter().filter(|l| l.im >= 0.0) {
+            if l.re.abs() <= 1e-6 * l.norm() + 1e-8 * hn {
+                ws.push(l.im);
+                ws.push(l.norm());
+            }
+        }
         if ws.is_empty() {
             return Ok(NormEstimate {
-                value: lb,
-                lower: lb,
+                value: peak.value,
+                lower: peak.value,
                 upper: gamma,
-                frequency: wpk,
+                frequency: peak.omega,
                 iterations: it,
             });
         }
+        ws.push(0.0);
         ws.sort_by(f64::total_cmp);
+        ws.dedup();
         let mut cand = ws.clone();
         for k in 0..ws.len().saturating_sub(1) {
             cand.push(0.5 * (ws[k] + ws[k + 1]));
         }
-        let mut improved = false;
+        let before = peak.value;
         for &w in &cand {
             if let Ok(sv) = ev.sigma_max(w) {
-                if sv > lb {
-                    lb = sv;
-                    wpk = w;
-                    improved = true;
-                }
+                peak.offer(sv, w);
             }
         }
-        if !improved {
-            // Only spurious (rounding-level) crossings: gamma is an upper bound up to rounding.
+        if peak.value > before {
+            let (lo, hi) = bracket(&ws, peak.omega);
+            refine(&ev, lo, hi, &mut peak);
+            continue;
+        }
+        // No midpoint rose above the peak: the crossings are spurious, or inaccurate enough to
+        // miss a narrow interval where sigma > gamma. Search every interval between consecutive
+        // candidates before accepting gamma as the upper bound.
+        for k in 0..ws.len().saturating_sub(1) {
+            refine(&ev, ws[k], ws[k + 1], &mut peak);
+        }
+        if peak.value <= before * (1.0 + opts.rtol) {
             return Ok(NormEstimate {
-                value: lb,
-                lower: lb,
-                upper: gamma,
-                frequency: wpk,
+                value: peak.value,
+                lower: peak.value,
+                upper: gamma.max((1.0 + 2.0 * opts.rtol) * peak.value),
+                frequency: peak.omega,
                 iterations: it,
             });
         }

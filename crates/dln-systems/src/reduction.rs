@@ -136,19 +136,50 @@ pub struct Reduction {
     pub method: Method,
     /// Projection used.
     pub balancing: Balancing,
+    /// The (α-)stable part $G_s$ in real Schur coordinates $(T_s, Z_s^\top B_s, C_sZ_s, D)$.
+    stable_schur_model: StateSpace,
+    /// Its reduction $G_{s,r}$ (without the kept unstable part).
+    reduced_stable: StateSpace,
 }
 
 impl Reduction {
-    /// Measured $\\|G - G_r\\|_{\mathcal L_\infty}$ (the $\mathcal H_\infty$ norm of the error, which
-    /// is stable: the kept unstable parts cancel), by [`linf_norm`] on the realization of
-    /// $G - G_r$, relative tolerance `1e-9`.
+    /// Measured $\\|G - G_r\\|_{\mathcal L_\infty}$ (the $\mathcal H_\infty$ norm of the error), by
+    /// [`linf_norm`] with relative tolerance `1e-9`, computed from the stable parts:
+    /// with the split $G = G_s + G_u$ the kept part $G_u$ cancels exactly,
+    /// $G - G_r = G_s - G_{s,r}$, so the error model is the stable, block-diagonal
+    /// $\big(\operatorname{diag}(T_s, T_r), [Z_s^\top B_s; Z_r^\top B_r], [C_sZ_s, -C_rZ_r], D - D_r\big)$ in the
+    /// real Schur coordinates of $A_s$ (already computed by [`reduce`]) and of $A_r$. No
+    /// cancelled unstable modes enter the level-set iteration; $\omega = 0$ and $\omega = \infty$
+    /// are evaluated explicitly; the poles come from the Schur form, and each frequency costs one
+    /// quasi-triangular back substitution, $O((n_s+r)^2m)$.
+    ///
+    /// The transfer function is that of $G - G_r$ for the model $G_s + G_u$ as split, i.e. up to
+    /// the split's rounding, of relative size $\varepsilon$ times
+    /// [`AdditiveSplit::coupling_norm`](crate::split::AdditiveSplit::coupling_norm).
     ///
     /// # Errors
-    /// Dimension/sampling mismatch with `original`; norm failures.
-    pub fn hinf_error(&self, original: &StateSpace) -> Result<NormEstimate> {
-        let e = original.sub(&self.system)?;
+    /// Norm failures ([`linf_norm`]).
+    pub fn hinf_error(&self) -> Result<NormEstimate> {
+        let reduced = schur_coordinates(&self.reduced_stable)?;
+        let e = self.stable_schur_model.sub(&reduced)?;
         linf_norm(&e, HinfOptions::default())
     }
+}
+
+/// The same model with $A$ in real Schur form: $(T, Z^\top B, CZ, D)$.
+fn schur_coordinates(sys: &StateSpace) -> Result<StateSpace> {
+    let s = real_schur(sys.a())?;
+    with_schur(sys, &s)
+}
+
+fn with_schur(sys: &StateSpace, s: &RealSchur) -> Result<StateSpace> {
+    StateSpace::new(
+        s.t.clone(),
+        s.z.transpose() * sys.b(),
+        sys.c() * &s.z,
+        sys.d().to_owned(),
+        sys.sampling(),
+    )
 }
 
 /// Reduces `sys` (see the [module documentation](self)).
@@ -198,6 +229,8 @@ pub fn reduce(sys: &StateSpace, opts: ReductionOptions) -> Result<Reduction> {
         o => o,
     };
     let part = reduce_stable(&stable, &stable_schur, order, opts)?;
+    let stable_schur_model = with_schur(&stable, &stable_schur)?;
+    let reduced_stable = part.system.clone();
     let system = match unstable {
         Some(u) if nu > 0 => u.parallel(&part.system, 1.0)?,
         _ => part.system,
@@ -214,6 +247,8 @@ pub fn reduce(sys: &StateSpace, opts: ReductionOptions) -> Result<Reduction> {
         hsv: part.hsv,
         method: opts.method,
         balancing: opts.balancing,
+        stable_schur_model,
+        reduced_stable,
     })
 }
 

@@ -173,3 +173,302 @@ fn random_ct_m_ne_p_against_dense_grid() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Certified error of reductions (issue 9, item 3) and peaks at DC, at high frequency and at the
+// feedthrough level.
+
+use dln_systems::model::Sampling;
+use dln_systems::norms::{HinfOptions, linf_norm};
+use dln_systems::reduction::{OrderSelection, ReductionOptions, reduce};
+
+/// sigma_max(G) at each frequency (rad/s; DT: omega in [0, pi/h]), and the largest value.
+fn sigma_on(sys: &StateSpace, omegas: &[f64]) -> (f64, f64) {
+    let resp = sys.frequency_response(omegas).unwrap();
+    let mut best = (0.0, 0.0);
+    for (g, &w) in resp.iter().zip(omegas) {
+        let s = dln_linalg::singular_values(g.as_ref()).unwrap()[0];
+        if s > best.0 {
+            best = (s, w);
+        }
+    }
+    best
+}
+
+/// Dense frequency grid: 0, log-spaced over [wlo, whi] (CT), or uniform in theta (DT), refined
+/// around the grid maximum of sigma_max(err).
+fn dense_peak(err: &StateSpace, wlo: f64, whi: f64, npts: usize) -> (f64, f64) {
+    let omegas: Vec<f64> = match err.sampling() {
+        Sampling::Discrete { dt } => (0..=npts)
+            .map(|k| std::f64::consts::PI * k as f64 / npts as f64 / dt)
+            .collect(),
+        Sampling::Continuous => {
+            let (l0, l1) = (wlo.log10(), whi.log10());
+            let mut w: Vec<f64> = (0..=npts)
+                .map(|k| 10f64.powf(l0 + (l1 - l0) * k as f64 / npts as f64))
+                .collect();
+            w.push(0.0);
+            w
+        }
+    };
+    let (mut best, mut at) = sigma_on(err, &omegas);
+    // two zooms around the grid maximum: relative half-widths 2e-2 and 1e-4
+    for half in [2e-2, 1e-4] {
+        let fine: Vec<f64> = (0..=400)
+            .map(|k| at * (1.0 - half + 2.0 * half * k as f64 / 400.0))
+            .collect();
+        let (s1, w1) = sigma_on(err, &fine);
+        if s1 > best {
+            (best, at) = (s1, w1);
+        }
+    }
+    (best, at)
+}
+
+/// The certificate: the true peak (dense grid of the realization `err`) never lies above the
+/// reported upper bound by more than the rounding of the evaluation, `abs_tol`; the attained
+/// lower bound never lies above the grid peak by more than that either (the grid is finite, so
+/// the reported value may exceed the grid's by the grid's resolution only from above).
+fn assert_certified(name: &str, est: &NormEstimate, gmax: f64, wmax: f64, abs_tol: f64) {
+    assert!(est.lower <= est.upper, "{name}: {est:?}");
+    assert!(
+        gmax <= est.upper * (1.0 + 1e-12) + abs_tol,
+        "{name}: dense-grid peak {gmax:e} at omega = {wmax:e} exceeds the certified upper bound \
+         ({:e} below it, rounding allowance {abs_tol:e}): {est:?}",
+        gmax - est.upper
+    );
+    assert!(
+        est.upper <= est.lower * (1.0 + 1.01e-6),
+        "{name}: gap too wide {est:?}"
+    );
+    assert!(
+        est.lower <= gmax * (1.0 + 1e-6) + abs_tol,
+        "{name}: reported value {:e} above anything on the grid ({gmax:e})",
+        est.lower
+    );
+}
+
+/// A random n-state model with exactly `nu` unstable poles, built as in the issue:
+/// A = M/sqrt(n) - s I (CT; s between the nu-th and (nu+1)-th real parts of the eigenvalues of M,
+/// not splitting a conjugate pair) or A = M/rho * r with r between the corresponding moduli (DT).
+fn split_model(seed: u64, n: usize, nu: usize, dt: Option<f64>) -> StateSpace {
+    let mut r = rng(seed);
+    let m0: Mat<f64> = gaussian::<f64, _>(&mut r, n, n) * (1.0 / (n as f64).sqrt());
+    let b: Mat<f64> = gaussian(&mut r, n, 2);
+    let c: Mat<f64> = gaussian(&mut r, 2, n);
+    let d = Mat::<f64>::zeros(2, 2);
+    let eig = m0.eigenvalues().unwrap();
+    let key: Vec<f64> = match dt {
+        None => eig.iter().map(|l| l.re).collect(),
+        Some(_) => eig.iter().map(|l| l.norm()).collect(),
+    };
+    let mut sorted = key.clone();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    // first k >= nu with a real gap between the k-th and (k+1)-th value (not inside a pair)
+    let k = (nu..n).find(|&k| sorted[k - 1] - sorted[k] > 1e-3).unwrap();
+    let cut = 0.5 * (sorted[k - 1] + sorted[k]);
+    match dt {
+        None => {
+            let a = Mat::from_fn(n, n, |i, j| m0[(i, j)] - if i == j { cut } else { 0.0 });
+            StateSpace::continuous(a, b, c, d).unwrap()
+        }
+        Some(h) => {
+            let a = m0 * (1.0 / cut);
+            StateSpace::discrete(a, b, c, d, h).unwrap()
+        }
+    }
+}
+
+/// Rounding allowance for comparing transfer functions evaluated from two realizations:
+/// 1e3 * n * eps * (sup|G| + sup|G_r|) on the grid.
+fn rounding_allowance(sys: &StateSpace, red: &StateSpace, gscale_grid: &[f64]) -> f64 {
+    let (g, _) = sigma_on(sys, gscale_grid);
+    let (gr, _) = sigma_on(red, gscale_grid);
+    1e3 * (sys.order() as f64) * f64::EPSILON * (g + gr)
+}
+
+#[test]
+fn split_reduction_error_is_certified_ct() {
+    for seed in [3u64, 7] {
+        let sys = split_model(seed, 60, 4, None);
+        let red = reduce(
+            &sys,
+            ReductionOptions {
+                order: OrderSelection::Fixed(30),
+                alpha: Some(0.0),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(red.unstable_order >= 4);
+        let est = red.hinf_error().unwrap();
+        // The truth: G - G_r evaluated from the original realization (not the split).
+        let err = sys.sub(&red.system).unwrap();
+        let (gmax, wmax) = dense_peak(&err, 1e-8, 1e3, 3000);
+        let scale: Vec<f64> = (0..200)
+            .map(|k| 10f64.powf(-4.0 + 0.03 * k as f64))
+            .collect();
+        let tol = rounding_allowance(&sys, &red.system, &scale);
+        assert_certified(&format!("CT split seed {seed}"), &est, gmax, wmax, tol);
+        // the a-priori sandwich
+        assert!(est.upper >= red.error_lower_bound * (1.0 - 1e-6));
+        assert!(est.lower <= red.error_bound * (1.0 + 1e-6));
+    }
+}
+
+#[test]
+fn split_reduction_error_is_certified_dt() {
+    for seed in [2u64, 5] {
+        let sys = split_model(seed, 60, 4, Some(0.1));
+        let red = reduce(
+            &sys,
+            ReductionOptions {
+                order: OrderSelection::Fixed(30),
+                alpha: Some(1.0),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(red.unstable_order >= 4);
+        let est = red.hinf_error().unwrap();
+        let err = sys.sub(&red.system).unwrap();
+        let (gmax, wmax) = dense_peak(&err, 0.0, 0.0, 4000);
+        let scale: Vec<f64> = (0..=200)
+            .map(|k| std::f64::consts::PI * k as f64 / 20.0)
+            .collect();
+        let tol = rounding_allowance(&sys, &red.system, &scale);
+        assert_certified(&format!("DT split seed {seed}"), &est, gmax, wmax, tol);
+    }
+}
+
+#[test]
+fn stable_reduction_error_is_certified() {
+    for (seed, dt) in [(21u64, None), (22, Some(0.5))] {
+        let sys = random_stable(seed, 40, 2, 3, 0.5, dt);
+        let red = reduce(
+            &sys,
+            ReductionOptions {
+                order: OrderSelection::Fixed(12),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let est = red.hinf_error().unwrap();
+        let err = sys.sub(&red.system).unwrap();
+        let (gmax, wmax) = dense_peak(&err, 1e-5, 1e4, 3000);
+        let scale: Vec<f64> = (0..200)
+            .map(|k| 10f64.powf(-4.0 + 0.03 * k as f64))
+            .collect();
+        let tol = rounding_allowance(&sys, &red.system, &scale);
+        assert_certified(
+            &format!("stable seed {seed} dt {dt:?}"),
+            &est,
+            gmax,
+            wmax,
+            tol,
+        );
+    }
+}
+
+/// Lightly damped pair at omega0 (damping zeta) plus a well-damped real pole at `fast`,
+/// CT, m = p = 1, feedthrough `d`.
+fn resonance(omega0: f64, zeta: f64, fast: f64, d: f64) -> StateSpace {
+    let a = mat![
+        [-zeta * omega0, omega0, 0.0],
+        [-omega0, -zeta * omega0, 0.0],
+        [0.0, 0.0, -fast]
+    ];
+    let b = mat![[0.0], [omega0], [fast]];
+    let c = mat![[1.0, 0.0, 0.3]];
+    StateSpace::continuous(a, b, c, mat![[d]]).unwrap()
+}
+
+#[test]
+fn peak_near_dc() {
+    // resonance at 2e-5 rad/s (as in the issue's report), a fast pole at 10
+    let sys = resonance(2e-5, 0.02, 10.0, 0.0);
+    let est = linf_norm(&sys, HinfOptions::default()).unwrap();
+    let (gmax, wmax) = dense_peak(&sys, 1e-8, 1e3, 20_000);
+    assert_certified("peak near DC", &est, gmax, wmax, 0.0);
+    assert!((est.frequency - 2e-5).abs() < 1e-6, "{est:?}");
+}
+
+#[test]
+fn peak_at_dc() {
+    // monotone magnitude: real poles, positive residues; the peak is G(0)
+    let a = mat![[-1e-3, 0.0], [0.0, -2.0]];
+    let b = mat![[1e-3], [2.0]];
+    let c = mat![[1.0, 0.5]];
+    let sys = StateSpace::continuous(a, b, c, mat![[0.0]]).unwrap();
+    let est = linf_norm(&sys, HinfOptions::default()).unwrap();
+    assert!((est.value - 1.5).abs() < 1e-12, "{est:?}");
+    assert!(est.upper >= 1.5 && est.frequency.abs() < 1e-9, "{est:?}");
+    // DT: peak at theta = 0 (z = 1)
+    let a = mat![[0.999, 0.0], [0.0, 0.2]];
+    let b = mat![[0.001], [0.8]];
+    let sys = StateSpace::discrete(a, b, mat![[1.0, 0.5]], mat![[0.0]], 1.0).unwrap();
+    let est = linf_norm(&sys, HinfOptions::default()).unwrap();
+    let g1 = sys.dc_gain().unwrap()[(0, 0)];
+    assert!((est.value - g1).abs() < 1e-12 * g1, "{est:?} vs {g1}");
+    assert!(est.upper >= g1 && est.frequency.abs() < 1e-6, "{est:?}");
+}
+
+#[test]
+fn peak_at_high_frequency() {
+    // resonance at 1e5 rad/s, slow pole at 1e-3
+    let sys = resonance(1e5, 0.01, 1e-3, 0.0);
+    let est = linf_norm(&sys, HinfOptions::default()).unwrap();
+    let (gmax, wmax) = dense_peak(&sys, 1e-6, 1e7, 20_000);
+    assert_certified("peak at high frequency", &est, gmax, wmax, 0.0);
+    assert!((est.frequency / 1e5 - 1.0).abs() < 1e-3, "{est:?}");
+    // DT: peak at the Nyquist frequency theta = pi (z = -1)
+    let sys = StateSpace::discrete(
+        mat![[-0.95, 0.0], [0.0, 0.3]],
+        mat![[1.0], [1.0]],
+        mat![[1.0, 1.0]],
+        mat![[0.0]],
+        0.01,
+    )
+    .unwrap();
+    let est = linf_norm(&sys, HinfOptions::default()).unwrap();
+    let gpi = sys.eval(dln_linalg::c64::new(-1.0, 0.0)).unwrap()[(0, 0)].norm();
+    assert!((est.value - gpi).abs() < 1e-12 * gpi, "{est:?} vs {gpi}");
+    assert!(
+        (est.frequency * 0.01 - std::f64::consts::PI).abs() < 1e-6,
+        "{est:?}"
+    );
+}
+
+#[test]
+fn peak_at_feedthrough_level() {
+    // |G(i w)| = w / sqrt(1 + w^2) < 1 = |D|: the supremum is D, attained only at infinity
+    let sys = StateSpace::continuous(mat![[-1.0]], mat![[1.0]], mat![[-1.0]], mat![[1.0]]).unwrap();
+    let est = linf_norm(&sys, HinfOptions::default()).unwrap();
+    assert!(
+        (est.value - 1.0).abs() < 1e-15 && est.upper >= 1.0,
+        "{est:?}"
+    );
+    assert!(est.frequency.is_infinite(), "{est:?}");
+    // a peak 1e-8 above |D| (inside the 1e-6 margin): the certificate still covers it
+    let sys = resonance(3.0, 0.05, 1.0, 2.0);
+    let small = StateSpace::continuous(
+        sys.a().to_owned(),
+        sys.b() * 1e-9,
+        sys.c().to_owned(),
+        sys.d().to_owned(),
+    )
+    .unwrap();
+    let est = linf_norm(&small, HinfOptions::default()).unwrap();
+    let (gmax, wmax) = dense_peak(&small, 1e-3, 1e3, 20_000);
+    assert!(
+        gmax > 2.0 * (1.0 + 1e-9),
+        "test premise: peak {gmax} above |D|"
+    );
+    assert_certified("feedthrough level", &est, gmax, wmax, 0.0);
+    // DT: feedthrough dominates, sampled
+    let dt =
+        StateSpace::discrete(mat![[0.5]], mat![[1e-9]], mat![[1.0]], mat![[2.0]], 1.0).unwrap();
+    let est = linf_norm(&dt, HinfOptions::default()).unwrap();
+    let (gmax, wmax) = dense_peak(&dt, 0.0, 0.0, 20_000);
+    assert_certified("DT feedthrough level", &est, gmax, wmax, 0.0);
+}

@@ -72,7 +72,7 @@ proptest! {
         let r_req = ((n as f64) * frac) as usize;
         let method = if spa { Method::SingularPerturbation } else { Method::Truncation };
         let red = reduce(&sys, ReductionOptions { method, order: OrderSelection::Fixed(r_req), ..Default::default() }).unwrap();
-        let e = red.hinf_error(&sys).unwrap().value;
+        let e = red.hinf_error().unwrap().value;
         let scale = red.hsv[0];
         prop_assert!(red.error_lower_bound <= e * (1.0 + 1e-7) + 1e-12 * scale, "{} <= {}", red.error_lower_bound, e);
         prop_assert!(e <= red.error_bound * (1.0 + 1e-7) + 1e-12 * scale, "{} <= {}", e, red.error_bound);

@@ -119,7 +119,7 @@ fn ab09ad_balanced_truncation_example() {
         }
     }
     // error bounds
-    let e = bal.hinf_error(&m.sys).unwrap().value;
+    let e = bal.hinf_error().unwrap().value;
     assert!(
         bal.error_lower_bound <= e * (1.0 + 1e-9) && e <= bal.error_bound,
         "{} <= {e} <= {}",
@@ -161,7 +161,7 @@ fn ab09bd_singular_perturbation_example() {
         let g0 = m.sys.dc_gain().unwrap();
         let gr0 = r.system.dc_gain().unwrap();
         assert!(dln_linalg::rel_diff(gr0.as_ref(), g0.as_ref()) < 1e-10);
-        let e = r.hinf_error(&m.sys).unwrap().value;
+        let e = r.hinf_error().unwrap().value;
         assert!(r.error_lower_bound <= e * (1.0 + 1e-9) && e <= r.error_bound);
     }
 }
@@ -206,7 +206,7 @@ fn ab09md_alpha_stable_truncation_example() {
         for (a, b) in orig.iter().zip(&kept) {
             assert!((a - b).abs() < 1e-10);
         }
-        let e = r.hinf_error(&m.sys).unwrap().value;
+        let e = r.hinf_error().unwrap().value;
         assert!(
             r.error_lower_bound <= e * (1.0 + 1e-9) && e <= r.error_bound,
             "{} {e} {}",
@@ -299,7 +299,7 @@ fn unstable_system_needs_the_split() {
     )
     .unwrap();
     assert!(r.unstable_order > 0 && r.order == 5);
-    let err = r.hinf_error(&m.sys).unwrap().value;
+    let err = r.hinf_error().unwrap().value;
     assert!(
         err <= r.error_bound && err >= r.error_lower_bound * (1.0 - 1e-9),
         "{err} vs {}",
@@ -325,7 +325,7 @@ fn error_norms_match_ab13dd_and_obey_the_bounds() {
             )
             .unwrap();
             assert_eq!(r.order, r_req);
-            let e = r.hinf_error(&m.sys).unwrap().value;
+            let e = r.hinf_error().unwrap().value;
             assert!(rel(r.error_bound, red["bound_2sum_tail"].as_f64().unwrap()) < 1e-9);
             if red["hinf_err_numerically_reliable"]
                 .as_bool()
@@ -357,7 +357,7 @@ fn sandwich_on_discrete_images_and_spa() {
                     ..Default::default()
                 };
                 let r = reduce(&m.sys, o).unwrap();
-                let e = r.hinf_error(&m.sys).unwrap().value;
+                let e = r.hinf_error().unwrap().value;
                 assert!(
                     r.error_lower_bound <= e * (1.0 + 1e-8) && e <= r.error_bound * (1.0 + 1e-8),
                     "{name} {method:?} r={r_req}: {} <= {e} <= {}",

@@ -159,7 +159,7 @@ pub fn run(args: Args) -> Result<()> {
         alpha: args.alpha,
     };
     let red = reduce(&l.sys, opts).map_err(|e| l.error(e))?;
-    let err = red.hinf_error(&l.sys).map_err(|e| l.error(e))?;
+    let err = red.hinf_error().map_err(|e| l.error(e))?;
     let report = ReduceReport {
         method: args.method.name(),
         time: l.time().name(),
