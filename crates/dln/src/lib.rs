@@ -1,6 +1,6 @@
 //! Deep linear networks and balancedness: the umbrella crate of the `dln` workspace.
 //!
-//! It re-exports the four layers under short names and adds a [`prelude`] and one error type,
+//! It re-exports the five layers under short names and adds a [`prelude`] and one error type,
 //! [`Error`], that any of them converts into:
 //!
 //! | module | crate | what it owns |
@@ -9,6 +9,7 @@
 //! | [`algebra`] | `dln-algebra` | networks $\mathbf W = (W_N,\dots,W_1)$, the group action, moments, Kempf–Ness balancing |
 //! | [`flows`] | `dln-flows` | gradient and balancing flows in time |
 //! | [`systems`] | `dln-systems` | linear systems $(A,B,C,D)$: Gramians, Hankel singular values, balanced truncation |
+//! | [`bayes`] | `dln-bayes` | the Bayesian reading: Gaussian prior, noisy training, entropy of the balanced orbit |
 //!
 //! # Example
 //! ```
@@ -34,6 +35,10 @@ pub use dln_flows as flows;
 
 /// Linear time-invariant systems and their balanced realizations. Re-exported from `dln-systems`.
 pub use dln_systems as systems;
+
+/// The Bayesian reading of regularization: prior, noisy training, entropy. Re-exported from
+/// `dln-bayes`.
+pub use dln_bayes as bayes;
 
 /// The names most programs need: `use dln::prelude::*;`.
 pub mod prelude {
@@ -62,6 +67,9 @@ pub enum Error {
     /// A failure in [`systems`].
     #[error(transparent)]
     Systems(#[from] dln_systems::SystemsError),
+    /// A failure in [`bayes`].
+    #[error(transparent)]
+    Bayes(#[from] dln_bayes::BayesError),
 }
 
 /// `Result` with [`Error`] as the default error.

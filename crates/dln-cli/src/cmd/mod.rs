@@ -49,11 +49,13 @@ use std::path::PathBuf;
 
 // REGISTER (1/3): one `pub mod` line per command.
 pub mod balance;
+pub mod entropy;
 pub mod flow;
 pub mod gram;
 pub mod hsv;
 pub mod moments;
 pub mod reduce;
+pub mod sample;
 pub mod train;
 
 /// The subcommands. The doc comment of each `Args` struct is the command's help.
@@ -74,6 +76,10 @@ pub enum Command {
     Flow(flow::Args),
     /// Train a network by least squares: gradient flow or gradient descent, with weight decay.
     Train(train::Args),
+    /// Sample the Gaussian prior or noisy-training paths (the Bayesian reading of regularization).
+    Sample(sample::Args),
+    /// Entropy S(X) = log vol(O_X) of the balanced orbit of X.
+    Entropy(entropy::Args),
 }
 
 impl Command {
@@ -91,6 +97,8 @@ impl Command {
             Command::Reduce(a) => reduce::run(a),
             Command::Flow(a) => flow::run(a),
             Command::Train(a) => train::run(a),
+            Command::Sample(a) => sample::run(a),
+            Command::Entropy(a) => entropy::run(a),
         }
     }
 }

@@ -1,0 +1,400 @@
+//! The OU process (4.2) and noisy training (4.4), with the OU part integrated exactly.
+//!
+//! **OU process.** $d\mathbf W = -\kappa\mathbf W\,dt + \sqrt{2/\beta}\,d\mathbf B$ has the exact transition
+//! $$\mathbf W_{t+h} = e^{-\kappa h}\mathbf W_t + \sqrt{\frac{1-e^{-2\kappa h}}{\beta\kappa}}\,\boldsymbol\xi,$$
+//! $\boldsymbol\xi$ standard Gaussian in the $D$ real coordinates, and the stationary law
+//! $\propto e^{-\beta\kappa\|\mathbf W\|^2/2}$ (erratum E6; claim 34), the [`GaussianPrior`].
+//!
+//! **Noisy training.** $d\mathbf W = -\big(\nabla_{\mathbf W}E(\varphi(\mathbf W))+\kappa\mathbf W\big)dt+\sqrt{2/\beta}\,d\mathbf B$
+//! is integrated by Strang splitting: half an exact OU step, an explicit Euler step of the loss
+//! gradient $\nabla_{\mathbf W}(E\circ\varphi)$ ([`dln_flows::training::network_gradient`]), half an exact
+//! OU step; consecutive half steps are merged into one exact step, so a step costs one gradient and
+//! one Gaussian draw per real coordinate. The scheme is weakly second order and **exact** for
+//! $E = 0$ (any $h$).
+//!
+//! **Moment law** (a noisy Theorem 2). For every loss,
+//! $$\mathbb E[G_k(t)] = e^{-2\kappa t}G_k(0) + c_F(d_{k-1}-d_{k+1})\frac{1-e^{-2\kappa t}}{\beta\kappa}I_{d_k}:$$
+//! the loss term drops out by the conservation law $d\mathbf G(\nabla(E\circ\varphi)) = 0$, the drift
+//! $-\kappa\mathbf W$ contracts $\mathbf G$ at rate $2\kappa$, and the Itô correction of $W_kW_k^*$ and
+//! $W_{k+1}^*W_{k+1}$ is $\frac2\beta c_F(d_{k-1}I - d_{k+1}I)\,dt$ ([`expected_moments`]). The splitting
+//! keeps the conservation law only to $O(h^2\|\nabla E\|^2)$ per step (the Euler step), which
+//! is the discretisation allowance of the checks.
+
+use crate::error::{BayesError, Result, positive};
+use crate::prior::{GaussianPrior, c_f, gaussian_coords};
+use dln_algebra::Network;
+use dln_flows::loss::Loss;
+use dln_flows::training::network_gradient;
+use dln_flows::{FlowStats, Observer, Progress, Termination};
+use dln_linalg::Scalar;
+use faer::Mat;
+use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
+use std::ops::ControlFlow;
+
+/// The OU process $d\mathbf W = -\kappa\mathbf W\,dt + \sqrt{2/\beta}\,d\mathbf B$.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OrnsteinUhlenbeck {
+    beta: f64,
+    kappa: f64,
+}
+
+impl OrnsteinUhlenbeck {
+    /// The process with inverse temperature $\beta$ and rate $\kappa$.
+    ///
+    /// # Errors
+    /// [`BayesError::InvalidParameter`] unless both are finite and positive.
+    pub fn new(beta: f64, kappa: f64) -> Result<Self> {
+        Ok(Self {
+            beta: positive("beta", beta)?,
+            kappa: positive("kappa", kappa)?,
+        })
+    }
+
+    /// $\beta$.
+    pub fn beta(&self) -> f64 {
+        self.beta
+    }
+
+    /// $\kappa$.
+    pub fn kappa(&self) -> f64 {
+        self.kappa
+    }
+
+    /// The coefficients $(e^{-\kappa h}, \sqrt{(1-e^{-2\kappa h})/(\beta\kappa)})$ of the exact transition
+    /// over time $h\ge0$ (computed with `expm1`, accurate for small $h$).
+    pub fn transition(&self, h: f64) -> (f64, f64) {
+        let a = (-self.kappa * h).exp();
+        let var = -(-2.0 * self.kappa * h).exp_m1() / (self.beta * self.kappa);
+        (a, var.max(0.0).sqrt())
+    }
+
+    /// Advances $\mathbf W$ (layers, input first) by the exact transition over time $h$, in place.
+    pub fn step<T: Scalar, R: Rng + ?Sized>(&self, w: &mut [Mat<T>], h: f64, rng: &mut R) {
+        let (a, sd) = self.transition(h);
+        ou_update(w, a, sd, rng);
+    }
+
+    /// The stationary law: the [`GaussianPrior`] with the same $\beta,\kappa$ (density
+    /// $\propto e^{-\beta\kappa\|\mathbf W\|^2/2}$).
+    ///
+    /// # Errors
+    /// Invalid widths (see [`GaussianPrior::new`]).
+    pub fn stationary(&self, widths: &[usize]) -> Result<GaussianPrior> {
+        GaussianPrior::new(self.beta, self.kappa, widths)
+    }
+}
+
+/// $W \leftarrow aW + \mathrm{sd}\,\xi$ coordinatewise.
+fn ou_update<T: Scalar, R: Rng + ?Sized>(w: &mut [Mat<T>], a: f64, sd: f64, rng: &mut R) {
+    for m in w.iter_mut() {
+        for j in 0..m.ncols() {
+            for i in 0..m.nrows() {
+                let xi: T = gaussian_coords(rng, sd);
+                m[(i, j)] = m[(i, j)].scale(a) + xi;
+            }
+        }
+    }
+}
+
+/// The moment law $\mathbb E[G_k(t)] = e^{-2\kappa t}G_k(0) + c_F(d_{k-1}-d_{k+1})\frac{1-e^{-2\kappa t}}{\beta\kappa}I$
+/// for noisy training from the deterministic start `w0` (any loss, including none).
+pub fn expected_moments<T: Scalar>(w0: &Network<T>, beta: f64, kappa: f64, t: f64) -> Vec<Mat<T>> {
+    let widths = w0.widths();
+    let decay = (-2.0 * kappa * t).exp();
+    let ito = -(-2.0 * kappa * t).exp_m1() / (beta * kappa) * c_f::<T>() as f64;
+    w0.moments()
+        .into_iter()
+        .enumerate()
+        .map(|(idx, g)| {
+            let k = idx + 1;
+            let shift = ito * (widths[k - 1] as f64 - widths[k + 1] as f64);
+            Mat::from_fn(g.nrows(), g.ncols(), |i, j| {
+                let v = g[(i, j)].scale(decay);
+                if i == j { v + T::from_f64(shift) } else { v }
+            })
+        })
+        .collect()
+}
+
+/// Noisy training (4.4) for a loss $E$ of `dln-flows`.
+#[derive(Debug, Clone)]
+pub struct NoisyTraining<L> {
+    loss: L,
+    ou: OrnsteinUhlenbeck,
+    dt: f64,
+}
+
+/// The result of [`NoisyTraining::run_paths`].
+#[derive(Debug, Clone)]
+pub struct NoisyRun<T: Scalar> {
+    /// Recording times, from $0$ to $t_{\mathrm{end}}$.
+    pub t: Vec<f64>,
+    /// Path averages $\overline{G_k}(t)$ at each recording time (entry `k-1` for junction $k$).
+    pub mean_moments: Vec<Vec<Mat<T>>>,
+    /// The path-averaged moment norm $\overline{\|\mathbf G\|}(t)$ at each recording time.
+    pub mean_moment_norm: Vec<f64>,
+    /// The path-averaged loss $\overline{E(X)}(t)$ at each recording time.
+    pub mean_loss: Vec<f64>,
+    /// The weights of every path at the last recorded time.
+    pub finals: Vec<Network<T>>,
+    /// The path average of $\sum_{\text{steps}}h^2\|\nabla_{\mathbf W}(E\circ\varphi)\|^2$: a bound on how far
+    /// the Euler steps move $\mathbb E[G_k]$ off the moment law (each moves $G_k$ by exactly
+    /// $h^2(g_kg_k^*-g_{k+1}^*g_{k+1})$, the first-order term vanishing by the conservation law, and the
+    /// exact OU steps contract deviations).
+    pub discretisation_allowance: f64,
+    /// Steps per path.
+    pub steps: usize,
+    /// The step size actually used ($t_{\mathrm{end}}$ divided by the number of steps).
+    pub h: f64,
+    /// Why the run ended.
+    pub termination: Termination,
+}
+
+/// One path's state and generator.
+struct Path<T: Scalar> {
+    w: Vec<Mat<T>>,
+    rng: rand::rngs::StdRng,
+    defect: f64,
+}
+
+/// A per-path seed, decorrelated from neighbouring paths (SplitMix64 finaliser).
+pub fn path_seed(seed: u64, path: usize) -> u64 {
+    let mut z = seed
+        ^ (path as u64)
+            .wrapping_add(1)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+impl<L> NoisyTraining<L> {
+    /// Noisy training of `loss` with inverse temperature $\beta$, weight decay $\kappa$ and step
+    /// size `dt` (the step actually used divides the horizon evenly and is at most `dt`).
+    ///
+    /// # Errors
+    /// [`BayesError::InvalidParameter`] unless $\beta,\kappa,\mathrm{dt}$ are finite and positive.
+    pub fn new(loss: L, beta: f64, kappa: f64, dt: f64) -> Result<Self> {
+        positive("dt", dt)?;
+        Ok(Self {
+            loss,
+            ou: OrnsteinUhlenbeck::new(beta, kappa)?,
+            dt,
+        })
+    }
+
+    /// The OU part.
+    pub fn ou(&self) -> &OrnsteinUhlenbeck {
+        &self.ou
+    }
+
+    /// One Strang step of size `h` in place: OU($h/2$), Euler on $E\circ\varphi$, OU($h/2$).
+    /// Returns $E(X)$ before the gradient step.
+    pub fn step<T: Scalar, R: Rng + ?Sized>(&self, w: &mut [Mat<T>], h: f64, rng: &mut R) -> f64
+    where
+        L: Loss<T>,
+    {
+        self.ou.step(w, 0.5 * h, rng);
+        let (e, _) = self.gradient_step(w, h);
+        self.ou.step(w, 0.5 * h, rng);
+        e
+    }
+
+    /// Euler step on $E\circ\varphi$; returns $E(X)$ and $\|\nabla_{\mathbf W}(E\circ\varphi)\|^2$.
+    fn gradient_step<T: Scalar>(&self, w: &mut [Mat<T>], h: f64) -> (f64, f64)
+    where
+        L: Loss<T>,
+    {
+        let (e, g) = network_gradient(w, &self.loss, 0.0);
+        let gsq = dln_algebra::tuple_norm_sq(&g);
+        for (wk, gk) in w.iter_mut().zip(&g) {
+            for j in 0..wk.ncols() {
+                for i in 0..wk.nrows() {
+                    wk[(i, j)] -= gk[(i, j)].scale(h);
+                }
+            }
+        }
+        (e, gsq)
+    }
+
+    /// Runs `paths` independent paths from `w0` to `t_end` in parallel (rayon), path $i$ seeded with
+    /// [`path_seed`]`(seed, i)` (reproducible whatever the number of threads). Path averages are
+    /// recorded `records` times evenly (plus $t=0$); the observer sees, after each recording, the
+    /// time and the weights of path 0, and may stop the run.
+    ///
+    /// # Errors
+    /// [`BayesError::InvalidParameter`] for `paths == 0` or a negative/non-finite `t_end`;
+    /// [`dln_flows::FlowError::Diverged`] when a path's weights or loss become non-finite.
+    ///
+    /// # Panics
+    /// If the loss's shape is not $(d_N, d_0)$.
+    pub fn run_paths<T: Scalar, O>(
+        &self,
+        w0: &Network<T>,
+        t_end: f64,
+        paths: usize,
+        records: usize,
+        seed: u64,
+        obs: &mut O,
+    ) -> Result<NoisyRun<T>>
+    where
+        L: Loss<T> + Sync,
+        O: for<'a> Observer<Progress<'a, T>>,
+    {
+        if paths == 0 {
+            return Err(BayesError::InvalidParameter {
+                name: "paths",
+                value: 0.0,
+                reason: "need at least one path",
+            });
+        }
+        if !(t_end.is_finite() && t_end >= 0.0) {
+            return Err(BayesError::InvalidParameter {
+                name: "t_end",
+                value: t_end,
+                reason: "must be finite and non-negative",
+            });
+        }
+        let steps = if t_end > 0.0 {
+            ((t_end / self.dt) * (1.0 - 1e-12)).ceil().max(1.0) as usize
+        } else {
+            0
+        };
+        let h = if steps > 0 { t_end / steps as f64 } else { 0.0 };
+        let records = records.clamp(1, steps.max(1));
+        let mut states: Vec<Path<T>> = (0..paths)
+            .map(|i| Path {
+                w: w0.layers().to_vec(),
+                rng: rand::rngs::StdRng::seed_from_u64(path_seed(seed, i)),
+                defect: 0.0,
+            })
+            .collect();
+        let mut run = NoisyRun {
+            t: Vec::new(),
+            mean_moments: Vec::new(),
+            mean_moment_norm: Vec::new(),
+            mean_loss: Vec::new(),
+            finals: Vec::new(),
+            discretisation_allowance: 0.0,
+            steps,
+            h,
+            termination: Termination::StopTimeReached,
+        };
+        let mut stats = FlowStats::default();
+        self.record(&states, 0.0, &mut run)?;
+        fn progress<T: Scalar>(
+            states: &[Path<T>],
+            t: f64,
+            h: f64,
+            t_end: f64,
+            stats: FlowStats,
+        ) -> Progress<'_, T> {
+            Progress {
+                t,
+                h,
+                t_end,
+                weights: &states[0].w,
+                stats,
+            }
+        }
+        if obs
+            .on_start("noisy-training", &progress(&states, 0.0, h, t_end, stats))
+            .is_break()
+        {
+            run.termination = Termination::Interrupted;
+        }
+        let mut done = 0usize;
+        let mut r = 1usize;
+        while run.termination == Termination::StopTimeReached && done < steps {
+            let target = (steps * r).div_ceil(records);
+            let n = target - done;
+            states.par_iter_mut().for_each(|p| {
+                // OU(h/2) [grad, OU(h)]^(n-1) grad OU(h/2): Strang steps with merged halves.
+                self.ou.step(&mut p.w, 0.5 * h, &mut p.rng);
+                for s in 0..n {
+                    let (_, gsq) = self.gradient_step(&mut p.w, h);
+                    p.defect += h * h * gsq;
+                    let tail = if s + 1 == n { 0.5 * h } else { h };
+                    self.ou.step(&mut p.w, tail, &mut p.rng);
+                }
+            });
+            done = target;
+            r += 1;
+            stats.n_steps += n;
+            stats.n_evals += n * paths;
+            let t = done as f64 * h;
+            self.record(&states, t, &mut run)?;
+            if obs.on_step(&progress(&states, t, h, t_end, stats)) == ControlFlow::Break(()) {
+                run.termination = Termination::Interrupted;
+            }
+        }
+        let t_last = done as f64 * h;
+        obs.on_finish(
+            &progress(&states, t_last, h, t_end, stats),
+            &run.termination,
+        );
+        run.discretisation_allowance =
+            states.iter().map(|p| p.defect).sum::<f64>() / states.len() as f64;
+        run.finals = states
+            .into_iter()
+            .map(|p| Network::new(p.w).map_err(BayesError::from))
+            .collect::<Result<_>>()?;
+        Ok(run)
+    }
+
+    fn record<T: Scalar>(&self, states: &[Path<T>], t: f64, run: &mut NoisyRun<T>) -> Result<()>
+    where
+        L: Loss<T> + Sync,
+    {
+        let per_path: Vec<(Vec<Mat<T>>, f64, f64)> = states
+            .par_iter()
+            .map(|p| {
+                let net = Network::new(p.w.clone())?;
+                let g = net.moments();
+                let gn = net.moment_norm();
+                let e = self.loss.value(net.product().as_ref());
+                Ok((g, gn, e))
+            })
+            .collect::<Result<_, dln_algebra::AlgebraError>>()
+            .map_err(|e| match e {
+                dln_algebra::AlgebraError::NonFinite { .. } => {
+                    BayesError::Flows(dln_flows::FlowError::Diverged {
+                        t,
+                        step: 0,
+                        what: "weights are not finite",
+                    })
+                }
+                other => other.into(),
+            })?;
+        let np = states.len() as f64;
+        let mut mean: Vec<Mat<T>> = per_path[0]
+            .0
+            .iter()
+            .map(|g| Mat::zeros(g.nrows(), g.ncols()))
+            .collect();
+        let (mut gn, mut e) = (0.0, 0.0);
+        for (g, n, l) in &per_path {
+            for (m, gk) in mean.iter_mut().zip(g) {
+                *m += gk;
+            }
+            gn += n;
+            e += l;
+        }
+        for m in &mut mean {
+            *m = &*m * faer::Scale(T::from_f64(1.0 / np));
+        }
+        if !e.is_finite() {
+            return Err(BayesError::Flows(dln_flows::FlowError::Diverged {
+                t,
+                step: 0,
+                what: "loss is not finite",
+            }));
+        }
+        run.t.push(t);
+        run.mean_moments.push(mean);
+        run.mean_moment_norm.push(gn / np);
+        run.mean_loss.push(e / np);
+        Ok(())
+    }
+}

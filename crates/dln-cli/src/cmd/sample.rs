@@ -1,0 +1,481 @@
+//! `dln sample prior|train`: samples of the Gaussian prior (4.3, erratum E6 applied) and of noisy
+//! training (4.4), written as `.npz` archives whose arrays `W1..WN` are stacked along a leading
+//! sample axis ($S\times d_k\times d_{k-1}$).
+//!
+//! - `dln sample prior --widths d0,…,dN --beta B --kappa K --samples S [--complex] [--seed s]
+//!   --out OUT.npz [--json]`: exact samples, every real coordinate $\mathcal N(0, 1/(\beta\kappa))$; the
+//!   report compares the sample mean of $\|\mathbf W\|^2$ with $D/(\beta\kappa)$ (standard error from
+//!   the exact variance $2D/(\beta\kappa)^2$).
+//! - `dln sample train DATA.npz --init W0.npz --beta B --kappa K --t-end T --dt h --paths P
+//!   [--seed s] --out OUT.npz [--json]`: $P$ independent paths of noisy training of the
+//!   least-squares loss of DATA (arrays `inputs`, `targets`, as for `dln train`) from W0, OU part
+//!   exact (Strang splitting), paths in parallel; OUT holds the weights at $T$ stacked over paths;
+//!   the report gives the path-averaged $\|\mathbf G\|$ and loss over time, and the deviation of the
+//!   path-mean moments from the moment law
+//!   $\mathbb E[G_k(T)] = e^{-2\kappa T}G_k(0) + c_F(d_{k-1}-d_{k+1})\frac{1-e^{-2\kappa T}}{\beta\kappa}I$.
+
+use super::flow::Bar;
+use super::{Report, emit, num, positive_f64};
+use crate::error::{CliError, Result};
+use crate::io::{
+    AnyMat, Dims, Element, Npz, check_output_file, dispatch, read_weights, write_file_atomic,
+};
+use dln::algebra::Network;
+use dln::bayes::ou::expected_moments;
+use dln::bayes::{GaussianPrior, NoisyTraining};
+use dln::flows::loss::LeastSquares;
+use dln::linalg::{Scalar, c64, random};
+use faer::Mat;
+use npyz::WriterBuilder;
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Sample the Gaussian prior or noisy-training paths; write the samples stacked along a leading axis.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// What to sample.
+    #[command(subcommand)]
+    pub what: What,
+}
+
+/// The samplers.
+#[derive(Debug, clap::Subcommand)]
+pub enum What {
+    /// Exact samples of the prior ∝ exp(−βκ‖W‖²/2) (every real coordinate N(0, 1/(βκ))).
+    Prior(PriorArgs),
+    /// Independent paths of noisy training dW = −(∇E(φ(W)) + κW)dt + √(2/β)dB from W0.
+    Train(TrainArgs),
+}
+
+/// `dln sample prior`.
+#[derive(Debug, clap::Args)]
+pub struct PriorArgs {
+    /// Widths d0,d1,…,dN (comma-separated; N ≥ 1 layers).
+    #[arg(long, value_name = "d0,…,dN", value_parser = parse_widths)]
+    pub widths: Widths,
+    /// Inverse temperature β > 0.
+    #[arg(long, value_name = "B", value_parser = positive_f64)]
+    pub beta: f64,
+    /// Weight decay κ > 0.
+    #[arg(long, value_name = "K", value_parser = positive_f64)]
+    pub kappa: f64,
+    /// Number of samples S ≥ 1.
+    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(1..))]
+    pub samples: u64,
+    /// Complex weights (complex Gaussian: independent real and imaginary parts).
+    #[arg(long)]
+    pub complex: bool,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output .npz archive: W1..WN stacked, shape S × d_k × d_{k-1}.
+    #[arg(long, value_name = "OUT.npz")]
+    pub out: PathBuf,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `dln sample train`.
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// Data: an .npz archive with arrays `inputs` (d0×n) and `targets` (dN×n), one sample per column.
+    pub data: PathBuf,
+    /// Initial weights W1..WN (.npz).
+    #[arg(long, value_name = "W0.npz")]
+    pub init: PathBuf,
+    /// Inverse temperature β > 0.
+    #[arg(long, value_name = "B", value_parser = positive_f64)]
+    pub beta: f64,
+    /// Weight decay κ > 0.
+    #[arg(long, value_name = "K", value_parser = positive_f64)]
+    pub kappa: f64,
+    /// Final time T > 0.
+    #[arg(long, value_name = "T", value_parser = positive_f64)]
+    pub t_end: f64,
+    /// Step size h > 0 (the step used divides T evenly and is at most h).
+    #[arg(long, value_name = "h", value_parser = positive_f64)]
+    pub dt: f64,
+    /// Number of independent paths P ≥ 1.
+    #[arg(long, value_name = "P", value_parser = clap::value_parser!(u64).range(1..))]
+    pub paths: u64,
+    /// Number of points of the reported time series (at least 2, including t = 0).
+    #[arg(long, value_name = "K", default_value_t = 11)]
+    pub records: usize,
+    /// Seed (path i uses an independent stream derived from it).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output .npz archive: W1..WN at T stacked over paths, shape P × d_k × d_{k-1}.
+    #[arg(long, value_name = "OUT.npz")]
+    pub out: PathBuf,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Parsed `--widths`.
+#[derive(Debug, Clone)]
+pub struct Widths(pub Vec<usize>);
+
+fn parse_widths(s: &str) -> std::result::Result<Widths, String> {
+    let w: std::result::Result<Vec<usize>, _> =
+        s.split(',').map(|x| x.trim().parse::<usize>()).collect();
+    match w {
+        Ok(w) if w.len() >= 2 && w.iter().all(|&d| d >= 1) => Ok(Widths(w)),
+        Ok(_) => Err(format!(
+            "need at least two positive widths d0,…,dN, got `{s}`"
+        )),
+        Err(_) => Err(format!(
+            "`{s}` is not a comma-separated list of positive integers"
+        )),
+    }
+}
+
+/// Writes networks as stacked arrays `Wk` of shape $S\times d_k\times d_{k-1}$ (C order), atomically.
+fn write_stacked<T: Element>(path: &Path, nets: &[Network<T>]) -> Result<()> {
+    let depth = nets.first().map_or(0, Network::depth);
+    write_file_atomic(path, |f| {
+        let mut npz = npyz::npz::NpzWriter::new(std::io::BufWriter::new(f));
+        let options = npyz::zip::write::FileOptions::default()
+            .compression_method(npyz::zip::CompressionMethod::Stored);
+        for k in 1..=depth {
+            let (r, c) = nets[0].w(k).shape();
+            let mut out = npz
+                .array::<T>(&format!("W{k}"), options)?
+                .default_dtype()
+                .shape(&[nets.len() as u64, r as u64, c as u64])
+                .begin_nd()?;
+            for net in nets {
+                let w = net.w(k);
+                out.extend((0..r).flat_map(|i| (0..c).map(move |j| w[(i, j)])))?;
+            }
+            out.finish()?;
+        }
+        let mut w = npz.zip_writer().finish().map_err(std::io::Error::other)?;
+        w.flush()
+    })
+}
+
+/// The report of `dln sample prior`.
+#[derive(Debug, Serialize)]
+pub struct PriorReport {
+    /// Output file.
+    pub out: String,
+    /// `float64` or `complex128`.
+    pub dtype: &'static str,
+    /// Widths.
+    pub widths: Vec<usize>,
+    /// β.
+    pub beta: f64,
+    /// κ.
+    pub kappa: f64,
+    /// Samples.
+    pub samples: u64,
+    /// Seed.
+    pub seed: u64,
+    /// Real dimension $D$.
+    pub dimension: usize,
+    /// Sample mean of $\|\mathbf W\|^2$.
+    pub mean_l2_norm_sq: f64,
+    /// $D/(\beta\kappa)$.
+    pub expected_l2_norm_sq: f64,
+    /// Standard error of the sample mean (exact variance $2D/(\beta\kappa)^2$).
+    pub standard_error: f64,
+    /// Sample mean of $\|\mathbf G\|$.
+    pub mean_moment_norm: f64,
+    /// The scalars $m_k$ of $\mathbb E[G_k] = m_kI$, $k = 1..N-1$.
+    pub expected_moments: Vec<f64>,
+}
+
+impl Report for PriorReport {
+    fn human(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "out               {} ({}, {} samples, seed {})",
+            self.out, self.dtype, self.samples, self.seed
+        );
+        let _ = writeln!(
+            s,
+            "widths d0..dN     {:?}, D = {}",
+            self.widths, self.dimension
+        );
+        let _ = writeln!(
+            s,
+            "β, κ              {}, {}",
+            num(self.beta),
+            num(self.kappa)
+        );
+        let _ = writeln!(
+            s,
+            "mean ‖W‖²         {} (expected {}, standard error {})",
+            num(self.mean_l2_norm_sq),
+            num(self.expected_l2_norm_sq),
+            num(self.standard_error)
+        );
+        let _ = writeln!(s, "mean ‖G‖          {}", num(self.mean_moment_norm));
+        let _ = write!(
+            s,
+            "E[G_k] = m_k I    m = {}",
+            super::nums(&self.expected_moments)
+        );
+        s
+    }
+}
+
+fn sample_prior<T: Element>(a: &PriorArgs, prior: &GaussianPrior) -> Result<PriorReport> {
+    let mut rng = random::rng(a.seed);
+    let nets: Vec<Network<T>> = (0..a.samples)
+        .map(|_| prior.sample::<T, _>(&mut rng))
+        .collect();
+    write_stacked(&a.out, &nets)?;
+    let s = nets.len() as f64;
+    Ok(PriorReport {
+        out: a.out.display().to_string(),
+        dtype: T::DTYPE_NAME,
+        widths: a.widths.0.clone(),
+        beta: a.beta,
+        kappa: a.kappa,
+        samples: a.samples,
+        seed: a.seed,
+        dimension: prior.dimension::<T>(),
+        mean_l2_norm_sq: nets.iter().map(Network::l2_norm_sq).sum::<f64>() / s,
+        expected_l2_norm_sq: prior.mean_l2_norm_sq::<T>(),
+        standard_error: (prior.var_l2_norm_sq::<T>() / s).sqrt(),
+        mean_moment_norm: nets.iter().map(Network::moment_norm).sum::<f64>() / s,
+        expected_moments: prior.mean_moments::<T>(),
+    })
+}
+
+/// The report of `dln sample train`.
+#[derive(Debug, Serialize)]
+pub struct TrainReport {
+    /// Data file.
+    pub file: String,
+    /// Initial weights.
+    pub init: String,
+    /// Output file.
+    pub out: String,
+    /// `float64` or `complex128`.
+    pub dtype: &'static str,
+    /// Widths.
+    pub widths: Vec<usize>,
+    /// β.
+    pub beta: f64,
+    /// κ.
+    pub kappa: f64,
+    /// Final time.
+    pub t_end: f64,
+    /// Step size used.
+    pub h: f64,
+    /// Steps per path.
+    pub steps: usize,
+    /// Paths.
+    pub paths: u64,
+    /// Seed.
+    pub seed: u64,
+    /// Recording times.
+    pub t: Vec<f64>,
+    /// Path-averaged $\|\mathbf G\|$ at the recording times.
+    pub mean_moment_norm: Vec<f64>,
+    /// Path-averaged loss at the recording times.
+    pub mean_loss: Vec<f64>,
+    /// $\max_k\|\overline{G_k}(T) - \mathbb E[G_k(T)]\|_F$: the path mean against the moment law.
+    pub moment_law_deviation: f64,
+    /// Path average of $\sum h^2\|\nabla(E\circ\varphi)\|^2$, the splitting's bound on that deviation
+    /// (to which sampling error of order $P^{-1/2}$ adds).
+    pub discretisation_allowance: f64,
+}
+
+impl Report for TrainReport {
+    fn human(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "file              {} (init {}) → {}",
+            self.file, self.init, self.out
+        );
+        let _ = writeln!(s, "widths d0..dN     {:?} ({})", self.widths, self.dtype);
+        let _ = writeln!(
+            s,
+            "β, κ              {}, {}; {} paths, {} steps of h = {} to T = {}",
+            num(self.beta),
+            num(self.kappa),
+            self.paths,
+            self.steps,
+            num(self.h),
+            num(self.t_end)
+        );
+        let _ = writeln!(
+            s,
+            "moment law        max_k ‖mean G_k(T) − E G_k(T)‖ = {} (discretisation allowance {})",
+            num(self.moment_law_deviation),
+            num(self.discretisation_allowance)
+        );
+        let _ = writeln!(s, "t                 mean loss     mean ‖G‖");
+        for i in 0..self.t.len() {
+            let _ = writeln!(
+                s,
+                "{:<18}{:<14}{}",
+                num(self.t[i]),
+                num(self.mean_loss[i]),
+                num(self.mean_moment_norm[i])
+            );
+        }
+        s.pop();
+        s
+    }
+}
+
+fn sample_train<T: Element>(
+    a: &TrainArgs,
+    w0: Network<T>,
+    u: Mat<T>,
+    y: Mat<T>,
+) -> Result<TrainReport> {
+    let loss = LeastSquares::new(u, y).map_err(|e| CliError::file(&a.data, e))?;
+    let nt = NoisyTraining::new(loss, a.beta, a.kappa, a.dt).map_err(CliError::new)?;
+    let mut bar = Bar::new(a.json, "noisy training");
+    let run = nt
+        .run_paths(
+            &w0,
+            a.t_end,
+            a.paths as usize,
+            a.records - 1,
+            a.seed,
+            &mut bar,
+        )
+        .map_err(|e| CliError::file(&a.data, format!("noisy training failed: {e}")))?;
+    write_stacked(&a.out, &run.finals)?;
+    let t_last = run.t.last().copied().unwrap_or(0.0);
+    let law = expected_moments(&w0, a.beta, a.kappa, t_last);
+    let last = run.mean_moments.last().cloned().unwrap_or_default();
+    let deviation = law
+        .iter()
+        .zip(&last)
+        .map(|(e, m)| (e - m).norm_l2())
+        .fold(0.0, f64::max);
+    Ok(TrainReport {
+        file: a.data.display().to_string(),
+        init: a.init.display().to_string(),
+        out: a.out.display().to_string(),
+        dtype: T::DTYPE_NAME,
+        widths: w0.widths(),
+        beta: a.beta,
+        kappa: a.kappa,
+        t_end: a.t_end,
+        h: run.h,
+        steps: run.steps,
+        paths: a.paths,
+        seed: a.seed,
+        t: run.t,
+        mean_moment_norm: run.mean_moment_norm,
+        mean_loss: run.mean_loss,
+        moment_law_deviation: deviation,
+        discretisation_allowance: run.discretisation_allowance,
+    })
+}
+
+fn read_array(npz: &mut Npz, path: &Path, name: &str) -> Result<AnyMat> {
+    npz.matrix(name, Dims::Matrix)?
+        .ok_or_else(|| CliError::array(path, name, "missing array"))
+}
+
+fn promote<T: Scalar>(net: Network<T>) -> Network<c64> {
+    let layers = net
+        .into_layers()
+        .into_iter()
+        .map(|m| {
+            Mat::from_fn(m.nrows(), m.ncols(), |i, j| {
+                c64::new(m[(i, j)].re(), m[(i, j)].im())
+            })
+        })
+        .collect();
+    Network::new(layers).expect("promoted layers compose")
+}
+
+fn run_train(a: TrainArgs) -> Result<()> {
+    if a.records < 2 {
+        return Err(CliError::new(format!(
+            "--records must be at least 2, got {}",
+            a.records
+        )));
+    }
+    check_output_file(&a.out)?;
+    let w0 = read_weights(&a.init)?;
+    let mut npz = Npz::open(&a.data)?;
+    let inputs = read_array(&mut npz, &a.data, "inputs")?;
+    let targets = read_array(&mut npz, &a.data, "targets")?;
+    let widths = dispatch!(&w0, net => net.widths());
+    let (d0, dn) = (widths[0], widths[widths.len() - 1]);
+    if inputs.shape().0 != d0 {
+        return Err(CliError::array(
+            &a.data,
+            "inputs",
+            format!(
+                "has {} rows but the input layer W1 of {} has {d0} columns",
+                inputs.shape().0,
+                a.init.display()
+            ),
+        ));
+    }
+    if targets.shape().0 != dn {
+        return Err(CliError::array(
+            &a.data,
+            "targets",
+            format!(
+                "has {} rows but the output layer of {} has {dn} rows",
+                targets.shape().0,
+                a.init.display()
+            ),
+        ));
+    }
+    if targets.shape().1 != inputs.shape().1 || inputs.shape().1 == 0 {
+        return Err(CliError::array(
+            &a.data,
+            "targets",
+            format!(
+                "has {} columns (samples) but inputs has {} (need the same, at least 1)",
+                targets.shape().1,
+                inputs.shape().1
+            ),
+        ));
+    }
+    let report = match (w0, inputs, targets) {
+        (crate::io::AnyNetwork::Real(w), AnyMat::Real(u), AnyMat::Real(y)) => {
+            sample_train::<f64>(&a, w, u, y)?
+        }
+        (w, u, y) => {
+            let w = match w {
+                crate::io::AnyNetwork::Real(w) => promote(w),
+                crate::io::AnyNetwork::Complex(w) => w,
+            };
+            sample_train::<c64>(&a, w, u.into_complex(), y.into_complex())?
+        }
+    };
+    emit(&report, a.json)
+}
+
+fn run_prior(a: PriorArgs) -> Result<()> {
+    check_output_file(&a.out)?;
+    let prior = GaussianPrior::new(a.beta, a.kappa, &a.widths.0).map_err(CliError::new)?;
+    let report = if a.complex {
+        sample_prior::<c64>(&a, &prior)?
+    } else {
+        sample_prior::<f64>(&a, &prior)?
+    };
+    emit(&report, a.json)
+}
+
+/// Runs `dln sample`.
+///
+/// # Errors
+/// Invalid parameters, unreadable inputs, an unwritable `--out`, a diverging run.
+pub fn run(args: Args) -> Result<()> {
+    match args.what {
+        What::Prior(a) => run_prior(a),
+        What::Train(a) => run_train(a),
+    }
+}
