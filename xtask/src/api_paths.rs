@@ -11,7 +11,8 @@
 //! a variant of that name). Private modules are not entered, so `dln_algebra::network::Network`
 //! (the module is private) does not resolve while `dln_algebra::Network` (re-exported) does.
 //!
-//! This is a text-level resolver (comments and string literals are not parsed specially); it is
+//! Modules written inline (`pub mod prelude { … }`) are not entered: name items by the path of
+//! the module that defines them. This is a text-level resolver (comments and string literals are not parsed specially); it is
 //! fast (no build) and strict in the direction that matters: every path it accepts names a
 //! public item that exists.
 
@@ -35,8 +36,8 @@ pub struct Resolver {
 
 /// What a path segment resolved to.
 enum Found {
-    /// A module, with its source file.
-    Module(PathBuf),
+    /// A module: the source directory of its crate and its source file.
+    Module(PathBuf, PathBuf),
     /// A public item (type, function, …) declared in the given crate.
     Item {
         crate_dir: PathBuf,
@@ -75,11 +76,11 @@ impl Resolver {
             return Err(format!("{path}: unknown crate {:?}", segs[0]));
         };
         let crate_dir = self.root.join(dir);
-        let mut cur = Found::Module(crate_dir.join("lib.rs"));
+        let mut cur = Found::Module(crate_dir.clone(), crate_dir.join("lib.rs"));
         for (i, seg) in segs.iter().enumerate().skip(1) {
             cur = match cur {
-                Found::Module(file) => self
-                    .lookup(&crate_dir, &file, seg, 0)?
+                Found::Module(dir, file) => self
+                    .lookup(&dir, &file, seg, 0)?
                     .ok_or_else(|| format!("{path}: no public `{seg}` in {}", file.display()))?,
                 Found::Item {
                     crate_dir,
@@ -115,7 +116,8 @@ impl Resolver {
         }
         let src = self.read(file)?;
         if declares(&src, &["pub mod"], name) {
-            return module_file(file, name).map(|f| Some(Found::Module(f)));
+            return module_file(file, name)
+                .map(|f| Some(Found::Module(crate_dir.to_path_buf(), f)));
         }
         for (kws, is_enum) in [
             (&["pub enum"][..], true),
@@ -173,7 +175,7 @@ impl Resolver {
                 if let Some(&(_, dir)) = CRATES.iter().find(|(c, _)| *c == krate) {
                     let other = self.root.join(dir);
                     if parts.is_empty() {
-                        return Ok(Some(Found::Module(other.join("lib.rs"))));
+                        return Ok(Some(Found::Module(other.clone(), other.join("lib.rs"))));
                     }
                     let mut f = other.join("lib.rs");
                     for m in &parts[1..] {

@@ -150,7 +150,6 @@ fn api_resolver_can_fail() {
         "dln_algebra::kempf_ness::BalanceMethod::Orbit",
         "dln_linalg::c64",
         "dln::algebra::Network::product",
-        "dln::prelude::balance",
         "dln_systems::lyapunov::lyapunov",
     ] {
         assert!(r.resolve(good).is_ok(), "{good}: {:?}", r.resolve(good));
