@@ -4,8 +4,8 @@
 //! Schur decomposition of A (the lower bound of any Schur-based method).
 //!
 //! Run one group at a time, e.g. `cargo bench -p dln-benches --bench reduction -- random/200`.
-//! The `rail_1357` group runs only when `/work/shared/testdata/lti/rail_1357` (or
-//! `$DLN_SHARED_LTI/rail_1357`) exists.
+//! The `rail_1357` group runs only when `$DLN_SHARED_LTI/rail_1357` exists (the environment
+//! variable names the directory of the shared large benchmark models).
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use dln_linalg::random;
@@ -99,13 +99,17 @@ fn models(c: &mut Criterion) {
             bt(c, &format!("model/{name}"), &load(&d), 10);
         }
     }
-    let base =
-        std::env::var("DLN_SHARED_LTI").unwrap_or_else(|_| "/work/shared/testdata/lti".into());
-    let rail = Path::new(&base).join("rail_1357");
-    if rail.join("A.npy").exists() {
-        bt(c, "model/rail_1357", &load(&rail), 10);
-    } else {
-        eprintln!("skipping model/rail_1357: {} not found", rail.display());
+    match std::env::var("DLN_SHARED_LTI") {
+        Ok(base) if Path::new(&base).join("rail_1357/A.npy").exists() => {
+            bt(
+                c,
+                "model/rail_1357",
+                &load(&Path::new(&base).join("rail_1357")),
+                10,
+            );
+        }
+        Ok(base) => eprintln!("skipping model/rail_1357: {base}/rail_1357/A.npy not found"),
+        Err(_) => eprintln!("skipping model/rail_1357: DLN_SHARED_LTI is not set"),
     }
 }
 

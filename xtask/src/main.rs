@@ -3,10 +3,15 @@
 //! Workspace automation, run as `cargo xtask <task>`:
 //! - `verify`: the theorem-checking suite (the claims of `docs/theory.md` §8 over seeded random
 //!   instances); see [`checks`] for how checks are written and registered.
+//! - `tidy`: the house rules of `ARCHITECTURE.md` (see [`tidy`]).
+//! - `guide`: regenerates the check table of `docs/theory.md` from the registry.
 //! - `doc`: rustdoc for the published crates with KaTeX math and `-D warnings`.
 
+mod api_paths;
 mod checks;
 mod doc;
+mod guide;
+mod tidy;
 mod verify;
 
 use std::path::{Path, PathBuf};
@@ -21,7 +26,14 @@ tasks:
       --thorough      more and larger instances
       --filter SUBSTR only checks whose id contains SUBSTR
       --json PATH     write {\"seed\", \"checks\": [...]} to PATH
-      --list          list the checks and exit
+      --report PATH   write a Markdown report (instances, worst residual, tolerance,
+                      pass, coverage of the 36 claims) to PATH
+      --list          list the checks with their API items and exit
+      --markdown      with --list: print the theory guide's Markdown table
+  guide     regenerate the generated table of docs/theory.md from the registry
+      --check         fail if docs/theory.md is not up to date instead of writing it
+  tidy      house rules: layering vs ARCHITECTURE.md, no printing in library crates,
+            `//!` module docs, identical KaTeX headers, no machine paths
   doc       cargo doc --workspace --no-deps with KaTeX and -D warnings
       --open          open the docs in a browser
 ";
@@ -53,6 +65,8 @@ fn parse_verify(args: &[String]) -> Result<verify::VerifyOptions, String> {
             "--filter" => o.filter = Some(value("--filter")?),
             "--json" => o.json = Some(PathBuf::from(value("--json")?)),
             "--list" => o.list = true,
+            "--markdown" => o.markdown = true,
+            "--report" => o.report = Some(PathBuf::from(value("--report")?)),
             other => return Err(format!("verify: unknown argument {other:?}")),
         }
     }
@@ -63,6 +77,15 @@ fn try_main() -> Result<bool, String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("verify") => verify::verify(&parse_verify(&args[1..])?),
+        Some("tidy") => match &args[1..] {
+            [] => tidy::tidy(),
+            other => Err(format!("tidy: unknown arguments {other:?}")),
+        },
+        Some("guide") => match &args[1..] {
+            [] => guide::write().map(|()| true),
+            [c] if c == "--check" => guide::check(),
+            other => Err(format!("guide: unknown arguments {other:?}")),
+        },
         Some("doc") => {
             let open = match &args[1..] {
                 [] => false,

@@ -22,6 +22,15 @@ fn default_registry_passes() {
         })
         .collect();
     assert!(failed.is_empty(), "failed checks: {failed:#?}");
+    let thin: Vec<(&str, usize)> = reports
+        .iter()
+        .filter(|r| r.instances < 10)
+        .map(|r| (r.id.as_str(), r.instances))
+        .collect();
+    assert!(
+        thin.is_empty(),
+        "checks with fewer than 10 instances: {thin:?}"
+    );
 }
 
 #[test]
@@ -104,4 +113,254 @@ fn erratum_e5_kn_energy_factor() {
         "the printed factor must fail: {bad:?}"
     );
     assert!(bad.worst_ratio > 1e6, "and by far: {bad:?}");
+}
+
+/// Every check names at least one API item, and every named item resolves to a public item of the
+/// workspace (a renamed or removed item fails here, not silently in the guide).
+#[test]
+fn registry_api_paths_resolve() {
+    let registry = crate::checks::registry();
+    let missing: Vec<&str> = registry
+        .iter()
+        .filter(|c| c.api.is_empty())
+        .map(|c| c.id)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "checks without .api(&[...]): {missing:?}"
+    );
+    let paths: Vec<&str> = registry
+        .iter()
+        .flat_map(|c| c.api.iter().copied())
+        .collect();
+    let bad = crate::api_paths::unresolved(&crate::project_root(), &paths);
+    assert!(bad.is_empty(), "API paths that do not resolve: {bad:#?}");
+}
+
+/// The resolver rejects what does not exist: a private module, a missing method, a missing item,
+/// an unknown crate; and follows re-exports and public modules.
+#[test]
+fn api_resolver_can_fail() {
+    let root = crate::project_root();
+    let mut r = crate::api_paths::Resolver::new(&root);
+    for good in [
+        "dln_algebra::Network::act",
+        "dln_algebra::fiber::FiberOperator::solve",
+        "dln_algebra::FiberOperator::apply",
+        "dln_algebra::kempf_ness::BalanceMethod::Orbit",
+        "dln_linalg::c64",
+        "dln::algebra::Network::product",
+        "dln_systems::lyapunov::lyapunov",
+    ] {
+        assert!(r.resolve(good).is_ok(), "{good}: {:?}", r.resolve(good));
+    }
+    for bad in [
+        "dln_algebra::network::Network",
+        "dln_algebra::Network::no_such_method",
+        "dln_algebra::NoSuchItem",
+        "dln_algebra::fiber::no_such_fn",
+        "dln_nonexistent::Network",
+        "dln_algebra::Network::act::deeper",
+    ] {
+        assert!(r.resolve(bad).is_err(), "{bad} must not resolve");
+    }
+}
+
+/// Every check id named in `docs/theory.md` exists in the registry, and every registered check is
+/// named there.
+#[test]
+fn theory_guide_names_existing_checks() {
+    let text = std::fs::read_to_string(crate::guide::path()).expect("docs/theory.md");
+    let ids: std::collections::BTreeSet<&str> =
+        crate::checks::registry().iter().map(|c| c.id).collect();
+    let named: Vec<&str> = text
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| {
+            (s.starts_with("claim") || s.starts_with("sys-") || s.starts_with("kn-"))
+                && s.len() > 6
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        })
+        .collect();
+    let unknown: Vec<&&str> = named.iter().filter(|s| !ids.contains(**s)).collect();
+    assert!(
+        unknown.is_empty(),
+        "docs/theory.md names unknown checks: {unknown:?}"
+    );
+    let absent: Vec<&&str> = ids.iter().filter(|id| !named.contains(id)).collect();
+    assert!(
+        absent.is_empty(),
+        "checks missing from docs/theory.md: {absent:?}"
+    );
+}
+
+/// The committed guide's generated table equals the registry (run `cargo xtask guide`).
+#[test]
+fn theory_guide_table_up_to_date() {
+    let text = std::fs::read_to_string(crate::guide::path()).expect("docs/theory.md");
+    let regenerated = crate::guide::regenerate(&text).expect("markers present");
+    assert!(
+        regenerated == text,
+        "docs/theory.md is out of date: run `cargo xtask guide`"
+    );
+}
+
+#[test]
+fn claim_coverage_parsing() {
+    use crate::verify::{claims_of, coverage_line};
+    assert_eq!(claims_of("claim05-lemma1-orbit"), vec![5]);
+    assert_eq!(claims_of("claim26-27-training"), vec![26, 27]);
+    assert!(claims_of("sys-additive-split").is_empty());
+    assert!(claims_of("claim99-x").is_empty());
+    let line = coverage_line(["claim01-a", "claim02-b", "claim02-c"]);
+    assert!(line.contains("2/36"), "{line}");
+    assert!(line.contains("missing: 3, 4,"), "{line}");
+}
+
+/// Every API path written in `docs/theory.md` (a backticked `dln…::…` path) resolves.
+#[test]
+fn theory_guide_api_paths_resolve() {
+    let text = std::fs::read_to_string(crate::guide::path()).expect("docs/theory.md");
+    let paths: Vec<&str> = text
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| {
+            s.starts_with("dln")
+                && s.contains("::")
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+        })
+        .collect();
+    assert!(paths.len() > 40, "too few API paths found: {}", paths.len());
+    let bad = crate::api_paths::unresolved(&crate::project_root(), &paths);
+    assert!(
+        bad.is_empty(),
+        "docs/theory.md names API paths that do not resolve: {bad:#?}"
+    );
+}
+
+/// The workspace as committed passes tidy (the same as `cargo xtask tidy`).
+#[test]
+fn tidy_passes_on_the_workspace() {
+    let root = crate::project_root();
+    let packages = crate::tidy::workspace_packages(&root).expect("cargo metadata");
+    let files = crate::tidy::tracked_files(&root).expect("git ls-files");
+    let v = crate::tidy::violations(&root, &packages, &files).expect("ARCHITECTURE.md");
+    assert!(v.is_empty(), "tidy violations: {v:#?}");
+}
+
+/// Each tidy rule fails on a planted violation, in a scratch copy of the relevant files.
+#[test]
+fn tidy_fails_on_planted_violations() {
+    use crate::tidy::{Package, violations};
+    use std::collections::BTreeSet;
+    let root = crate::project_root();
+    let dir = std::env::temp_dir().join(format!("dln-tidy-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let set = |xs: &[&str]| -> BTreeSet<String> { xs.iter().map(|s| s.to_string()).collect() };
+    let write = |rel: &str, text: &str| {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    let arch = std::fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap();
+    let layers = crate::tidy::parse_layers(&arch).unwrap();
+    write("ARCHITECTURE.md", &arch);
+    let header = std::fs::read_to_string(root.join("crates/dln/katex-header.html")).unwrap();
+    let good_lib = "//! A crate.\n#![deny(clippy::print_stdout, clippy::print_stderr)]\n";
+    let mut files = vec!["ARCHITECTURE.md".to_string()];
+    let mut packages = Vec::new();
+    for l in &layers {
+        if l.library {
+            write(&format!("crates/{}/katex-header.html", l.name), &header);
+            write(&format!("crates/{}/src/lib.rs", l.name), good_lib);
+            files.push(format!("crates/{}/src/lib.rs", l.name));
+        }
+        packages.push(Package {
+            name: l.name.clone(),
+            deps: l.allowed.clone(),
+            dev_deps: BTreeSet::new(),
+        });
+    }
+    // The clean copy passes.
+    let clean = violations(&dir, &packages, &files).unwrap();
+    assert!(clean.is_empty(), "{clean:#?}");
+
+    // 1. An upward dependency and a program-only dependency of a library crate.
+    let mut bad = packages.clone();
+    let alg = bad.iter_mut().find(|p| p.name == "dln-algebra").unwrap();
+    alg.deps.extend(set(&["dln-flows", "clap"]));
+    let v = violations(&dir, &bad, &files).unwrap();
+    assert!(
+        v.iter()
+            .any(|s| s.contains("dln-algebra depends on dln-flows")),
+        "{v:#?}"
+    );
+    assert!(
+        v.iter().any(|s| s.contains("program-only crate clap")),
+        "{v:#?}"
+    );
+    // A workspace crate missing from the table.
+    let mut bad = packages.clone();
+    bad.push(Package {
+        name: "dln-new".into(),
+        deps: set(&[]),
+        dev_deps: set(&[]),
+    });
+    let v = violations(&dir, &bad, &files).unwrap();
+    assert!(v.iter().any(|s| s.contains("dln-new has no row")), "{v:#?}");
+
+    // 2. A library crate that does not deny printing.
+    write("crates/dln-flows/src/lib.rs", "//! A crate.\n");
+    let v = violations(&dir, &packages, &files).unwrap();
+    assert!(
+        v.iter()
+            .any(|s| s.contains("dln-flows/src/lib.rs does not deny clippy::print_stdout")),
+        "{v:#?}"
+    );
+    write("crates/dln-flows/src/lib.rs", good_lib);
+
+    // 3. A module without `//!`.
+    write("crates/dln-flows/src/undocumented.rs", "pub fn f() {}\n");
+    let mut f3 = files.clone();
+    f3.push("crates/dln-flows/src/undocumented.rs".into());
+    let v = violations(&dir, &packages, &f3).unwrap();
+    assert_eq!(v.len(), 1, "{v:#?}");
+    assert!(
+        v[0].contains("undocumented.rs does not open with"),
+        "{v:#?}"
+    );
+
+    // 4. A KaTeX header that differs.
+    write(
+        "crates/dln-systems/katex-header.html",
+        &format!("{header}<!-- x -->"),
+    );
+    let v = violations(&dir, &packages, &files).unwrap();
+    assert!(
+        v.iter()
+            .any(|s| s.starts_with("katex:") && s.contains("dln-systems")),
+        "{v:#?}"
+    );
+    write("crates/dln-systems/katex-header.html", &header);
+
+    // 5. A machine path in a tracked file.
+    let planted = format!(
+        "see {}shared/data\n",
+        crate::tidy::machine_path_patterns()[0]
+    );
+    write("docs/notes.md", &planted);
+    let mut f5 = files.clone();
+    f5.push("docs/notes.md".into());
+    let v = violations(&dir, &packages, &f5).unwrap();
+    assert!(
+        v.iter()
+            .any(|s| s.starts_with("machine path: docs/notes.md:1")),
+        "{v:#?}"
+    );
+
+    let _ = std::fs::remove_dir_all(&dir);
 }

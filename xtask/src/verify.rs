@@ -236,6 +236,10 @@ pub struct VerifyOptions {
     pub json: Option<std::path::PathBuf>,
     /// List the checks instead of running them.
     pub list: bool,
+    /// With `list`: print the list as the Markdown table of the theory guide.
+    pub markdown: bool,
+    /// Write a Markdown report (seed, instances, worst residual, tolerance, pass, coverage) here.
+    pub report: Option<std::path::PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -258,8 +262,15 @@ pub fn run_registry(opts: &VerifyOptions) -> Vec<Report> {
 /// `cargo xtask verify`: returns whether every selected check passed.
 pub fn verify(opts: &VerifyOptions) -> Result<bool, String> {
     if opts.list {
-        for c in checks::registry() {
-            println!("{:<34} {:<22} {}", c.id, c.paper, c.statement);
+        let registry = checks::registry();
+        if opts.markdown {
+            print!("{}", markdown_table(&registry));
+        } else {
+            for c in &registry {
+                println!("{:<34} {:<24} {}", c.id, c.paper, c.statement);
+                println!("{:<34} api: {}", "", c.api.join(", "));
+            }
+            println!("\n{}", coverage_line(registry.iter().map(|c| c.id)));
         }
         return Ok(true);
     }
@@ -321,6 +332,10 @@ pub fn verify(opts: &VerifyOptions) -> Result<bool, String> {
     if !failed.is_empty() {
         println!("failed: {}", failed.join(", "));
     }
+    if let Some(path) = &opts.report {
+        let text = markdown_report(opts, &reports, t0.elapsed().as_secs_f64());
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
     if let Some(path) = &opts.json {
         let doc = JsonReport {
             seed: opts.seed,
@@ -331,4 +346,106 @@ pub fn verify(opts: &VerifyOptions) -> Result<bool, String> {
         std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     Ok(failed.is_empty())
+}
+
+/// The number of claims in theory.md §8.
+pub const CLAIMS: u32 = 36;
+
+/// The §8 claim numbers a check id covers: `claim05-…` covers 5, `claim26-27-…` covers 26 and 27;
+/// ids without a `claimNN` prefix cover none.
+pub fn claims_of(id: &str) -> Vec<u32> {
+    let Some(rest) = id.strip_prefix("claim") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for part in rest.split('-') {
+        match part.parse::<u32>() {
+            Ok(n) if (1..=CLAIMS).contains(&n) => out.push(n),
+            _ => break,
+        }
+    }
+    out
+}
+
+/// `claims checked: 33/36 (missing: 31, 32, 34)` for the given check ids.
+pub fn coverage_line<'a>(ids: impl IntoIterator<Item = &'a str>) -> String {
+    let covered: std::collections::BTreeSet<u32> = ids.into_iter().flat_map(claims_of).collect();
+    let missing: Vec<String> = (1..=CLAIMS)
+        .filter(|n| !covered.contains(n))
+        .map(|n| n.to_string())
+        .collect();
+    let mut line = format!("claims of theory.md §8 checked: {}/{CLAIMS}", covered.len());
+    if !missing.is_empty() {
+        line.push_str(&format!(" (missing: {})", missing.join(", ")));
+    }
+    line
+}
+
+/// A Markdown table cell: pipes escaped, no line breaks.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// The theory guide's table: one row per check with its paper reference, statement and API items.
+pub fn markdown_table(registry: &[Check]) -> String {
+    let mut out =
+        String::from("| check id | paper | statement (corrected) | API |\n|---|---|---|---|\n");
+    for c in registry {
+        let api: Vec<String> = c.api.iter().map(|p| format!("`{p}`")).collect();
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            c.id,
+            cell(c.paper),
+            cell(c.statement),
+            api.join("<br>")
+        ));
+    }
+    out.push_str(&format!(
+        "\n{}.\n",
+        coverage_line(registry.iter().map(|c| c.id))
+    ));
+    out
+}
+
+/// The Markdown report of a run (`--report FILE.md`).
+pub fn markdown_report(opts: &VerifyOptions, reports: &[Report], seconds: f64) -> String {
+    let passed = reports.iter().filter(|r| r.passed).count();
+    let mut out = format!(
+        "# `cargo xtask verify` report\n\nseed {}{}{}; {} checks, {} passed, {} failed; {:.1} s.\n\n{}.\n\n",
+        opts.seed,
+        if opts.thorough { ", thorough" } else { "" },
+        opts.filter
+            .as_deref()
+            .map_or_else(String::new, |f| format!(", filter `{f}`")),
+        reports.len(),
+        passed,
+        reports.len() - passed,
+        seconds,
+        coverage_line(reports.iter().map(|r| r.id.as_str()))
+    );
+    out.push_str(
+        "Each check runs seeded random instances; the worst instance is the one with the largest \
+         residual/tolerance ratio.\n\n\
+         | pass | check id | paper | instances | worst residual | tolerance | worst instance | s |\n\
+         |---|---|---|---:|---:|---:|---|---:|\n",
+    );
+    for r in reports {
+        let status = match (&r.error, r.passed) {
+            (_, true) => "ok".to_string(),
+            (Some(e), false) => format!("**FAIL**: {}", cell(e)),
+            (None, false) => "**FAIL**".to_string(),
+        };
+        out.push_str(&format!(
+            "| {} | `{}` | {} | {} | {:.2e} | {:.2e} | {} | {:.2} |\n",
+            status,
+            r.id,
+            cell(&r.paper),
+            r.instances,
+            r.max_residual,
+            r.tolerance,
+            cell(&r.worst_instance),
+            r.seconds
+        ));
+    }
+    out
 }

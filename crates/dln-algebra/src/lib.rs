@@ -30,6 +30,9 @@
 //! assert!(b.info.gap() < 1e-10);
 //! ```
 
+// Library crates never print (ARCHITECTURE.md; checked by `cargo xtask tidy`).
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod action;
 mod error;
 pub mod fiber;

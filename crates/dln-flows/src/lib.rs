@@ -42,6 +42,9 @@
 //! Training and learning flows are not orbit flows and use the generic integrator; their
 //! invariants ($\mathbf G$ decay, claim 28) then become sharp tests of its accuracy.
 
+// Library crates never print (ARCHITECTURE.md; checked by `cargo xtask tidy`).
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod balancing;
 mod error;
 pub mod fast_slow;

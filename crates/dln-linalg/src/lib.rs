@@ -32,6 +32,9 @@
 //! assert!(rel_diff((&m * &ainv * &m).as_ref(), b.as_ref()) < 1e-12);
 //! ```
 
+// Library crates never print (ARCHITECTURE.md; checked by `cargo xtask tidy`).
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 mod error;
 pub mod expm;
 pub mod hermitian;

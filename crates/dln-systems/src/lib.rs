@@ -9,6 +9,8 @@
 //! stable/unstable split, $\mathcal H_2$ and $\mathcal H_\infty$ norms, and the moment map
 //! $\mu_{LS} = AA^*-A^*A+BB^*-C^*C$ of the realization action.
 
+// Library crates never print (ARCHITECTURE.md; checked by `cargo xtask tidy`).
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 #![allow(non_snake_case)] // matrices are named as in the mathematics: A, B, C, D, P, Q.
 
 mod error;

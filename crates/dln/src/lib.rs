@@ -23,6 +23,9 @@
 //! # Ok(()) }
 //! ```
 
+// Library crates never print (ARCHITECTURE.md; checked by `cargo xtask tidy`).
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 /// Dense linear algebra over $\mathbb F\in\\{\mathbb R,\mathbb C\\}$. Re-exported from `dln-linalg`.
 pub use dln_linalg as linalg;
 

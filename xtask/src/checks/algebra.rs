@@ -25,8 +25,8 @@ pub(super) fn checks() -> Vec<Check> {
             },
         )
         .api(&[
-            "dln_algebra::network::Network::act",
-            "dln_algebra::network::Network::product",
+            "dln_algebra::Network::act",
+            "dln_algebra::Network::product",
         ]),
         Check::new(
             "claim02-norm-invariance",
@@ -36,7 +36,11 @@ pub(super) fn checks() -> Vec<Check> {
                 claim02::<f64>(cx)?;
                 claim02::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_algebra::Network::act_unitary",
+            "dln_algebra::Network::l2_norm_sq",
+        ]),
         Check::new(
             "claim03-moment-k-equivariance",
             "§8.3 [derived]",
@@ -45,7 +49,11 @@ pub(super) fn checks() -> Vec<Check> {
                 claim03::<f64>(cx)?;
                 claim03::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_algebra::Network::moments",
+            "dln_algebra::Network::act_unitary",
+        ]),
         Check::new(
             "claim03-moment-not-g-equivariant",
             "§8.3 [derived]",
@@ -54,7 +62,11 @@ pub(super) fn checks() -> Vec<Check> {
                 claim03_not::<f64>(cx)?;
                 claim03_not::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_algebra::Network::moments",
+            "dln_algebra::Network::act",
+        ]),
         Check::new(
             "claim04-centre",
             "§1.2",
@@ -63,7 +75,11 @@ pub(super) fn checks() -> Vec<Check> {
                 claim04::<f64>(cx)?;
                 claim04::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_algebra::BalancedOrbit::of",
+            "dln_algebra::BalancedOrbit::centre",
+        ]),
         Check::new(
             "claim05-lemma1-orbit",
             "Lemma 1, E1",
@@ -72,7 +88,11 @@ pub(super) fn checks() -> Vec<Check> {
                 lemma1::<f64>(cx, Lemma1Formula::Corrected)?;
                 lemma1::<c64>(cx, Lemma1Formula::Corrected)
             },
-        ),
+        )
+        .api(&[
+            "dln_algebra::BalancedOrbit::centre",
+            "dln_algebra::Network::act",
+        ]),
         Check::new(
             "claim06-balanced-orbit",
             "§1.2, Lemma 1 proof",
@@ -81,7 +101,11 @@ pub(super) fn checks() -> Vec<Check> {
                 claim06::<f64>(cx)?;
                 claim06::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_algebra::BalancedOrbit::point",
+            "dln_algebra::Network::moment_norm",
+        ]),
         Check::new(
             "claim07-tangent-formula",
             "(2.3)",
@@ -90,7 +114,10 @@ pub(super) fn checks() -> Vec<Check> {
                 claim07::<f64>(cx)?;
                 claim07::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_algebra::Network::infinitesimal_action",
+        ]),
         Check::new(
             "claim08-lemma2-moment-map",
             "Lemma 2, (2.5)",
@@ -99,7 +126,11 @@ pub(super) fn checks() -> Vec<Check> {
                 claim08::<f64>(cx)?;
                 claim08::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_algebra::Network::moments",
+            "dln_algebra::Network::l2_norm_sq",
+        ]),
         Check::new(
             "claim09-lemma3-gram-operator",
             "Lemma 3, (2.8)-(2.9)",
@@ -108,7 +139,11 @@ pub(super) fn checks() -> Vec<Check> {
                 claim09::<f64>(cx)?;
                 claim09::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_algebra::FiberOperator::apply",
+            "dln_algebra::Network::infinitesimal_action",
+        ]),
         Check::new(
             "claim10-h-positive-definite",
             "Lemma 3, §8.10",
@@ -117,7 +152,10 @@ pub(super) fn checks() -> Vec<Check> {
                 claim10::<f64>(cx)?;
                 claim10::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_algebra::FiberOperator::apply",
+        ]),
         Check::new(
             "claim11-lemma4-moment-pushforward",
             "Lemma 4, (2.12)",
@@ -126,7 +164,11 @@ pub(super) fn checks() -> Vec<Check> {
                 claim11::<f64>(cx)?;
                 claim11::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_algebra::FiberOperator::apply",
+            "dln_algebra::Network::moments",
+        ]),
         Check::new(
             "claim12-euler-identity",
             "Remark 9, (2.23), E4",
@@ -135,7 +177,11 @@ pub(super) fn checks() -> Vec<Check> {
                 claim12::<f64>(cx)?;
                 claim12::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_algebra::FiberOperator::l2_gradient_generator",
+            "dln_algebra::Network::moments",
+        ]),
         Check::new(
             "claim13-normal-space",
             "§2.4 [derived]",
@@ -144,7 +190,11 @@ pub(super) fn checks() -> Vec<Check> {
                 claim13::<f64>(cx)?;
                 claim13::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_algebra::FiberOperator::project_tangent",
+            "dln_algebra::Network::infinitesimal_action_adjoint",
+        ]),
         Check::new(
             "claim14-lemma5-gradient",
             "Lemma 5, (2.19), E8",
@@ -153,7 +203,11 @@ pub(super) fn checks() -> Vec<Check> {
                 claim14::<f64>(cx)?;
                 claim14::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_algebra::FiberOperator::l2_gradient_generator",
+            "dln_algebra::FiberOperator::solve",
+        ]),
         Check::new(
             "claim17-thm1-minimum",
             "Theorem 1, (1.5)",
@@ -162,7 +216,12 @@ pub(super) fn checks() -> Vec<Check> {
                 claim17::<f64>(cx)?;
                 claim17::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_algebra::BalancedOrbit::l2_lower_bound",
+            "dln_algebra::balance",
+            "dln_algebra::moment::l2_lower_bound",
+        ]),
         Check::new(
             "claim18-thm1-any-widths-rank",
             "Theorem 1 (generalised; ours)",
@@ -171,7 +230,12 @@ pub(super) fn checks() -> Vec<Check> {
                 claim18::<f64>(cx)?;
                 claim18::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_algebra::BalancedOrbit::point",
+            "dln_algebra::BalancedOrbit::rank",
+            "dln_algebra::moment::numerical_rank",
+        ]),
         Check::new(
             "claim19-thm20-schatten",
             "Theorem 20, (3.9)",
@@ -180,7 +244,11 @@ pub(super) fn checks() -> Vec<Check> {
                 claim19::<f64>(cx)?;
                 claim19::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_algebra::Network::schatten_sum",
+            "dln_algebra::BalancedOrbit::schatten_lower_bound",
+        ]),
         Check::new(
             "claim30-dimensions",
             "§8.30 [derived]",
@@ -189,7 +257,11 @@ pub(super) fn checks() -> Vec<Check> {
                 claim30::<f64>(cx)?;
                 claim30::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_algebra::Network::infinitesimal_action",
+            "dln_algebra::BalancedOrbit::point",
+        ]),
         Check::new(
             "claim33-jacobi-block",
             "§8.33 [derived]",
@@ -198,7 +270,11 @@ pub(super) fn checks() -> Vec<Check> {
                 claim33::<f64>(cx)?;
                 claim33::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_algebra::BalancedOrbit::centre",
+            "dln_algebra::Network::infinitesimal_action",
+        ]),
         Check::new(
             "claim35-linear-systems-moment",
             "§5, §8.35 [derived]",
@@ -207,7 +283,11 @@ pub(super) fn checks() -> Vec<Check> {
                 claim35::<f64>(cx)?;
                 claim35::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_algebra::Network::moment",
+            "dln_systems::realization::moment_map",
+        ]),
         Check::new(
             "claim36-remark16-null-cone",
             "Remark 16",
@@ -216,7 +296,12 @@ pub(super) fn checks() -> Vec<Check> {
                 claim36::<f64>(cx)?;
                 claim36::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_algebra::Network::act",
+            "dln_algebra::Network::moment",
+            "dln_algebra::kempf_ness::orbit_is_closed",
+        ]),
         Check::new(
             "kn-balance-certificate",
             "§3.3, Theorems 13-14",
@@ -225,7 +310,12 @@ pub(super) fn checks() -> Vec<Check> {
                 kn_certificate::<f64>(cx)?;
                 kn_certificate::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_algebra::balance",
+            "dln_algebra::BalanceInfo::gap",
+            "dln_algebra::kempf_ness::polar_frames",
+        ]),
     ]
 }
 

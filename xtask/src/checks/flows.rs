@@ -43,7 +43,11 @@ pub(super) fn checks() -> Vec<Check> {
                 claim15::<f64>(cx)?;
                 claim15::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_flows::balancing::balancing_flow",
+            "dln_flows::balancing::L2Field",
+        ]),
         Check::new(
             "claim16-l2-flow-limit",
             "§8.16 [derived]",
@@ -52,7 +56,11 @@ pub(super) fn checks() -> Vec<Check> {
                 claim16::<f64>(cx)?;
                 claim16::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_flows::balancing::balancing_flow",
+            "dln_algebra::moment::l2_lower_bound",
+        ]),
         Check::new(
             "claim20-kn-euclidean-gradient",
             "Theorem 10, (1.22)",
@@ -61,7 +69,10 @@ pub(super) fn checks() -> Vec<Check> {
                 claim20::<f64>(cx)?;
                 claim20::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_flows::balancing::kirwan_ness_velocity",
+        ]),
         Check::new(
             "claim21-kn-moment-evolution",
             "(2.27)",
@@ -70,7 +81,11 @@ pub(super) fn checks() -> Vec<Check> {
                 claim21::<f64>(cx)?;
                 claim21::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_flows::balancing::kirwan_ness_velocity",
+            "dln_algebra::FiberOperator::apply",
+        ]),
         Check::new(
             "claim22-kn-energy",
             "(2.31), erratum E5",
@@ -79,7 +94,11 @@ pub(super) fn checks() -> Vec<Check> {
                 claim22::<f64>(cx)?;
                 claim22::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_flows::balancing::kirwan_ness_velocity",
+            "dln_algebra::Network::infinitesimal_action",
+        ]),
         Check::new(
             "claim23-kn-limit",
             "Corollary 1",
@@ -88,7 +107,11 @@ pub(super) fn checks() -> Vec<Check> {
                 claim23::<f64>(cx)?;
                 claim23::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_flows::balancing::balancing_flow",
+            "dln_flows::balancing::KirwanNessField",
+        ]),
         Check::new(
             "claim24-l2-closed-form-d1n2",
             "§3.2 [derived]",
@@ -97,7 +120,11 @@ pub(super) fn checks() -> Vec<Check> {
                 claim24::<f64>(cx)?;
                 claim24::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_flows::balancing::balancing_flow",
+            "dln_flows::balancing::L2Field",
+        ]),
         Check::new(
             "claim25-kn-closed-form-d1n2",
             "§3.3 [derived]",
@@ -106,7 +133,11 @@ pub(super) fn checks() -> Vec<Check> {
                 claim25::<f64>(cx)?;
                 claim25::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_flows::balancing::balancing_flow",
+            "dln_flows::balancing::KirwanNessField",
+        ]),
         Check::new(
             "claim26-27-training-moment-decay",
             "§4 (4.1), [derived]",
@@ -115,7 +146,11 @@ pub(super) fn checks() -> Vec<Check> {
                 claim26::<f64>(cx)?;
                 claim26::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_flows::training::train_flow",
+            "dln_flows::training::TrainingOptions",
+        ]),
         Check::new(
             "claim28-learning-flow",
             "ACH Theorem 1",
@@ -124,7 +159,11 @@ pub(super) fn checks() -> Vec<Check> {
                 claim28::<f64>(cx)?;
                 claim28::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_flows::learning::learning_flow",
+            "dln_flows::training::train_flow",
+        ]),
         Check::new(
             "claim29-riemannian-submersion",
             "MY-dln",
@@ -133,7 +172,12 @@ pub(super) fn checks() -> Vec<Check> {
                 claim29::<f64>(cx)?;
                 claim29::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_flows::learning::LearningOperator::apply",
+            "dln_flows::learning::product_differential",
+            "dln_flows::learning::horizontal_lift",
+        ]),
     ]
 }
 

@@ -42,31 +42,53 @@ pub(super) fn checks() -> Vec<Check> {
                 lyapunov_check::<f64>(cx)?;
                 lyapunov_check::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_systems::lyapunov::lyapunov",
+            "dln_systems::lyapunov::lyapunov_cholesky",
+            "dln_systems::lyapunov::lyapunov_complex",
+        ]),
         Check::new(
             "sys-hsv-similarity",
             "theory §5; Moore 1981",
             "σ_k(MAM⁻¹, MB, CM⁻¹) = σ_k(A, B, C) for M ∈ GL_n with κ(M) ∈ {10, 10³}",
             hsv_similarity,
-        ),
+        )
+        .api(&[
+            "dln_systems::gramian::hankel_singular_values",
+            "dln_systems::model::StateSpace::transform",
+        ]),
         Check::new(
             "sys-system-norms",
             "theory §5; Boyd–Balakrishnan 1990, Bruinsma–Steinbuch 1990",
             "‖G‖∞ certified: ≥ σ̄(G) on a frequency grid, attained at the reported ω, upper ≤ (1+2rtol)·lower; ‖G‖₂² = tr(CPCᵀ) (+‖D‖² DT)",
             system_norms,
-        ),
+        )
+        .api(&[
+            "dln_systems::norms::hinf_norm",
+            "dln_systems::norms::h2_norm",
+        ]),
         Check::new(
             "sys-balanced-gramians",
             "theory §5; Moore 1981, Tombs–Postlethwaite 1987",
             "square-root balanced realization: Gramians (recomputed by Bartels–Stewart) P_b = Q_b = diag(σ)",
             balanced_gramians,
-        ),
+        )
+        .api(&[
+            "dln_systems::gramian::balanced_realization",
+            "dln_systems::gramian::gramian_factors",
+        ]),
         Check::new(
             "sys-reduction-error-sandwich",
             "Glover 1984; Enns 1984; Al-Saggaf–Franklin 1987; Liu–Anderson 1989",
             "BT and SPA of order r: σ_{r+1} ≤ ‖G − G_r‖∞ ≤ 2Σ_{k>r}σ_k (CT and DT); CT: HSV(G_r) = σ_1..σ_r; SPA: G_r = G at s=0 (z=1)",
             reduction_sandwich,
-        ),
+        )
+        .api(&[
+            "dln_systems::reduction::balanced_truncation",
+            "dln_systems::reduction::singular_perturbation",
+            "dln_systems::reduction::Reduction::hinf_error",
+        ]),
         Check::new(
             "sys-helmke-norm-balance",
             "theory §5; Helmke 1993, Kempf–Ness 1979",
@@ -75,7 +97,12 @@ pub(super) fn checks() -> Vec<Check> {
                 helmke::<f64>(cx)?;
                 helmke::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_systems::realization::norm_balance",
+            "dln_systems::realization::moment_map",
+            "dln_systems::realization::potential",
+        ]),
         Check::new(
             "sys-moore-kempf-ness",
             "theory §5; Moore 1981, Kempf–Ness 1979",
@@ -84,7 +111,11 @@ pub(super) fn checks() -> Vec<Check> {
                 moore_kn::<f64>(cx)?;
                 moore_kn::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_systems::realization::kempf_ness_balancing",
+            "dln_systems::gramian::hankel_singular_values",
+        ]),
         Check::new(
             "claim35-sys-dln-special-case",
             "§5, claim 35 [derived]",
@@ -93,13 +124,22 @@ pub(super) fn checks() -> Vec<Check> {
                 claim35_sys::<f64>(cx)?;
                 claim35_sys::<c64>(cx)
             },
-        ),
+        )
+        .api(&[
+            "dln_systems::realization::moment_map",
+            "dln_systems::realization::norm_balance",
+            "dln_algebra::Network::moment",
+        ]),
         Check::new(
             "sys-additive-split",
             "SLICOT TB01KD; Varga 1991",
             "G = G_s + G_u on the boundary and inside; poles of G_s stable, of G_u unstable, orders n_s, n_u",
             additive_split_check,
-        ),
+        )
+        .api(&[
+            "dln_systems::split::additive_split",
+            "dln_systems::model::StateSpace::parallel",
+        ]),
     ]
 }
 

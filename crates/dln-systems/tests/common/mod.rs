@@ -14,11 +14,10 @@ pub fn lti_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/lti")
 }
 
-/// `/work/shared/testdata/lti` style location of the large models (rail_1357, iss12a), from
-/// `DLN_SHARED_LTI` or the default shared path; `None` when absent.
+/// The directory of a large shared model (rail_1357, iss12a) under `$DLN_SHARED_LTI`; `None`
+/// (the caller skips with a message) when the variable is unset or the model is absent.
 pub fn shared_model_dir(name: &str) -> Option<PathBuf> {
-    let base =
-        std::env::var("DLN_SHARED_LTI").unwrap_or_else(|_| "/work/shared/testdata/lti".into());
+    let base = std::env::var("DLN_SHARED_LTI").ok()?;
     let d = Path::new(&base).join(name);
     d.join("A.npy").exists().then_some(d)
 }
