@@ -1,20 +1,34 @@
-//! `dln train DATA.npz --widths d0,d1,…,dN [--kappa K] [--t-end T | --steps S --lr η]
-//! [--init balanced|gaussian] [--seed s] --out W.npz [--json]`: train a deep linear network by
-//! least squares, $E(X) = \frac1{2n}\|XU - Y\|_F^2$ on the arrays `inputs` $U$ ($d_0\times n$) and
-//! `targets` $Y$ ($d_N\times n$) of DATA, with weight decay $\tfrac\kappa2\|\mathbf W\|^2$: the gradient
-//! flow to time $T$ (adaptive Dormand–Prince) or $S$ steps of gradient descent with step size $\eta$.
-//! Along the flow the moments obey $\mathbf G(t) = \mathbf G(0)e^{-2\kappa t}$, which the reported series
-//! shows.
+//! `dln train DATA.npz --widths d0,d1,…,dN [--loss least-squares|completion|sensing] [--kappa K]
+//! [--t-end T | --steps S --lr η] [--init balanced|gaussian|W0.npz] [--init-scale s] [--seed s]
+//! --out W.npz [--json]`: train a deep linear network on the loss $E$ read from DATA, with weight
+//! decay $\tfrac\kappa2\|\mathbf W\|^2$: the gradient flow to time $T$ (adaptive Dormand–Prince) or
+//! $S$ steps of gradient descent with step size $\eta$.
+//!
+//! Losses and their arrays in DATA:
+//! - `least-squares`: $E(X) = \frac1{2n}\|XU - Y\|_F^2$, arrays `inputs` $U$ ($d_0\times n$) and
+//!   `targets` $Y$ ($d_N\times n$);
+//! - `completion`: $E(X) = \tfrac12\|P_\Omega(X - M)\|_F^2$, arrays `targets` $M$ ($d_N\times d_0$) and
+//!   `mask` ($d_N\times d_0$, real, entries 0 or 1; 1 = observed);
+//! - `sensing`: $E(X) = \frac1{2m}\sum_i(\langle A_i, X\rangle - y_i)^2$, arrays `sensors`
+//!   ($m\times d_Nd_0$, row $i$ is $A_i$ flattened row-major, numpy's `A.reshape(m, -1)`) and
+//!   `measurements` $y$ (length $m$, real).
+//!
+//! Along the flow the moments obey $\mathbf G(t) = \mathbf G(0)e^{-2\kappa t}$, which the reported
+//! series shows. A diverging run (non-finite loss or weights) is a one-line error naming the step;
+//! nothing is written.
 
 use super::flow::Bar;
 use super::{Report, emit, nonneg_f64, num, positive_f64};
 use crate::error::{CliError, Result};
-use crate::io::{AnyMat, Dims, Element, Npz, check_output_file, write_weights};
+use crate::io::{
+    AnyMat, AnyNetwork, Dims, Element, Npz, check_output_file, read_weights, write_weights,
+};
 use crate::resources::{DEFAULT_MAX_STEPS, check_memory, check_samples, training_bytes};
 use dln::algebra::{BalanceMethod, BalanceOptions, Network, balance};
 use dln::flows::FlowBuilder;
+use dln::flows::FlowError;
 use dln::flows::balancing::linspace;
-use dln::flows::loss::LeastSquares;
+use dln::flows::loss::{LeastSquares, Loss, MatrixCompletion, MatrixSensing};
 use dln::flows::training::{TrainingOptions, TrainingRun, gradient_descent, train_flow};
 use dln::linalg::{c64, random};
 use faer::Mat;
@@ -22,14 +36,19 @@ use serde::Serialize;
 use std::fmt::Write;
 use std::path::PathBuf;
 
-/// Train a deep linear network by least squares on DATA (arrays inputs d0×n, targets dN×n); write the weights to --out.
+/// Train a deep linear network on DATA (least squares, matrix completion or sensing); write the weights to --out.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Data: an .npz archive with arrays `inputs` (d0×n) and `targets` (dN×n), one sample per column.
+    /// Data: an .npz archive; least-squares: `inputs` (d0×n), `targets` (dN×n); completion:
+    /// `targets` (dN×d0), `mask` (dN×d0, 0/1); sensing: `sensors` (m×dN·d0, row i = A_i flattened
+    /// row-major), `measurements` (length m).
     pub data: PathBuf,
     /// Widths d0,d1,…,dN (comma-separated; N ≥ 1 layers).
     #[arg(long, value_name = "d0,…,dN", value_parser = parse_widths)]
     pub widths: Widths,
+    /// The loss E(X).
+    #[arg(long, value_enum, default_value_t = LossKind::LeastSquares)]
+    pub loss: LossKind,
     /// Weight decay κ ≥ 0 (the objective is E(X) + κ/2·‖W‖²).
     #[arg(long, value_name = "K", default_value = "0", value_parser = nonneg_f64)]
     pub kappa: f64,
@@ -42,9 +61,13 @@ pub struct Args {
     /// Gradient descent: step size η.
     #[arg(long, value_name = "η", value_parser = positive_f64, requires = "steps")]
     pub lr: Option<f64>,
-    /// Initial weights: gaussian (entries N(0, 1/d_{k-1})) or balanced (the same, balanced in its fiber).
-    #[arg(long, value_enum, default_value_t = Init::Gaussian)]
+    /// Initial weights: gaussian (entries N(0, 1/d_{k-1})), balanced (the same, balanced in its
+    /// fiber) or an .npz archive with W1..WN.
+    #[arg(long, value_name = "gaussian|balanced|W0.npz", default_value = "gaussian", value_parser = parse_init)]
     pub init: Init,
+    /// Multiply every initial layer by s (small s: the small-initialisation regime).
+    #[arg(long, value_name = "s", default_value = "1", value_parser = positive_f64)]
+    pub init_scale: f64,
     /// Seed of the initial weights.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -87,12 +110,54 @@ fn parse_widths(s: &str) -> std::result::Result<Widths, String> {
 }
 
 /// `--init`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Init {
     /// Gaussian layers, variance 1/d_{k-1}.
     Gaussian,
     /// Gaussian layers balanced in their fiber (same X, G = 0).
     Balanced,
+    /// The weights W1..WN of an .npz archive.
+    File(PathBuf),
+}
+
+impl Init {
+    fn name(&self) -> &'static str {
+        match self {
+            Init::Gaussian => "gaussian",
+            Init::Balanced => "balanced",
+            Init::File(_) => "file",
+        }
+    }
+}
+
+fn parse_init(s: &str) -> std::result::Result<Init, String> {
+    match s {
+        "gaussian" => Ok(Init::Gaussian),
+        "balanced" => Ok(Init::Balanced),
+        "" => Err("expected gaussian, balanced or an .npz file of weights W1..WN".to_string()),
+        path => Ok(Init::File(PathBuf::from(path))),
+    }
+}
+
+/// `--loss`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LossKind {
+    /// E(X) = ‖XU − Y‖²/(2n) on arrays inputs U, targets Y.
+    LeastSquares,
+    /// E(X) = ½‖P_Ω(X − M)‖² on arrays targets M, mask (0/1).
+    Completion,
+    /// E(X) = Σ(⟨A_i, X⟩ − y_i)²/(2m) on arrays sensors (rows A_i), measurements y.
+    Sensing,
+}
+
+impl LossKind {
+    fn name(self) -> &'static str {
+        match self {
+            LossKind::LeastSquares => "least-squares",
+            LossKind::Completion => "completion",
+            LossKind::Sensing => "sensing",
+        }
+    }
 }
 
 /// The report of `dln train`.
@@ -104,11 +169,13 @@ pub struct TrainReport {
     pub out: String,
     /// `flow` or `gradient-descent`.
     pub mode: &'static str,
+    /// `least-squares`, `completion` or `sensing`.
+    pub loss_kind: &'static str,
     /// `float64` or `complex128`.
     pub dtype: &'static str,
     /// Widths.
     pub widths: Vec<usize>,
-    /// Samples $n$.
+    /// Samples $n$ (least squares), observed entries (completion) or measurements $m$ (sensing).
     pub samples: usize,
     /// Weight decay.
     pub kappa: f64,
@@ -118,8 +185,10 @@ pub struct TrainReport {
     pub steps: usize,
     /// Step size of gradient descent, `null` for the flow.
     pub lr: Option<f64>,
-    /// `gaussian` or `balanced`.
+    /// `gaussian`, `balanced` or `file`.
     pub init: &'static str,
+    /// The factor applied to every initial layer.
+    pub init_scale: f64,
     /// Seed.
     pub seed: u64,
     /// $E$ at the start.
@@ -150,8 +219,8 @@ impl Report for TrainReport {
         let _ = writeln!(s, "file              {} → {}", self.file, self.out);
         let _ = writeln!(
             s,
-            "widths d0..dN     {widths} ({}, {} samples)",
-            self.dtype, self.samples
+            "widths d0..dN     {widths} ({}, {} loss, {} samples)",
+            self.dtype, self.loss_kind, self.samples
         );
         let _ = writeln!(
             s,
@@ -188,38 +257,71 @@ impl Report for TrainReport {
     }
 }
 
-fn init_network<T: Element>(args: &Args) -> Result<Network<T>> {
+/// The initial weights: random (`gaussian`/`balanced`) or `file` (already read, promoted to `T`),
+/// every layer multiplied by `--init-scale`.
+fn init_network<T: Element>(args: &Args, file: Option<Network<T>>) -> Result<Network<T>> {
     let w = &args.widths.0;
-    let mut rng = random::rng(args.seed);
-    let layers = (1..w.len())
-        .map(|k| {
-            random::scaled(
-                random::gaussian::<T, _>(&mut rng, w[k], w[k - 1]).as_ref(),
-                1.0 / (w[k - 1] as f64).sqrt(),
-            )
-        })
-        .collect();
-    let net = Network::new(layers).map_err(CliError::new)?;
-    match args.init {
-        Init::Gaussian => Ok(net),
-        Init::Balanced => Ok(balance(
-            &net,
-            BalanceOptions {
-                method: BalanceMethod::Svd,
-                ..Default::default()
-            },
-        )
-        .map_err(|e| CliError::new(format!("balancing the initial weights failed: {e}")))?
-        .network),
+    let net = match (&args.init, file) {
+        (_, Some(net)) => net,
+        (init, None) => {
+            let mut rng = random::rng(args.seed);
+            let layers = (1..w.len())
+                .map(|k| {
+                    random::scaled(
+                        random::gaussian::<T, _>(&mut rng, w[k], w[k - 1]).as_ref(),
+                        1.0 / (w[k - 1] as f64).sqrt(),
+                    )
+                })
+                .collect();
+            let net = Network::new(layers).map_err(CliError::new)?;
+            if *init == Init::Balanced {
+                balance(
+                    &net,
+                    BalanceOptions {
+                        method: BalanceMethod::Svd,
+                        ..Default::default()
+                    },
+                )
+                .map_err(|e| CliError::new(format!("balancing the initial weights failed: {e}")))?
+                .network
+            } else {
+                net
+            }
+        }
+    };
+    if (args.init_scale - 1.0).abs() > 0.0 {
+        let layers = net
+            .layers()
+            .iter()
+            .map(|m| random::scaled(m.as_ref(), args.init_scale))
+            .collect();
+        return Network::new(layers).map_err(CliError::new);
+    }
+    Ok(net)
+}
+
+/// The one-line error of a failed run; a divergence of gradient descent suggests a smaller step.
+fn training_error(args: &Args, e: FlowError) -> CliError {
+    match (e, args.lr) {
+        (FlowError::Diverged { step, what, .. }, Some(lr)) => CliError::file(
+            &args.data,
+            format!(
+                "training diverged at step {step} of {} ({what}); try a smaller --lr than {lr}",
+                args.steps.unwrap_or(0)
+            ),
+        ),
+        (e, _) => CliError::file(&args.data, format!("training failed: {e}")),
     }
 }
 
-fn compute<T: Element>(args: &Args, inputs: Mat<T>, targets: Mat<T>) -> Result<TrainReport> {
-    let n = inputs.ncols();
-    let loss = LeastSquares::new(inputs, targets).map_err(|e| CliError::file(&args.data, e))?;
-    let w0: Network<T> = init_network(args)?;
+fn compute<T: Element, L: Loss<T>>(
+    args: &Args,
+    loss: L,
+    samples: usize,
+    w0: Network<T>,
+) -> Result<TrainReport> {
     let mut bar = Bar::new(args.json, "train").with_budget(args.max_steps);
-    let fail = |e| CliError::file(&args.data, format!("training failed: {e}"));
+    let fail = |e| training_error(args, e);
     let (run, mode, t_end, lr): (TrainingRun<T>, _, _, _) = match (args.t_end, args.steps, args.lr)
     {
         (Some(t_end), _, _) => {
@@ -264,17 +366,16 @@ fn compute<T: Element>(args: &Args, inputs: Mat<T>, targets: Mat<T>) -> Result<T
         file: args.data.display().to_string(),
         out: args.out.display().to_string(),
         mode,
+        loss_kind: args.loss.name(),
         dtype: T::DTYPE_NAME,
         widths: args.widths.0.clone(),
-        samples: n,
+        samples,
         kappa: args.kappa,
         t_end,
         steps: run.stats.n_steps,
         lr,
-        init: match args.init {
-            Init::Gaussian => "gaussian",
-            Init::Balanced => "balanced",
-        },
+        init: args.init.name(),
+        init_scale: args.init_scale,
         seed: args.seed,
         loss_initial: s0.map(|s| s.loss).unwrap_or(f64::NAN),
         loss_final: s1.map(|s| s.loss).unwrap_or(f64::NAN),
@@ -286,9 +387,9 @@ fn compute<T: Element>(args: &Args, inputs: Mat<T>, targets: Mat<T>) -> Result<T
     })
 }
 
-fn read_array(npz: &mut Npz, path: &std::path::Path, name: &str) -> Result<AnyMat> {
+fn read_array(npz: &mut Npz, path: &std::path::Path, name: &str, dims: Dims) -> Result<AnyMat> {
     let m = npz
-        .matrix(name, Dims::Matrix)?
+        .matrix(name, dims)?
         .ok_or_else(|| CliError::array(path, name, "missing array"))?;
     let finite = match &m {
         AnyMat::Real(m) => dln::linalg::check_finite(m.as_ref()),
@@ -298,6 +399,202 @@ fn read_array(npz: &mut Npz, path: &std::path::Path, name: &str) -> Result<AnyMa
         return Err(CliError::array(path, name, e));
     }
     Ok(m)
+}
+
+/// A real array, or a one-line error naming it.
+fn real_array(path: &std::path::Path, name: &str, m: AnyMat, why: &str) -> Result<Mat<f64>> {
+    match m {
+        AnyMat::Real(m) => Ok(m),
+        AnyMat::Complex(_) => Err(CliError::array(
+            path,
+            name,
+            format!("is complex but must be real ({why})"),
+        )),
+    }
+}
+
+/// The arrays of DATA for the chosen loss, validated against `--widths`: the primary array (field
+/// of the problem) and the real or same-field secondary array.
+struct Arrays {
+    primary: AnyMat,
+    secondary: AnyMat,
+}
+
+fn read_data(args: &Args) -> Result<Arrays> {
+    let path = &args.data;
+    let mut npz = Npz::open(path)?;
+    let w = &args.widths.0;
+    let (d0, dn) = (w[0], w[w.len() - 1]);
+    let arr = |name: &str, problem: String| CliError::array(path, name, problem);
+    match args.loss {
+        LossKind::LeastSquares => {
+            let inputs = read_array(&mut npz, path, "inputs", Dims::Matrix)?;
+            let targets = read_array(&mut npz, path, "targets", Dims::Matrix)?;
+            if inputs.shape().0 != d0 {
+                return Err(arr(
+                    "inputs",
+                    format!(
+                        "has {} rows but --widths starts with d0 = {d0}",
+                        inputs.shape().0
+                    ),
+                ));
+            }
+            if targets.shape().0 != dn {
+                return Err(arr(
+                    "targets",
+                    format!(
+                        "has {} rows but --widths ends with dN = {dn}",
+                        targets.shape().0
+                    ),
+                ));
+            }
+            if targets.shape().1 != inputs.shape().1 {
+                return Err(arr(
+                    "targets",
+                    format!(
+                        "has {} columns (samples) but inputs has {}",
+                        targets.shape().1,
+                        inputs.shape().1
+                    ),
+                ));
+            }
+            if inputs.shape().1 == 0 {
+                return Err(arr("inputs", "has no samples (0 columns)".into()));
+            }
+            Ok(Arrays {
+                primary: inputs,
+                secondary: targets,
+            })
+        }
+        LossKind::Completion => {
+            let targets = read_array(&mut npz, path, "targets", Dims::Matrix)?;
+            let mask = read_array(&mut npz, path, "mask", Dims::Matrix)?;
+            if targets.shape() != (dn, d0) {
+                return Err(arr(
+                    "targets",
+                    format!(
+                        "has shape {}×{} but --widths needs dN×d0 = {dn}×{d0}",
+                        targets.shape().0,
+                        targets.shape().1
+                    ),
+                ));
+            }
+            if mask.shape() != targets.shape() {
+                return Err(arr(
+                    "mask",
+                    format!(
+                        "has shape {}×{} but targets is {dn}×{d0}",
+                        mask.shape().0,
+                        mask.shape().1
+                    ),
+                ));
+            }
+            let m = real_array(path, "mask", mask, "entries 0 or 1")?;
+            let mut observed = 0;
+            for i in 0..m.nrows() {
+                for j in 0..m.ncols() {
+                    let v = m[(i, j)];
+                    if (v - 1.0).abs() < f64::EPSILON {
+                        observed += 1;
+                    } else if v != 0.0 {
+                        return Err(arr(
+                            "mask",
+                            format!("entry ({i}, {j}) is {v}; the mask must hold only 0 and 1"),
+                        ));
+                    }
+                }
+            }
+            if observed == 0 {
+                return Err(arr("mask", "observes no entry (all zeros)".into()));
+            }
+            Ok(Arrays {
+                primary: targets,
+                secondary: AnyMat::Real(m),
+            })
+        }
+        LossKind::Sensing => {
+            let sensors = read_array(&mut npz, path, "sensors", Dims::Matrix)?;
+            let y = read_array(&mut npz, path, "measurements", Dims::Column)?;
+            let (m, cols) = sensors.shape();
+            if cols != dn * d0 {
+                return Err(arr(
+                    "sensors",
+                    format!(
+                        "has {cols} columns but --widths needs dN·d0 = {dn}·{d0} = {} (row i is A_i flattened row-major)",
+                        dn * d0
+                    ),
+                ));
+            }
+            if m == 0 {
+                return Err(arr("sensors", "has no rows (no measurement)".into()));
+            }
+            if y.shape() != (m, 1) {
+                return Err(arr(
+                    "measurements",
+                    format!(
+                        "has shape {}×{} but sensors has {m} rows (expected a vector of length {m})",
+                        y.shape().0,
+                        y.shape().1
+                    ),
+                ));
+            }
+            let y = real_array(path, "measurements", y, "⟨A_i, X⟩ is real")?;
+            Ok(Arrays {
+                primary: sensors,
+                secondary: AnyMat::Real(y),
+            })
+        }
+    }
+}
+
+/// Builds the loss over `T` and trains; `field` converts a matrix of the data to `T`.
+fn train_in<T: Element>(
+    args: &Args,
+    data: Arrays,
+    init: Option<Network<T>>,
+    field: fn(AnyMat) -> Mat<T>,
+) -> Result<TrainReport> {
+    let loss_err = |e| CliError::file(&args.data, e);
+    let w0 = init_network(args, init)?;
+    let w = &args.widths.0;
+    let (d0, dn) = (w[0], w[w.len() - 1]);
+    match args.loss {
+        LossKind::LeastSquares => {
+            let (u, y) = (field(data.primary), field(data.secondary));
+            let n = u.ncols();
+            compute(args, LeastSquares::new(u, y).map_err(loss_err)?, n, w0)
+        }
+        LossKind::Completion => {
+            let AnyMat::Real(mask) = data.secondary else {
+                unreachable!("read_data checks that the mask is real")
+            };
+            let observed = (0..mask.ncols())
+                .map(|j| (0..mask.nrows()).filter(|&i| mask[(i, j)] > 0.5).count())
+                .sum();
+            let loss = MatrixCompletion::new(field(data.primary), mask).map_err(loss_err)?;
+            compute(args, loss, observed, w0)
+        }
+        LossKind::Sensing => {
+            let AnyMat::Real(y) = data.secondary else {
+                unreachable!("read_data checks that the measurements are real")
+            };
+            let a = field(data.primary);
+            let sensors = (0..a.nrows())
+                .map(|i| Mat::from_fn(dn, d0, |r, c| a[(i, r * d0 + c)]))
+                .collect();
+            let y: Vec<f64> = (0..y.nrows()).map(|i| y[(i, 0)]).collect();
+            let m = y.len();
+            let loss = MatrixSensing::new(sensors, y).map_err(loss_err)?;
+            compute(args, loss, m, w0)
+        }
+    }
+}
+
+fn real_field(m: AnyMat) -> Mat<f64> {
+    match m {
+        AnyMat::Real(m) => m,
+        AnyMat::Complex(_) => unreachable!("complex data is trained over C"),
+    }
 }
 
 /// Runs `dln train`.
@@ -325,52 +622,53 @@ pub fn run(args: Args) -> Result<()> {
         training_bytes(&args.widths.0, 16),
     )?;
     check_output_file(&args.out)?;
-    let mut npz = Npz::open(&args.data)?;
-    let inputs = read_array(&mut npz, &args.data, "inputs")?;
-    let targets = read_array(&mut npz, &args.data, "targets")?;
-    let w = &args.widths.0;
-    let (d0, dn) = (w[0], w[w.len() - 1]);
-    if inputs.shape().0 != d0 {
-        return Err(CliError::array(
-            &args.data,
-            "inputs",
-            format!(
-                "has {} rows but --widths starts with d0 = {d0}",
-                inputs.shape().0
-            ),
-        ));
-    }
-    if targets.shape().0 != dn {
-        return Err(CliError::array(
-            &args.data,
-            "targets",
-            format!(
-                "has {} rows but --widths ends with dN = {dn}",
-                targets.shape().0
-            ),
-        ));
-    }
-    if targets.shape().1 != inputs.shape().1 {
-        return Err(CliError::array(
-            &args.data,
-            "targets",
-            format!(
-                "has {} columns (samples) but inputs has {}",
-                targets.shape().1,
-                inputs.shape().1
-            ),
-        ));
-    }
-    if inputs.shape().1 == 0 {
-        return Err(CliError::array(
-            &args.data,
-            "inputs",
-            "has no samples (0 columns)",
-        ));
-    }
-    let report = match (inputs, targets) {
-        (AnyMat::Real(u), AnyMat::Real(y)) => compute::<f64>(&args, u, y)?,
-        (u, y) => compute::<c64>(&args, u.into_complex(), y.into_complex())?,
+    let data = read_data(&args)?;
+    let init = match &args.init {
+        Init::File(path) => {
+            let net = read_weights(path)?;
+            let got = match &net {
+                AnyNetwork::Real(n) => n.widths(),
+                AnyNetwork::Complex(n) => n.widths(),
+            };
+            if got != args.widths.0 {
+                return Err(CliError::file(
+                    path,
+                    format!(
+                        "initial weights have widths {} but --widths is {}",
+                        join(&got),
+                        join(&args.widths.0)
+                    ),
+                ));
+            }
+            Some(net)
+        }
+        _ => None,
+    };
+    let complex = data.primary.is_complex()
+        || data.secondary.is_complex()
+        || matches!(init, Some(AnyNetwork::Complex(_)));
+    let report = if complex {
+        let init = init.map(|net| match net {
+            AnyNetwork::Complex(net) => net,
+            AnyNetwork::Real(net) => Network::new(
+                net.layers()
+                    .iter()
+                    .map(|m| AnyMat::Real(m.clone()).into_complex())
+                    .collect(),
+            )
+            .expect("promoting finite composable layers keeps them valid"),
+        });
+        train_in::<c64>(&args, data, init, AnyMat::into_complex)?
+    } else {
+        let init = init.map(|net| match net {
+            AnyNetwork::Real(net) => net,
+            AnyNetwork::Complex(_) => unreachable!("complex weights are trained over C"),
+        });
+        train_in::<f64>(&args, data, init, real_field)?
     };
     emit(&report, args.json)
+}
+
+fn join(w: &[usize]) -> String {
+    w.iter().map(usize::to_string).collect::<Vec<_>>().join(",")
 }
