@@ -166,7 +166,7 @@ pub fn reduce<'py>(
                 sys.require_stable()?;
             }
             let red = lib_reduce(&sys, opts)?;
-            let err = red.hinf_error(&sys)?;
+            let err = red.hinf_error()?;
             Ok((red, err))
         })
         .map_err(errors::systems)?;
