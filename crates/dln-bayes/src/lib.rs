@@ -36,6 +36,7 @@
 //! // Under the prior E[G_1] = (d_0 - d_2)/(beta kappa) I: rectangular widths are imbalanced.
 //! assert!((prior.mean_moments::<f64>()[0] - 1.0).abs() < 1e-12);
 //! ```
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod entropy;
 mod error;
