@@ -151,7 +151,7 @@ pub fn rel(a: f64, b: f64) -> f64 {
     (a - b).abs() / b.abs().max(f64::MIN_POSITIVE)
 }
 
-// Schur-test helpers shared by schur_lyapunov.rs and schur_multishift.rs.
+// Schur-test helpers shared by schur_lyapunov.rs and schur_large.rs.
 
 /// Max over our eigenvalues of the distance to the nearest of faer's (and vice versa), greedy.
 pub fn eig_distance(ours: &[c64], reference: &[c64]) -> f64 {

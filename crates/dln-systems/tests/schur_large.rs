@@ -1,6 +1,5 @@
-//! `real_schur` above the multishift switch-over (n > 75): small-bulge multishift QR with
-//! aggressive early deflation, finished by the double-shift iteration. Random, graded, clustered,
-//! defective, normal and degenerate matrices at n = 100, 300, 600.
+//! `real_schur` on larger matrices (the Francis double-shift iteration written for this crate):
+//! random, graded, clustered, defective, normal and degenerate matrices at n = 100, 300, 600.
 
 mod common;
 use common::{eig_distance, faer_eigs, similar};
@@ -59,7 +58,7 @@ fn check(a: MatRef<'_, f64>, s: &RealSchur, what: &str) {
 const SIZES: [usize; 3] = [100, 300, 600];
 
 #[test]
-fn multishift_random_matches_faer() {
+fn large_random_matches_faer() {
     let mut rng = random::rng(2024);
     for n in SIZES {
         let a: Mat<f64> = random::gaussian(&mut rng, n, n);
@@ -80,7 +79,7 @@ fn multishift_random_matches_faer() {
 }
 
 #[test]
-fn multishift_graded() {
+fn large_graded() {
     let mut rng = random::rng(11);
     for n in SIZES {
         // Entries graded over 1e-8 .. 1e8 across the matrix (D G D^{-1} type grading).
@@ -105,7 +104,7 @@ fn multishift_graded() {
 }
 
 #[test]
-fn multishift_clustered() {
+fn large_clustered() {
     let mut rng = random::rng(5);
     for n in SIZES {
         // Normal matrix with clustered and repeated eigenvalues: real cluster 1 + 1e-10 k, a
@@ -174,7 +173,7 @@ fn multishift_clustered() {
 }
 
 #[test]
-fn multishift_structured_and_degenerate() {
+fn large_structured_and_degenerate() {
     let mut rng = random::rng(99);
     let n = 120;
     // Zero, identity, already triangular, already split Hessenberg.
@@ -251,7 +250,7 @@ fn multishift_structured_and_degenerate() {
 }
 
 #[test]
-fn multishift_then_reorder() {
+fn large_then_reorder() {
     // The Schur form from the multishift path feeds reordering (stable/anti-stable split).
     let mut rng = random::rng(17);
     let n = 200;
