@@ -20,8 +20,8 @@ use crate::loss::Loss;
 use crate::observer::{Observer, Progress, Termination};
 use crate::options::FlowOptions;
 use crate::{FlowError, FlowStats, Result};
-use dln_algebra::{CgOptions, FiberOperator, Network};
-use dln_linalg::Scalar;
+use dln_algebra::{BalanceMethod, BalanceOptions, CgOptions, FiberOperator, Network, balance};
+use dln_linalg::{Scalar, random};
 use faer::{Mat, Scale};
 use std::ops::ControlFlow;
 
@@ -429,4 +429,37 @@ where
         stats,
         termination,
     })
+}
+
+/// The standard random initialisation of a network with widths $d_0,\dots,d_N$: independent
+/// layers with entries $N(0, 1/d_{k-1})$ (real, or complex with that total variance), drawn in
+/// order $W_1,\dots,W_N$ from `random::rng(seed)`; with `balanced`, the result is then moved to
+/// the balanced point of its fiber (Kempf–Ness, [`BalanceMethod::Svd`]), which keeps $X$.
+///
+/// The `dln train` program and the Python binding both start from this, so a seed means the same
+/// weights everywhere.
+///
+/// # Errors
+/// [`FlowError::Algebra`] if `widths` has fewer than two entries or a zero width, or if balancing
+/// fails.
+pub fn gaussian_init<T: Scalar>(widths: &[usize], seed: u64, balanced: bool) -> Result<Network<T>> {
+    let mut rng = random::rng(seed);
+    let layers = widths
+        .windows(2)
+        .map(|d| {
+            random::scaled(
+                random::gaussian::<T, _>(&mut rng, d[1], d[0]).as_ref(),
+                1.0 / (d[0] as f64).sqrt(),
+            )
+        })
+        .collect();
+    let net = Network::new(layers)?;
+    if !balanced {
+        return Ok(net);
+    }
+    let opts = BalanceOptions {
+        method: BalanceMethod::Svd,
+        ..Default::default()
+    };
+    Ok(balance(&net, opts)?.network)
 }

@@ -5,9 +5,9 @@ use crate::errors;
 use dln::algebra::{BalanceMethod, BalanceOptions, BalancedOrbit, Network, balance as kn_balance};
 use dln::flows::balancing::{BalancingFlow, BalancingOptions, Scheme, balancing_flow, linspace};
 use dln::flows::loss::LeastSquares;
-use dln::flows::training::{TrainingOptions, gradient_descent, train_flow};
+use dln::flows::training::{TrainingOptions, gaussian_init, gradient_descent, train_flow};
 use dln::flows::{FlowBuilder, Observer, Progress};
-use dln::linalg::{c64, random};
+use dln::linalg::c64;
 use faer::Mat;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -365,27 +365,8 @@ enum Mode {
 /// The program's initial weights: Gaussian layers with entries $N(0, 1/d_{k-1})$ from
 /// `random::rng(seed)`, balanced in their fiber (SVD method) for `init="balanced"`.
 fn init_network<T: Elem>(a: &TrainArgs) -> PyResult<Network<T>> {
-    let w = &a.widths;
-    let mut rng = random::rng(a.seed);
-    let layers = (1..w.len())
-        .map(|k| {
-            random::scaled(
-                random::gaussian::<T, _>(&mut rng, w[k], w[k - 1]).as_ref(),
-                1.0 / (w[k - 1] as f64).sqrt(),
-            )
-        })
-        .collect();
-    let net = network(layers)?;
-    if !a.balanced_init {
-        return Ok(net);
-    }
-    let opts = BalanceOptions {
-        method: BalanceMethod::Svd,
-        ..Default::default()
-    };
-    kn_balance(&net, opts)
-        .map(|b| b.network)
-        .map_err(|e| errors::algebra("balancing the initial weights failed", e))
+    gaussian_init(&a.widths, a.seed, a.balanced_init)
+        .map_err(|e| errors::flows("drawing the initial weights failed", e))
 }
 
 fn train_impl<T: Elem>(

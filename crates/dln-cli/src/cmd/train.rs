@@ -24,12 +24,14 @@ use crate::io::{
     AnyMat, AnyNetwork, Dims, Element, Npz, check_output_file, read_weights, write_weights,
 };
 use crate::resources::{DEFAULT_MAX_STEPS, check_memory, check_samples, training_bytes};
-use dln::algebra::{BalanceMethod, BalanceOptions, Network, balance};
+use dln::algebra::Network;
 use dln::flows::FlowBuilder;
 use dln::flows::FlowError;
 use dln::flows::balancing::linspace;
 use dln::flows::loss::{LeastSquares, Loss, MatrixCompletion, MatrixSensing};
-use dln::flows::training::{TrainingOptions, TrainingRun, gradient_descent, train_flow};
+use dln::flows::training::{
+    TrainingOptions, TrainingRun, gaussian_init, gradient_descent, train_flow,
+};
 use dln::linalg::{c64, random};
 use faer::Mat;
 use serde::Serialize;
@@ -263,31 +265,11 @@ fn init_network<T: Element>(args: &Args, file: Option<Network<T>>) -> Result<Net
     let w = &args.widths.0;
     let net = match (&args.init, file) {
         (_, Some(net)) => net,
-        (init, None) => {
-            let mut rng = random::rng(args.seed);
-            let layers = (1..w.len())
-                .map(|k| {
-                    random::scaled(
-                        random::gaussian::<T, _>(&mut rng, w[k], w[k - 1]).as_ref(),
-                        1.0 / (w[k - 1] as f64).sqrt(),
-                    )
-                })
-                .collect();
-            let net = Network::new(layers).map_err(CliError::new)?;
-            if *init == Init::Balanced {
-                balance(
-                    &net,
-                    BalanceOptions {
-                        method: BalanceMethod::Svd,
-                        ..Default::default()
-                    },
-                )
-                .map_err(|e| CliError::new(format!("balancing the initial weights failed: {e}")))?
-                .network
-            } else {
-                net
-            }
-        }
+        (init, None) => gaussian_init(w, args.seed, *init == Init::Balanced).map_err(|e| {
+            CliError::new(format!(
+                "cannot draw the initial weights (--widths, --init): {e}"
+            ))
+        })?,
     };
     if (args.init_scale - 1.0).abs() > 0.0 {
         let layers = net
