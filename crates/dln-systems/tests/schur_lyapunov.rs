@@ -2,7 +2,7 @@
 //! random stress tests and property tests.
 
 mod common;
-use common::{eig_distance, faer_eigs, similar};
+use common::{check_real_schur, eig_distance, faer_eigs, similar};
 
 use dln_linalg::{c64, random};
 use dln_systems::SystemsError;
@@ -10,7 +10,7 @@ use dln_systems::lyapunov::{
     TimeDomain, lyapunov, lyapunov_cholesky, lyapunov_complex, separation_estimate,
 };
 use dln_systems::schur::{
-    ComplexSchur, RealSchur, complex_schur, real_schur, reorder_complex_schur, reorder_real_schur,
+    ComplexSchur, complex_schur, real_schur, reorder_complex_schur, reorder_real_schur,
 };
 use dln_systems::sylvester::sylvester;
 use faer::{Mat, MatRef};
@@ -20,40 +20,6 @@ const EPS: f64 = f64::EPSILON;
 
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-fn check_real_schur(a: MatRef<'_, f64>, s: &RealSchur, k: f64) {
-    let n = a.nrows();
-    let nf = n.max(1) as f64;
-    let an = a.norm_l2().max(f64::MIN_POSITIVE);
-    let rec = &s.z * &s.t * s.z.transpose();
-    let back = (&rec - a).norm_l2() / an;
-    assert!(back <= k * nf * EPS, "backward error {back:e} (n = {n})");
-    let orth = (s.z.transpose() * &s.z - Mat::<f64>::identity(n, n)).norm_l2();
-    assert!(orth <= k * nf * EPS, "orthogonality {orth:e} (n = {n})");
-    let mut j = 0;
-    while j < n {
-        for i in j + 2..n {
-            assert!(s.t[(i, j)] == 0.0, "T not quasi-triangular at ({i}, {j})");
-        }
-        if j + 1 < n && s.t[(j + 1, j)] != 0.0 {
-            assert!(
-                s.t[(j, j)].to_bits() == s.t[(j + 1, j + 1)].to_bits(),
-                "2x2 block at {j} not standardized"
-            );
-            assert!(
-                s.t[(j, j + 1)] * s.t[(j + 1, j)] < 0.0,
-                "2x2 block at {j} has real eigenvalues"
-            );
-            assert!(
-                j + 2 >= n || s.t[(j + 2, j + 1)] == 0.0,
-                "consecutive subdiagonal entries at {j}"
-            );
-            j += 2;
-        } else {
-            j += 1;
-        }
-    }
-}
 
 fn check_complex_schur(a: MatRef<'_, c64>, s: &ComplexSchur, k: f64) {
     let n = a.nrows();
@@ -120,12 +86,12 @@ fn schur_small_and_trivial() {
     assert_eq!(s.t.nrows(), 0);
     let a = Mat::from_fn(1, 1, |_, _| -3.5);
     let s = real_schur(a.as_ref()).unwrap();
-    check_real_schur(a.as_ref(), &s, 1.0);
+    check_real_schur(a.as_ref(), &s, 1.0, "real Schur");
     assert_eq!(s.eigenvalues(), vec![c64::new(-3.5, 0.0)]);
     let z = Mat::<f64>::zeros(6, 6);
     let s = real_schur(z.as_ref()).unwrap();
     assert!(s.t.norm_l2() == 0.0);
-    check_real_schur(z.as_ref(), &s, 1.0);
+    check_real_schur(z.as_ref(), &s, 1.0, "real Schur");
     // 2x2: rotation (complex pair), real distinct, real double (defective), b = 0, c = 0.
     for m in [
         faer::mat![[0.0, 1.0], [-1.0, 0.0]],
@@ -136,7 +102,7 @@ fn schur_small_and_trivial() {
         faer::mat![[1e-300, 1.0], [-1.0, 1e300]],
     ] {
         let s = real_schur(m.as_ref()).unwrap();
-        check_real_schur(m.as_ref(), &s, 4.0);
+        check_real_schur(m.as_ref(), &s, 4.0, "real Schur");
         let d = eig_distance(&s.eigenvalues(), &faer_eigs(m.as_ref()));
         assert!(d <= 1e-12 * m.norm_l2(), "{d:e}");
     }
@@ -153,7 +119,7 @@ fn schur_random_sizes_match_faer_eigenvalues() {
     for n in [3usize, 4, 7, 16, 31, 64, 100, 150, 300] {
         let a: Mat<f64> = random::gaussian(&mut rng, n, n);
         let s = real_schur(a.as_ref()).unwrap();
-        check_real_schur(a.as_ref(), &s, 4.0);
+        check_real_schur(a.as_ref(), &s, 4.0, "real Schur");
         let d = eig_distance(&s.eigenvalues(), &faer_eigs(a.as_ref()));
         assert!(
             d <= 1e-9 * a.norm_l2(),
@@ -178,7 +144,7 @@ fn schur_defective_and_clustered() {
     });
     let a = similar(&mut rng, &j);
     let s = real_schur(a.as_ref()).unwrap();
-    check_real_schur(a.as_ref(), &s, 8.0);
+    check_real_schur(a.as_ref(), &s, 8.0, "real Schur");
     // Eigenvalues of a Jordan block are perturbed by ~ eps^(1/n): only their mean is accurate.
     let ev = s.eigenvalues();
     let mean: c64 = ev.iter().copied().sum::<c64>() / n as f64;
@@ -199,7 +165,7 @@ fn schur_defective_and_clustered() {
     });
     let a = similar(&mut rng, &d);
     let s = real_schur(a.as_ref()).unwrap();
-    check_real_schur(a.as_ref(), &s, 8.0);
+    check_real_schur(a.as_ref(), &s, 8.0, "real Schur");
     // Complex pairs with equal real parts and a repeated pair.
     let mut d = Mat::<f64>::zeros(10, 10);
     for (k, &(re, im)) in [
@@ -219,7 +185,7 @@ fn schur_defective_and_clustered() {
     }
     let a = similar(&mut rng, &d);
     let s = real_schur(a.as_ref()).unwrap();
-    check_real_schur(a.as_ref(), &s, 8.0);
+    check_real_schur(a.as_ref(), &s, 8.0, "real Schur");
     let dist = eig_distance(&s.eigenvalues(), &faer_eigs(d.as_ref()));
     assert!(dist < 1e-6, "{dist:e}");
     // Already upper triangular, and a companion matrix.
@@ -230,7 +196,7 @@ fn schur_defective_and_clustered() {
         }
     }
     let s = real_schur(t.as_ref()).unwrap();
-    check_real_schur(t.as_ref(), &s, 8.0);
+    check_real_schur(t.as_ref(), &s, 8.0, "real Schur");
     let n = 15;
     let comp = Mat::from_fn(n, n, |i, k| {
         if i == 0 {
@@ -242,7 +208,7 @@ fn schur_defective_and_clustered() {
         }
     });
     let s = real_schur(comp.as_ref()).unwrap();
-    check_real_schur(comp.as_ref(), &s, 8.0);
+    check_real_schur(comp.as_ref(), &s, 8.0, "real Schur");
     // Graded matrix (entries spanning 1e-12 .. 1e12).
     let n = 30;
     let g0: Mat<f64> = random::gaussian(&mut rng, n, n);
@@ -250,7 +216,7 @@ fn schur_defective_and_clustered() {
         g0[(i, k)] * 10f64.powf(0.8 * (k as f64 - i as f64))
     });
     let s = real_schur(g.as_ref()).unwrap();
-    check_real_schur(g.as_ref(), &s, 8.0);
+    check_real_schur(g.as_ref(), &s, 8.0, "real Schur");
 }
 
 #[test]
@@ -283,7 +249,7 @@ fn reorder_real_moves_selected_first() {
         let expected = ev.iter().filter(|l| sel(**l)).count();
         let k = reorder_real_schur(&mut s, sel).unwrap();
         assert_eq!(k, expected, "n = {n}");
-        check_real_schur(a.as_ref(), &s, 16.0);
+        check_real_schur(a.as_ref(), &s, 16.0, "real Schur");
         let ev2 = s.eigenvalues();
         assert!(ev2[..k].iter().all(|l| sel(*l)) && ev2[k..].iter().all(|l| !sel(*l)));
         assert!(
@@ -303,7 +269,7 @@ fn reorder_real_moves_selected_first() {
     let k = reorder_real_schur(&mut s, |l| l.re > 0.0).unwrap();
     let ev = s.eigenvalues();
     assert!(ev[..k].iter().all(|l| l.re > 0.0) && ev[k..].iter().all(|l| l.re <= 0.0));
-    check_real_schur(a.as_ref(), &s, 16.0);
+    check_real_schur(a.as_ref(), &s, 16.0, "real Schur");
 }
 
 #[test]
@@ -691,13 +657,13 @@ proptest! {
         let mut rng = random::rng(seed);
         let a: Mat<f64> = random::gaussian(&mut rng, n, n);
         let mut s = real_schur(a.as_ref()).unwrap();
-        check_real_schur(a.as_ref(), &s, 8.0);
+        check_real_schur(a.as_ref(), &s, 8.0, "real Schur");
         let sel = |l: c64| l.re < shift;
         let ev = s.eigenvalues();
         let expected = ev.iter().filter(|l| sel(**l)).count();
         let k = reorder_real_schur(&mut s, sel).unwrap();
         prop_assert_eq!(k, expected);
-        check_real_schur(a.as_ref(), &s, 32.0);
+        check_real_schur(a.as_ref(), &s, 32.0, "real Schur");
         let ev2 = s.eigenvalues();
         prop_assert!(ev2[..k].iter().all(|l| sel(*l)) && ev2[k..].iter().all(|l| !sel(*l)));
     }

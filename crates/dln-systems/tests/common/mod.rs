@@ -153,6 +153,56 @@ pub fn rel(a: f64, b: f64) -> f64 {
 
 // Schur-test helpers shared by schur_lyapunov.rs and schur_large.rs.
 
+/// A real Schur form of `a` is right: backward error and orthogonality at most $k\,n\,\varepsilon$,
+/// $T$ quasi-triangular with standardized $2\times2$ blocks (equal diagonal, complex eigenvalues,
+/// no two consecutive subdiagonal entries), every entry finite. `what` names the case.
+pub fn check_real_schur(a: MatRef<'_, f64>, s: &dln_systems::schur::RealSchur, k: f64, what: &str) {
+    let n = a.nrows();
+    let nf = n.max(1) as f64;
+    let eps = f64::EPSILON;
+    let an = a.norm_l2().max(f64::MIN_POSITIVE);
+    let back = (&s.z * &s.t * s.z.transpose() - a).norm_l2() / an;
+    assert!(
+        back <= k * nf * eps,
+        "{what}: backward error {back:e} (n = {n})"
+    );
+    let orth = (s.z.transpose() * &s.z - Mat::<f64>::identity(n, n)).norm_l2();
+    assert!(
+        orth <= k * nf * eps,
+        "{what}: orthogonality {orth:e} (n = {n})"
+    );
+    let mut j = 0;
+    while j < n {
+        for i in j + 2..n {
+            assert!(
+                s.t[(i, j)] == 0.0,
+                "{what}: T not quasi-triangular at ({i}, {j})"
+            );
+        }
+        if j + 1 < n && s.t[(j + 1, j)] != 0.0 {
+            assert!(
+                s.t[(j, j)].to_bits() == s.t[(j + 1, j + 1)].to_bits(),
+                "{what}: 2x2 block at {j} not standardized"
+            );
+            assert!(
+                s.t[(j, j + 1)] * s.t[(j + 1, j)] < 0.0,
+                "{what}: 2x2 block at {j} has real eigenvalues"
+            );
+            assert!(
+                j + 2 >= n || s.t[(j + 2, j + 1)] == 0.0,
+                "{what}: consecutive subdiagonal entries at {j}"
+            );
+            j += 2;
+        } else {
+            j += 1;
+        }
+    }
+    assert!(
+        s.t.col_iter().all(|c| c.iter().all(|x| x.is_finite())),
+        "{what}: non-finite T"
+    );
+}
+
 /// Max over our eigenvalues of the distance to the nearest of faer's (and vice versa), greedy.
 pub fn eig_distance(ours: &[c64], reference: &[c64]) -> f64 {
     assert_eq!(ours.len(), reference.len());
