@@ -115,6 +115,59 @@ fn erratum_e5_kn_energy_factor() {
     assert!(bad.worst_ratio > 1e6, "and by far: {bad:?}");
 }
 
+/// Erratum E6: the printed stationary density $\propto e^{-\beta\kappa\|\mathbf W\|^2}$ of (4.2) fails the
+/// machinery of `claim34-ou-stationary-density`, both the zero-current identity of the density
+/// (deterministically) and the statistical tests on its exact samples (by many standard errors).
+#[test]
+fn erratum_e6_printed_density_fails() {
+    use crate::checks::bayes::{ou_stationary, ou_zero_current};
+    use dln_bayes::DensityConvention::Printed;
+    let current = Check::new(
+        "erratum-e6-printed-current",
+        "(4.3) printed",
+        "grad log rho = -2 beta kappa W",
+        |cx| {
+            ou_zero_current::<f64>(cx, Printed)?;
+            ou_zero_current::<dln_linalg::c64>(cx, Printed)
+        },
+    );
+    let r = run_check(&current, 1, false);
+    assert!(r.error.is_none() && !r.passed, "{r:?}");
+    assert!(r.worst_ratio > 1e6, "and by far: {r:?}");
+    let samples = Check::new(
+        "erratum-e6-printed-samples",
+        "(4.3) printed",
+        "exact samples of exp(-beta kappa |W|^2) are stationary for (4.2)",
+        |cx| {
+            ou_stationary::<f64>(cx, Printed)?;
+            ou_stationary::<dln_linalg::c64>(cx, Printed)
+        },
+    );
+    let r = run_check(&samples, 1, false);
+    assert!(r.error.is_none() && !r.passed, "{r:?}");
+    assert!(r.worst_ratio > 5.0, "by many standard errors: {r:?}");
+}
+
+/// The noisy moment law without its Itô term, $\mathbb E[G_k(t)] = e^{-2\kappa t}G_k(0)$, fails the
+/// statistical machinery of `bayes-noisy-moment-law` (on rectangular widths, where the term is
+/// non-zero), while the full law passes it.
+#[test]
+fn moment_law_without_ito_term_fails() {
+    use crate::checks::bayes::noisy_moment_law;
+    let no_ito = Check::new(
+        "noisy-moment-law-no-ito",
+        "(4.4) without Itô",
+        "E[G_k(t)] = exp(-2 kappa t) G_k(0)",
+        |cx| {
+            noisy_moment_law::<f64>(cx, false)?;
+            noisy_moment_law::<dln_linalg::c64>(cx, false)
+        },
+    );
+    let r = run_check(&no_ito, 1, false);
+    assert!(r.error.is_none() && !r.passed, "{r:?}");
+    assert!(r.worst_ratio > 2.0, "by a wide margin: {r:?}");
+}
+
 /// Every check names at least one API item, and every named item resolves to a public item of the
 /// workspace (a renamed or removed item fails here, not silently in the guide).
 #[test]
@@ -178,7 +231,10 @@ fn theory_guide_names_existing_checks() {
         .skip(1)
         .step_by(2)
         .filter(|s| {
-            (s.starts_with("claim") || s.starts_with("sys-") || s.starts_with("kn-"))
+            (s.starts_with("claim")
+                || s.starts_with("sys-")
+                || s.starts_with("kn-")
+                || s.starts_with("bayes-"))
                 && s.len() > 6
                 && s.chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
