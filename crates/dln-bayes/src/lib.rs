@@ -11,7 +11,9 @@
 //!   integrated exactly, independent paths in parallel, and the moment law
 //!   $\mathbb E[G_k(t)] = e^{-2\kappa t}G_k(0) + c_F(d_{k-1}-d_{k+1})\frac{1-e^{-2\kappa t}}{\beta\kappa}I$;
 //! - [`entropy`]: $S(X) = \log\operatorname{vol}(\mathcal O_X)$ (claims 31, 32) with its normalisation,
-//!   its gradient, and the free energy $E - \beta^{-1}S$ as a loss for the learning flow.
+//!   its gradient, and the free energy $E - \beta^{-1}S$ as a loss for the learning flow;
+//! - [`map`]: the effective regulariser $R(X) = \min_{\mathcal F_X}\frac\kappa2\|\mathbf W\|^2 = \frac\kappa2N\sum_i\sigma_i^{2/N}$
+//!   (value, gradient, proximal map) and MAP estimation of $X$ by proximal gradient.
 //!
 //! # Conventions
 //! - $c_F = 1$ over $\mathbb R$ and $2$ over $\mathbb C$ ([`c_f`]); the real dimension of the weight
@@ -40,10 +42,12 @@
 
 pub mod entropy;
 mod error;
+pub mod map;
 pub mod ou;
 pub mod prior;
 
 pub use entropy::{Entropy, FreeEnergy, entropy, entropy_gradient};
 pub use error::{BayesError, Result};
+pub use map::{EffectiveRegulariser, MapEstimate, MapOptions, map_estimate};
 pub use ou::{NoisyTraining, OrnsteinUhlenbeck};
 pub use prior::{DensityConvention, GaussianPrior, c_f, real_dimension};
