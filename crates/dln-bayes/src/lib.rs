@@ -11,7 +11,10 @@
 //!   integrated exactly, independent paths in parallel, and the moment law
 //!   $\mathbb E[G_k(t)] = e^{-2\kappa t}G_k(0) + c_F(d_{k-1}-d_{k+1})\frac{1-e^{-2\kappa t}}{\beta\kappa}I$;
 //! - [`entropy`]: $S(X) = \log\operatorname{vol}(\mathcal O_X)$ (claims 31, 32) with its normalisation,
-//!   its gradient, and the free energy $E - \beta^{-1}S$ as a loss for the learning flow.
+//!   its gradient, and the free energy $E - \beta^{-1}S$ as a loss for the learning flow;
+//! - [`posterior`]: the posterior $\propto e^{-\beta\kappa\|\mathbf W\|^2/2}$ on the fiber $\mathcal F_X$
+//!   against its Hausdorff measure or the conditional law of the prior ([`BaseMeasure`]), by a
+//!   constrained Metropolis chain with the reverse-projection check ([`FiberPosterior`]).
 //!
 //! # Conventions
 //! - $c_F = 1$ over $\mathbb R$ and $2$ over $\mathbb C$ ([`c_f`]); the real dimension of the weight
@@ -41,9 +44,11 @@
 pub mod entropy;
 mod error;
 pub mod ou;
+pub mod posterior;
 pub mod prior;
 
 pub use entropy::{Entropy, FreeEnergy, entropy, entropy_gradient};
 pub use error::{BayesError, Result};
 pub use ou::{NoisyTraining, OrnsteinUhlenbeck};
+pub use posterior::{BaseMeasure, FiberChain, FiberDiagnostics, FiberMcmcOptions, FiberPosterior};
 pub use prior::{DensityConvention, GaussianPrior, c_f, real_dimension};
