@@ -652,6 +652,30 @@ impl<'a, T: Scalar> NormalOperator<'a, T> {
         out
     }
 
+    /// The explicit matrix of $\mathcal M$ on $\operatorname{vec}(Z)$ (columns stacked, size
+    /// $d_Nd_0\times d_Nd_0$): from $\operatorname{vec}(AZB) = (B^\top\otimes A)\operatorname{vec}(Z)$,
+    /// $$[\mathcal M] = \sum_{j=1}^N (P_j^*P_j)^\top\otimes S_jS_j^*,$$
+    /// Hermitian positive semidefinite, definite exactly where $d\varphi$ is onto. For a dense
+    /// factorization (e.g. $\log\det d\varphi\,d\varphi^*$) when $d_Nd_0$ is moderate; costs
+    /// $N(d_Nd_0)^2$ multiply-adds.
+    pub fn matrix(&self) -> Mat<T> {
+        let (m, n) = (self.net.width(self.net.depth()), self.net.width(0));
+        let mut out = Mat::<T>::zeros(m * n, m * n);
+        for (ss, pp) in self.ss.iter().zip(&self.pp) {
+            for l in 0..n {
+                for jj in 0..n {
+                    let b = pp[(l, jj)]; // (B^T)_{jj,l} with B = P^*P
+                    for k in 0..m {
+                        for i in 0..m {
+                            out[(i + m * jj, k + m * l)] += b * ss[(i, k)];
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// $d\varphi(\mathbf V) = \sum_jS_jV_jP_j$.
     ///
     /// # Panics

@@ -13,7 +13,10 @@
 //! - [`entropy`]: $S(X) = \log\operatorname{vol}(\mathcal O_X)$ (claims 31, 32) with its normalisation,
 //!   its gradient, and the free energy $E - \beta^{-1}S$ as a loss for the learning flow;
 //! - [`map`]: the effective regulariser $R(X) = \min_{\mathcal F_X}\frac\kappa2\|\mathbf W\|^2 = \frac\kappa2N\sum_i\sigma_i^{2/N}$
-//!   (value, gradient, proximal map) and MAP estimation of $X$ by proximal gradient.
+//!   (value, gradient, proximal map) and MAP estimation of $X$ by proximal gradient;
+//! - [`posterior`]: the posterior $\propto e^{-\beta\kappa\|\mathbf W\|^2/2}$ on the fiber $\mathcal F_X$
+//!   against its Hausdorff measure or the conditional law of the prior ([`BaseMeasure`]), by a
+//!   constrained Metropolis chain with the reverse-projection check ([`FiberPosterior`]).
 //!
 //! # Conventions
 //! - $c_F = 1$ over $\mathbb R$ and $2$ over $\mathbb C$ ([`c_f`]); the real dimension of the weight
@@ -44,10 +47,12 @@ pub mod entropy;
 mod error;
 pub mod map;
 pub mod ou;
+pub mod posterior;
 pub mod prior;
 
 pub use entropy::{Entropy, FreeEnergy, entropy, entropy_gradient};
 pub use error::{BayesError, Result};
 pub use map::{EffectiveRegulariser, MapEstimate, MapOptions, map_estimate};
 pub use ou::{NoisyTraining, OrnsteinUhlenbeck};
+pub use posterior::{BaseMeasure, FiberChain, FiberDiagnostics, FiberMcmcOptions, FiberPosterior};
 pub use prior::{DensityConvention, GaussianPrior, c_f, real_dimension};

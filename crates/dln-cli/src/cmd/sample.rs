@@ -1,5 +1,5 @@
-//! `dln sample prior|train`: samples of the Gaussian prior (4.3, erratum E6 applied) and of noisy
-//! training (4.4), written as `.npz` archives whose arrays `W1..WN` are stacked along a leading
+//! `dln sample prior|train|fiber`: samples of the Gaussian prior (4.3, erratum E6 applied), of noisy
+//! training (4.4) and of the posterior on a fiber, written as `.npz` archives whose arrays `W1..WN` are stacked along a leading
 //! sample axis ($S\times d_k\times d_{k-1}$).
 //!
 //! - `dln sample prior --widths d0,…,dN --beta B --kappa K --samples S [--complex] [--seed s]
@@ -13,6 +13,12 @@
 //!   the report gives the path-averaged $\|\mathbf G\|$ and loss over time, and the deviation of the
 //!   path-mean moments from the moment law
 //!   $\mathbb E[G_k(T)] = e^{-2\kappa T}G_k(0) + c_F(d_{k-1}-d_{k+1})\frac{1-e^{-2\kappa T}}{\beta\kappa}I$.
+//! - `dln sample fiber W.npz --beta B --kappa K --samples S [--measure hausdorff|conditional]
+//!   [--seed s] [--burn-in B] [--thin T] --out OUT.npz [--json]`: the posterior
+//!   $\propto e^{-\beta\kappa\|\mathbf W\|^2/2}$ on the fiber of $X = \varphi(\mathbf W)$ against its
+//!   Hausdorff measure or as the conditional law of the prior ([`dln::bayes::posterior`]); the
+//!   report gives the acceptance rate, the effective sample size of $\|\mathbf W\|^2$, the largest
+//!   $\|\varphi(\mathbf W)-X\|/\|X\|$, and the means of $\|\mathbf W\|^2$ and $\|\mathbf G\|$.
 
 use super::flow::Bar;
 use super::{Report, emit, num, positive_f64};
@@ -22,7 +28,7 @@ use crate::io::{
 };
 use dln::algebra::Network;
 use dln::bayes::ou::expected_moments;
-use dln::bayes::{GaussianPrior, NoisyTraining};
+use dln::bayes::{BaseMeasure, FiberMcmcOptions, FiberPosterior, GaussianPrior, NoisyTraining};
 use dln::flows::loss::LeastSquares;
 use dln::linalg::{Scalar, c64, random};
 use faer::Mat;
@@ -47,6 +53,52 @@ pub enum What {
     Prior(PriorArgs),
     /// Independent paths of noisy training dW = −(∇E(φ(W)) + κW)dt + √(2/β)dB from W0.
     Train(TrainArgs),
+    /// The posterior ∝ exp(−βκ‖W‖²/2) on the fiber {W' : φ(W') = φ(W)} (constrained MCMC).
+    Fiber(FiberArgs),
+}
+
+/// `dln sample fiber`.
+#[derive(Debug, clap::Args)]
+pub struct FiberArgs {
+    /// Weights W1..WN (.npz): the chain starts here, on the fiber of X = WN⋯W1.
+    pub weights: PathBuf,
+    /// Inverse temperature β > 0.
+    #[arg(long, value_name = "B", value_parser = positive_f64)]
+    pub beta: f64,
+    /// Weight decay κ > 0.
+    #[arg(long, value_name = "K", value_parser = positive_f64)]
+    pub kappa: f64,
+    /// Number of retained samples S ≥ 1.
+    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(1..))]
+    pub samples: u64,
+    /// Base measure on the fiber: its Riemannian volume (the paper's (4.5)) or the conditional law
+    /// of the prior given X (Hausdorff density divided by det(dφ dφ*)^{1/2}).
+    #[arg(long, value_enum, default_value_t = MeasureArg::Hausdorff)]
+    pub measure: MeasureArg,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Steps discarded first (the proposal scale adapts during them).
+    #[arg(long, value_name = "B", default_value_t = 1000)]
+    pub burn_in: u64,
+    /// Keep every T-th state after burn-in.
+    #[arg(long, value_name = "T", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub thin: u64,
+    /// Output .npz archive: W1..WN stacked, shape S × d_k × d_{k-1}.
+    #[arg(long, value_name = "OUT.npz")]
+    pub out: PathBuf,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--measure`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MeasureArg {
+    /// Riemannian volume of the fiber.
+    Hausdorff,
+    /// Conditional law of the prior given X.
+    Conditional,
 }
 
 /// `dln sample prior`.
@@ -469,6 +521,156 @@ fn run_prior(a: PriorArgs) -> Result<()> {
     emit(&report, a.json)
 }
 
+/// The report of `dln sample fiber`.
+#[derive(Debug, Serialize)]
+pub struct FiberReport {
+    /// Input weights.
+    pub file: String,
+    /// Output file.
+    pub out: String,
+    /// `float64` or `complex128`.
+    pub dtype: &'static str,
+    /// Widths.
+    pub widths: Vec<usize>,
+    /// β.
+    pub beta: f64,
+    /// κ.
+    pub kappa: f64,
+    /// `hausdorff` or `conditional`.
+    pub measure: &'static str,
+    /// Retained samples.
+    pub samples: u64,
+    /// Burn-in steps.
+    pub burn_in: u64,
+    /// Thinning.
+    pub thin: u64,
+    /// Seed.
+    pub seed: u64,
+    /// Real dimension of the fiber.
+    pub fiber_dimension: usize,
+    /// Accepted tangent moves over post-burn-in steps.
+    pub acceptance_rate: f64,
+    /// Effective sample size of $\|\mathbf W\|^2$ over the post-burn-in steps (batch means).
+    pub ess: f64,
+    /// Post-burn-in steps.
+    pub steps: usize,
+    /// Mean of $\|\mathbf W\|^2$ over the post-burn-in steps.
+    pub mean_l2_norm_sq: f64,
+    /// Its batch-means standard error.
+    pub standard_error: f64,
+    /// $\max\|\varphi(\mathbf W)-X\|_F/\|X\|_F$ over the samples.
+    pub max_constraint_residual: f64,
+    /// Mean $\|\mathbf G\|$ over the samples.
+    pub mean_moment_norm: f64,
+    /// Proposal scale after burn-in.
+    pub step: f64,
+    /// Proposals whose projection onto the fiber failed (rejected).
+    pub projection_failures: usize,
+    /// Proposals rejected by the reverse-projection check.
+    pub reverse_failures: usize,
+    /// Junction sign flips.
+    pub flips: usize,
+}
+
+impl Report for FiberReport {
+    fn human(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "file              {} → {} ({}, {} samples, burn-in {}, thin {}, seed {})",
+            self.file, self.out, self.dtype, self.samples, self.burn_in, self.thin, self.seed
+        );
+        let _ = writeln!(
+            s,
+            "widths d0..dN     {:?}, fiber dimension {}",
+            self.widths, self.fiber_dimension
+        );
+        let _ = writeln!(
+            s,
+            "β, κ, measure     {}, {}, {}",
+            num(self.beta),
+            num(self.kappa),
+            self.measure
+        );
+        let _ = writeln!(
+            s,
+            "acceptance        {} (step {}; {} projection and {} reverse-check rejections, {} flips)",
+            num(self.acceptance_rate),
+            num(self.step),
+            self.projection_failures,
+            self.reverse_failures,
+            self.flips
+        );
+        let _ = writeln!(
+            s,
+            "ESS of ‖W‖²       {} of {} steps",
+            num(self.ess),
+            self.steps
+        );
+        let _ = writeln!(
+            s,
+            "mean ‖W‖²         {} (standard error {})",
+            num(self.mean_l2_norm_sq),
+            num(self.standard_error)
+        );
+        let _ = writeln!(s, "mean ‖G‖          {}", num(self.mean_moment_norm));
+        let _ = write!(s, "max ‖φ(W)−X‖/‖X‖  {}", num(self.max_constraint_residual));
+        s
+    }
+}
+
+fn sample_fiber<T: Element>(a: &FiberArgs, w0: Network<T>) -> Result<FiberReport> {
+    let measure = match a.measure {
+        MeasureArg::Hausdorff => BaseMeasure::Hausdorff,
+        MeasureArg::Conditional => BaseMeasure::Conditional,
+    };
+    let post = FiberPosterior::new(a.beta, a.kappa, measure).map_err(CliError::new)?;
+    let opts = FiberMcmcOptions {
+        samples: a.samples as usize,
+        burn_in: a.burn_in as usize,
+        thin: a.thin as usize,
+        ..Default::default()
+    };
+    let mut bar = Bar::new(a.json, "fiber posterior");
+    let chain = post
+        .sample(&w0, &opts, a.seed, &mut bar)
+        .map_err(|e| CliError::file(&a.weights, e))?;
+    write_stacked(&a.out, &chain.samples)?;
+    let d = chain.diagnostics;
+    Ok(FiberReport {
+        file: a.weights.display().to_string(),
+        out: a.out.display().to_string(),
+        dtype: T::DTYPE_NAME,
+        widths: w0.widths(),
+        beta: a.beta,
+        kappa: a.kappa,
+        measure: measure.name(),
+        samples: a.samples,
+        burn_in: a.burn_in,
+        thin: a.thin,
+        seed: a.seed,
+        fiber_dimension: d.fiber_dimension,
+        acceptance_rate: d.acceptance_rate,
+        ess: d.ess,
+        steps: d.steps,
+        mean_l2_norm_sq: d.mean_l2_norm_sq,
+        standard_error: d.standard_error,
+        max_constraint_residual: d.max_constraint_residual,
+        mean_moment_norm: d.mean_moment_norm,
+        step: d.step,
+        projection_failures: d.projection_failures,
+        reverse_failures: d.reverse_failures,
+        flips: d.flips,
+    })
+}
+
+fn run_fiber(a: FiberArgs) -> Result<()> {
+    check_output_file(&a.out)?;
+    let w0 = read_weights(&a.weights)?;
+    let report = dispatch!(w0, net => sample_fiber(&a, net)?);
+    emit(&report, a.json)
+}
+
 /// Runs `dln sample`.
 ///
 /// # Errors
@@ -477,5 +679,6 @@ pub fn run(args: Args) -> Result<()> {
     match args.what {
         What::Prior(a) => run_prior(a),
         What::Train(a) => run_train(a),
+        What::Fiber(a) => run_fiber(a),
     }
 }

@@ -1,0 +1,282 @@
+//! The fiber posterior: d = 1, N = 2 against 1-D quadrature on the hyperbola $w_2w_1 = x$ for both
+//! base measures (and a swapped measure failing the same comparison), real and complex; constraint
+//! residuals, products preserved, errors where the fiber is not a manifold.
+
+use dln_algebra::{Network, NormalOperator};
+use dln_bayes::posterior::{batch_means, log_jacobian};
+use dln_bayes::{BaseMeasure, FiberMcmcOptions, FiberPosterior};
+use dln_linalg::{Scalar, c64, random};
+use faer::Mat;
+
+/// $\mathbb E\|\mathbf W\|^2$ on the fiber of $w_2w_1 = x$ ($d = 1$, $N = 2$) by quadrature in
+/// $u = \log|w_1|$ (trapezoid on a smooth, doubly exponentially decaying integrand).
+///
+/// With $t = |w_1|$, $q = t^2 + |x|^2/t^2 = \|\mathbf W\|^2$ and $g = e^{-aq/2}$:
+/// real Hausdorff $g\sqrt{1+x^2/t^4}\,dt$, complex Hausdorff $g(t + |x|^2/t^3)\,dt$ (area of the
+/// holomorphic graph $w_2 = x/w_1$), and the conditional law $g\,dt/t$ in both fields.
+fn reference(a: f64, x_abs: f64, complex: bool, measure: BaseMeasure) -> f64 {
+    let (lo, hi, n) = (-12.0_f64, 12.0_f64, 40_001);
+    let h = (hi - lo) / (n - 1) as f64;
+    let (mut num, mut den) = (0.0, 0.0);
+    for i in 0..n {
+        let t = (lo + h * i as f64).exp();
+        let q = t * t + x_abs * x_abs / (t * t);
+        let g = (-0.5 * a * q).exp();
+        // density in t, times dt/du = t
+        let dens = match (measure, complex) {
+            (BaseMeasure::Conditional, _) => g / t,
+            (BaseMeasure::Hausdorff, false) => g * (1.0 + x_abs.powi(2) / t.powi(4)).sqrt(),
+            (BaseMeasure::Hausdorff, true) => g * (t + x_abs.powi(2) / t.powi(3)),
+        } * t;
+        let wgt = if i == 0 || i == n - 1 { 0.5 } else { 1.0 };
+        num += wgt * dens * q;
+        den += wgt * dens;
+    }
+    num / den
+}
+
+fn net<T: Scalar>(layers: Vec<Mat<T>>) -> Network<T> {
+    Network::new(layers).unwrap()
+}
+
+fn random_net<T: Scalar>(rng: &mut rand::rngs::StdRng, widths: &[usize]) -> Network<T> {
+    net(widths
+        .windows(2)
+        .map(|p| random::gaussian(rng, p[1], p[0]))
+        .collect())
+}
+
+fn scalar_net<T: Scalar>(w1: T, w2: T) -> Network<T> {
+    net(vec![
+        Mat::from_fn(1, 1, |_, _| w1),
+        Mat::from_fn(1, 1, |_, _| w2),
+    ])
+}
+
+const SAMPLES: usize = 30_000;
+
+fn run<T: Scalar>(w0: &Network<T>, measure: BaseMeasure, seed: u64) -> dln_bayes::FiberChain<T> {
+    let post = FiberPosterior::new(2.0, 0.5, measure).unwrap();
+    // The real swap has the smaller effect (0.21 posterior standard deviations): more samples.
+    let opts = FiberMcmcOptions {
+        samples: if T::IS_COMPLEX { 2 * SAMPLES / 3 } else { SAMPLES },
+        burn_in: 2000,
+        ..Default::default()
+    };
+    post.sample(w0, &opts, seed, &mut ()).unwrap()
+}
+
+/// Runs the chain for `measure` and returns its z-scores against the quadrature of both measures
+/// (`[hausdorff, conditional]`).
+fn z_scores<T: Scalar>(w0: &Network<T>, x_abs: f64, measure: BaseMeasure) -> [f64; 2] {
+    let chain = run(w0, measure, 11);
+    let d = chain.diagnostics;
+    assert!(d.max_constraint_residual <= 1e-10, "{d:?}");
+    assert!(d.acceptance_rate > 0.1, "{d:?}");
+    assert!(d.ess > 200.0, "{d:?}");
+    [BaseMeasure::Hausdorff, BaseMeasure::Conditional]
+        .map(|m| (d.mean_l2_norm_sq - reference(1.0, x_abs, T::IS_COMPLEX, m)) / d.standard_error)
+}
+
+/// Each chain agrees with the quadrature of its own measure within 5 standard errors and
+/// disagrees with the other measure's (the swapped target fails the same comparison).
+fn own_passes_swapped_fails<T: Scalar>(w0: &Network<T>, x_abs: f64) {
+    let [zh, zc] = z_scores(w0, x_abs, BaseMeasure::Hausdorff);
+    assert!(
+        zh.abs() <= 5.0,
+        "Hausdorff chain vs Hausdorff quadrature: z = {zh}"
+    );
+    assert!(
+        zc.abs() > 5.0,
+        "Hausdorff chain vs conditional quadrature: z = {zc}"
+    );
+    let [zh, zc] = z_scores(w0, x_abs, BaseMeasure::Conditional);
+    assert!(
+        zc.abs() <= 5.0,
+        "conditional chain vs conditional quadrature: z = {zc}"
+    );
+    assert!(
+        zh.abs() > 5.0,
+        "conditional chain vs Hausdorff quadrature: z = {zh}"
+    );
+}
+
+#[test]
+fn scalar_real_posterior_matches_quadrature_and_swap_fails() {
+    own_passes_swapped_fails(&scalar_net(1.0, 0.5), 0.5);
+}
+
+#[test]
+fn scalar_complex_posterior_matches_quadrature_and_swap_fails() {
+    let x = c64::new(0.3, -0.4);
+    let w1 = c64::new(0.6, 0.8);
+    own_passes_swapped_fails(&scalar_net(w1, x / w1), 0.5);
+}
+
+#[test]
+fn scalar_real_chain_visits_both_branches() {
+    let post = FiberPosterior::new(2.0, 0.5, BaseMeasure::Hausdorff).unwrap();
+    let opts = FiberMcmcOptions {
+        samples: 4000,
+        burn_in: 500,
+        ..Default::default()
+    };
+    let chain = post
+        .sample(&scalar_net(1.0, 0.5), &opts, 3, &mut ())
+        .unwrap();
+    let pos = chain
+        .samples
+        .iter()
+        .filter(|w| w.w(1)[(0, 0)] > 0.0)
+        .count() as f64
+        / chain.samples.len() as f64;
+    assert!((pos - 0.5).abs() < 0.1, "fraction on w1 > 0: {pos}");
+    // Without flips the continuous moves cannot cross w1 = 0.
+    let opts = FiberMcmcOptions {
+        samples: 2000,
+        burn_in: 200,
+        flip_probability: 0.0,
+        ..Default::default()
+    };
+    let c = post
+        .sample(&scalar_net(1.0, 0.5), &opts, 3, &mut ())
+        .unwrap();
+    assert!(c.samples.iter().all(|w| w.w(1)[(0, 0)] > 0.0));
+}
+
+#[test]
+fn log_jacobian_scalar_closed_form() {
+    // J = (w1^2 + w2^2)^{1/2} over R; over C the real Jacobian is |w1|^2 + |w2|^2.
+    let lj = log_jacobian(&scalar_net(1.5, -0.4)).unwrap();
+    assert!((lj - 0.5 * (1.5_f64.powi(2) + 0.16).ln()).abs() < 1e-13);
+    let lj = log_jacobian(&scalar_net(c64::new(1.0, 1.0), c64::new(0.0, 0.5))).unwrap();
+    assert!((lj - (2.25_f64).ln()).abs() < 1e-13);
+}
+
+fn explicit_matrix_matches_apply<T: Scalar>(w: &Network<T>) {
+    let op = NormalOperator::new(w);
+    let m = op.matrix();
+    let (r, c) = (w.width(w.depth()), w.width(0));
+    let mut rng = random::rng(4);
+    let z: Mat<T> = random::gaussian(&mut rng, r, c);
+    let vz = Mat::from_fn(r * c, 1, |i, _| z[(i % r, i / r)]);
+    let mz = &m * &vz;
+    let az = op.apply(z.as_ref());
+    let err = (0..r * c)
+        .map(|i| (mz[(i, 0)] - az[(i % r, i / r)]).modulus())
+        .fold(0.0, f64::max);
+    let scale = az.norm_l2();
+    assert!(err <= 1e-13 * scale, "{err} vs {scale}");
+}
+
+#[test]
+fn explicit_normal_matrix_matches_operator() {
+    let mut rng = random::rng(1);
+    let wr: Network<f64> = random_net(&mut rng, &[3, 4, 2, 5]);
+    explicit_matrix_matches_apply(&wr);
+    let wc: Network<c64> = random_net(&mut rng, &[2, 3, 4]);
+    explicit_matrix_matches_apply(&wc);
+}
+
+fn check_general<T: Scalar>(widths: &[usize], measure: BaseMeasure, seed: u64) {
+    let mut rng = random::rng(seed);
+    let w0: Network<T> = random_net(&mut rng, widths);
+    let x = w0.product();
+    let post = FiberPosterior::new(1.0, 1.0, measure).unwrap();
+    let opts = FiberMcmcOptions {
+        samples: 200,
+        burn_in: 200,
+        thin: 2,
+        ..Default::default()
+    };
+    let chain = post.sample(&w0, &opts, seed, &mut ()).unwrap();
+    let d = chain.diagnostics;
+    assert_eq!(chain.samples.len(), 200);
+    assert!(d.acceptance_rate > 0.05, "{widths:?}: {d:?}");
+    assert!(d.max_constraint_residual <= 1e-10, "{widths:?}: {d:?}");
+    let xn = x.norm_l2();
+    for s in &chain.samples {
+        assert_eq!(s.widths(), widths);
+        let err = (s.product() - &x).norm_l2();
+        assert!(err <= 1e-10 * xn, "product not preserved: {err}");
+    }
+    let moved = (chain.samples.last().unwrap().w(1) - w0.w(1)).norm_l2();
+    assert!(moved > 1e-3, "chain did not move");
+    assert!(d.ess > 0.0 && d.mean_l2_norm_sq > 0.0 && d.mean_moment_norm >= 0.0);
+    let expected_dim = dln_bayes::real_dimension::<T>(widths)
+        - dln_bayes::c_f::<T>() * widths[0] * widths[widths.len() - 1];
+    assert_eq!(d.fiber_dimension, expected_dim);
+}
+
+#[test]
+fn square_and_rectangular_real_and_complex_preserve_products() {
+    check_general::<f64>(&[3, 3, 3], BaseMeasure::Hausdorff, 1);
+    check_general::<f64>(&[2, 3, 4, 2], BaseMeasure::Conditional, 2);
+    check_general::<c64>(&[2, 2, 2, 2], BaseMeasure::Conditional, 3);
+    check_general::<c64>(&[3, 4, 2], BaseMeasure::Hausdorff, 4);
+    // A bottleneck (3 -> 2 -> 4): X has rank 2 < 3 and d phi is not onto.
+    let mut rng = random::rng(4);
+    let w: Network<c64> = random_net(&mut rng, &[3, 2, 4]);
+    let post = FiberPosterior::new(1.0, 1.0, BaseMeasure::Hausdorff).unwrap();
+    assert!(
+        post.sample(&w, &FiberMcmcOptions::default(), 0, &mut ())
+            .is_err()
+    );
+}
+
+#[test]
+fn seeded_runs_are_reproducible() {
+    let mut rng = random::rng(9);
+    let w0: Network<f64> = random_net(&mut rng, &[2, 2, 2]);
+    let post = FiberPosterior::new(1.0, 2.0, BaseMeasure::Conditional).unwrap();
+    let opts = FiberMcmcOptions {
+        samples: 50,
+        burn_in: 20,
+        ..Default::default()
+    };
+    let a = post.sample(&w0, &opts, 5, &mut ()).unwrap();
+    let b = post.sample(&w0, &opts, 5, &mut ()).unwrap();
+    for (p, q) in a.samples.iter().zip(&b.samples) {
+        for k in 1..=2 {
+            assert!((p.w(k) - q.w(k)).norm_l2() <= 0.0);
+        }
+    }
+}
+
+#[test]
+fn not_a_manifold_and_bad_input_are_errors() {
+    let post = FiberPosterior::new(1.0, 1.0, BaseMeasure::Hausdorff).unwrap();
+    let opts = FiberMcmcOptions::default();
+    // X = 0.
+    let e = post
+        .sample(&scalar_net(1.0, 0.0), &opts, 0, &mut ())
+        .unwrap_err();
+    assert!(e.to_string().contains("zero"), "{e}");
+    // widths 2,1,2: d phi d phi^* = W2W2^* (.) + (.) W1^*W1 is singular (rank-one factors).
+    let mut rng = random::rng(2);
+    let w: Network<f64> = random_net(&mut rng, &[2, 1, 2]);
+    let e = post.sample(&w, &opts, 0, &mut ()).unwrap_err();
+    assert!(e.to_string().contains("not onto"), "{e}");
+    // Parameters.
+    assert!(FiberPosterior::new(0.0, 1.0, BaseMeasure::Hausdorff).is_err());
+    assert!(FiberPosterior::new(1.0, -1.0, BaseMeasure::Hausdorff).is_err());
+    assert!(FiberPosterior::new(f64::NAN, 1.0, BaseMeasure::Hausdorff).is_err());
+    let zero = FiberMcmcOptions {
+        samples: 0,
+        ..Default::default()
+    };
+    assert!(
+        post.sample(&scalar_net(1.0, 1.0), &zero, 0, &mut ())
+            .is_err()
+    );
+}
+
+#[test]
+fn batch_means_of_iid_series_has_ess_near_n() {
+    use rand::Rng;
+    let mut rng = random::rng(8);
+    let y: Vec<f64> = (0..10_000).map(|_| rng.random::<f64>()).collect();
+    let (mean, ess, se) = batch_means(&y);
+    assert!((mean - 0.5).abs() < 5.0 * se);
+    assert!(ess > 5_000.0 && ess < 20_000.0, "{ess}");
+}

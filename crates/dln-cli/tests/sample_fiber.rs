@@ -1,0 +1,218 @@
+//! `dln sample fiber`: the posterior on a fiber, real and complex, square and rectangular (products
+//! preserved, stacked output), the d = 1, N = 2 posterior against quadrature, bad input.
+
+mod common;
+
+use common::*;
+use dln::linalg::{Scalar, c64};
+use faer::Mat;
+use std::io::Read;
+use std::path::Path;
+
+/// Reads the stacked array `name` (shape S × r × c) of an `.npz` written by `dln sample`.
+fn read_stacked<T: Scalar + npyz::Deserialize>(path: &Path, name: &str) -> Vec<Mat<T>> {
+    let mut npz = npyz::npz::NpzArchive::open(path).unwrap();
+    let mut f = npz.zip_archive().by_name(&format!("{name}.npy")).unwrap();
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes).unwrap();
+    let npy = npyz::NpyFile::new(std::io::Cursor::new(bytes)).unwrap();
+    let want = if T::IS_COMPLEX { "'<c16'" } else { "'<f8'" };
+    assert_eq!(npy.dtype().descr(), want);
+    let shape: Vec<usize> = npy.shape().iter().map(|&x| x as usize).collect();
+    assert_eq!(shape.len(), 3, "stacked output must be 3-D");
+    let (s, r, c) = (shape[0], shape[1], shape[2]);
+    let data: Vec<T> = npy.into_vec().unwrap();
+    (0..s)
+        .map(|k| Mat::from_fn(r, c, |i, j| data[k * r * c + i * c + j]))
+        .collect()
+}
+
+fn fiber_args<'a>(w: &'a str, out: &'a str, samples: &'a str, measure: &'a str) -> Vec<&'a str> {
+    vec![
+        "sample",
+        "fiber",
+        w,
+        "--beta",
+        "2",
+        "--kappa",
+        "0.5",
+        "--samples",
+        samples,
+        "--measure",
+        measure,
+        "--seed",
+        "7",
+        "--burn-in",
+        "300",
+        "--thin",
+        "2",
+        "--out",
+        out,
+    ]
+}
+
+fn fiber_case<T: Scalar + npyz::Deserialize + npyz::AutoSerialize>(
+    dir: &Path,
+    widths: &[usize],
+    measure: &str,
+    seed: u64,
+) {
+    let layers: Vec<Mat<T>> = random_layers(seed, widths, None);
+    let w = dir.join(format!("w{seed}.npz"));
+    write_weights(&w, &layers);
+    let out = dir.join(format!("fiber{seed}.npz"));
+    let v = run_json(&fiber_args(
+        w.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "150",
+        measure,
+    ));
+    for key in [
+        "acceptance_rate",
+        "ess",
+        "max_constraint_residual",
+        "mean_l2_norm_sq",
+        "mean_moment_norm",
+    ] {
+        assert!(v[key].as_f64().unwrap().is_finite(), "{key}: {v}");
+    }
+    assert_eq!(v["measure"], measure);
+    assert_eq!(v["steps"].as_u64(), Some(300));
+    assert!(v["acceptance_rate"].as_f64().unwrap() > 0.05, "{v}");
+    assert!(
+        v["max_constraint_residual"].as_f64().unwrap() <= 1e-10,
+        "{v}"
+    );
+    let x = product(&layers);
+    let stacked: Vec<Vec<Mat<T>>> = (1..widths.len())
+        .map(|k| read_stacked::<T>(&out, &format!("W{k}")))
+        .collect();
+    for (k, l) in stacked.iter().enumerate() {
+        assert_eq!(l.len(), 150);
+        assert_eq!(l[0].shape(), (widths[k + 1], widths[k]));
+    }
+    let mut norms = 0.0;
+    for s in 0..150 {
+        let net: Vec<Mat<T>> = stacked.iter().map(|l| l[s].clone()).collect();
+        let err = (product(&net) - &x).norm_l2() / x.norm_l2();
+        assert!(err <= 1e-10, "sample {s}: product moved by {err}");
+        norms += moment_norm(&net);
+    }
+    let mean_g = v["mean_moment_norm"].as_f64().unwrap();
+    assert!((norms / 150.0 - mean_g).abs() <= 1e-9 * mean_g.max(1.0));
+}
+
+#[test]
+fn sample_fiber_real_complex_square_rectangular() {
+    let dir = tempfile::tempdir().unwrap();
+    fiber_case::<f64>(dir.path(), &[3, 3, 3], "hausdorff", 1);
+    fiber_case::<f64>(dir.path(), &[2, 3, 4, 2], "conditional", 2);
+    fiber_case::<c64>(dir.path(), &[2, 2, 2, 2], "conditional", 3);
+    fiber_case::<c64>(dir.path(), &[3, 4, 2], "hausdorff", 4);
+}
+
+/// $\mathbb E\|\mathbf W\|^2$ of the conditional law on $w_2w_1 = x$ (real, $d = 1$, $N = 2$): density
+/// $e^{-aq/2}\,dt/t$ in $t = |w_1|$, $q = t^2 + x^2/t^2$, by the trapezoid rule in $\log t$.
+fn conditional_reference(a: f64, x: f64) -> f64 {
+    let (lo, hi, n) = (-12.0_f64, 12.0_f64, 40_001);
+    let h = (hi - lo) / (n - 1) as f64;
+    let (mut num, mut den) = (0.0, 0.0);
+    for i in 0..n {
+        let t = (lo + h * i as f64).exp();
+        let q = t * t + x * x / (t * t);
+        let g = (-0.5 * a * q).exp();
+        num += g * q;
+        den += g;
+    }
+    num / den
+}
+
+#[test]
+fn sample_fiber_scalar_conditional_matches_quadrature() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("w.npz");
+    write_weights::<f64>(
+        &w,
+        &[
+            Mat::from_fn(1, 1, |_, _| 1.0),
+            Mat::from_fn(1, 1, |_, _| 0.5),
+        ],
+    );
+    let out = dir.path().join("o.npz");
+    let args = fiber_args(
+        w.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "5000",
+        "conditional",
+    );
+    let v = run_json(&args);
+    let mean = v["mean_l2_norm_sq"].as_f64().unwrap();
+    let se = v["standard_error"].as_f64().unwrap();
+    let want = conditional_reference(1.0, 0.5);
+    assert!(
+        (mean - want).abs() <= 5.0 * se,
+        "{mean} vs {want} (se {se})"
+    );
+    // Both branches of w2 w1 = 0.5 are visited (junction sign flips).
+    let w1 = read_stacked::<f64>(&out, "W1");
+    let pos = w1.iter().filter(|m| m[(0, 0)] > 0.0).count();
+    assert!(pos > 1000 && pos < 4000, "{pos} of 5000 on w1 > 0");
+}
+
+#[test]
+fn sample_fiber_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("w.npz");
+    write_weights::<f64>(&w, &random_layers(1, &[2, 2, 2], None));
+    let out = dir.path().join("o.npz");
+    let (ws, os) = (w.to_str().unwrap(), out.to_str().unwrap());
+    // Rejected by the argument parser before any work.
+    for (flag, bad) in [
+        ("--beta", "0"),
+        ("--kappa", "0"),
+        ("--beta", "nan"),
+        ("--samples", "0"),
+        ("--thin", "0"),
+    ] {
+        let mut args = fiber_args(ws, os, "10", "hausdorff");
+        let i = args.iter().position(|a| *a == flag).unwrap();
+        args[i + 1] = bad;
+        let o = dln().args(&args).output().unwrap();
+        assert!(!o.status.success(), "{flag} {bad} accepted");
+        let err = String::from_utf8(o.stderr).unwrap();
+        assert!(err.lines().next().unwrap().contains(flag), "{err}");
+        assert!(!out.exists());
+    }
+    // Non-finite weights.
+    let nan = dir.path().join("nan.npz");
+    let mut layers: Vec<Mat<f64>> = random_layers(1, &[2, 2, 2], None);
+    layers[1][(0, 1)] = f64::NAN;
+    write_weights(&nan, &layers);
+    run_fail(
+        &fiber_args(nan.to_str().unwrap(), os, "10", "hausdorff"),
+        &["nan.npz", "W2"],
+    );
+    assert!(!out.exists());
+    // X = 0: no fiber posterior.
+    let zero = dir.path().join("zero.npz");
+    write_weights::<f64>(
+        &zero,
+        &[
+            Mat::from_fn(1, 1, |_, _| 1.0),
+            Mat::from_fn(1, 1, |_, _| 0.0),
+        ],
+    );
+    run_fail(
+        &fiber_args(zero.to_str().unwrap(), os, "10", "hausdorff"),
+        &["zero.npz", "zero"],
+    );
+    // A bottleneck: d phi is not onto, the fiber is not a manifold there.
+    let neck = dir.path().join("neck.npz");
+    write_weights::<f64>(&neck, &random_layers(2, &[3, 2, 4], None));
+    run_fail(
+        &fiber_args(neck.to_str().unwrap(), os, "10", "conditional"),
+        &["neck.npz", "not onto"],
+    );
+    assert!(!out.exists());
+    assert_eq!(listing(dir.path()).len(), 4, "{:?}", listing(dir.path()));
+}
