@@ -11,7 +11,10 @@
 //!   integrated exactly, independent paths in parallel, and the moment law
 //!   $\mathbb E[G_k(t)] = e^{-2\kappa t}G_k(0) + c_F(d_{k-1}-d_{k+1})\frac{1-e^{-2\kappa t}}{\beta\kappa}I$;
 //! - [`entropy`]: $S(X) = \log\operatorname{vol}(\mathcal O_X)$ (claims 31, 32) with its normalisation,
-//!   its gradient, and the free energy $E - \beta^{-1}S$ as a loss for the learning flow.
+//!   its gradient, and the free energy $E - \beta^{-1}S$ as a loss for the learning flow;
+//! - [`bbt`]: Bayesian balanced truncation — a Gaussian prior on the initial state of a linear
+//!   system (its reachability Gramian), the Fisher information of noisy outputs (the observability
+//!   Gramian), the posterior, and the optimal low-rank posterior update from balanced truncation.
 //!
 //! # Conventions
 //! - $c_F = 1$ over $\mathbb R$ and $2$ over $\mathbb C$ ([`c_f`]); the real dimension of the weight
@@ -38,11 +41,13 @@
 //! ```
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod bbt;
 pub mod entropy;
 mod error;
 pub mod ou;
 pub mod prior;
 
+pub use bbt::BayesianBalancing;
 pub use entropy::{Entropy, FreeEnergy, entropy, entropy_gradient};
 pub use error::{BayesError, Result};
 pub use ou::{NoisyTraining, OrnsteinUhlenbeck};
