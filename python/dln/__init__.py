@@ -33,7 +33,18 @@ from . import _dln
 
 __version__: str = _dln.__version__
 
-__all__ = ["moments", "balance", "flow", "train", "hsv", "gram", "reduce"]
+__all__ = [
+    "moments",
+    "balance",
+    "flow",
+    "train",
+    "hsv",
+    "gram",
+    "reduce",
+    "sample_prior",
+    "sample_train",
+    "entropy",
+]
 
 
 def _matrix(x: Any, name: str, complex_ok: bool = True) -> np.ndarray:
@@ -295,3 +306,119 @@ def reduce(
         _float(alpha, "alpha"),
         _float(dt, "dt"),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# The Bayesian reading of regularization (crate dln-bayes)
+
+
+def _widths(widths: Sequence[int]) -> list[int]:
+    try:
+        return [_count(d, "widths") for d in widths]
+    except TypeError:
+        raise ValueError("widths: expected a sequence of positive integers d0..dN") from None
+
+
+def sample_prior(
+    widths: Sequence[int],
+    beta: float,
+    kappa: float,
+    samples: int,
+    complex: bool = False,
+    seed: int = 0,
+) -> tuple[list[np.ndarray], dict]:
+    """Exact samples of the Gaussian prior (``dln sample prior``).
+
+    The prior of weight decay ``kappa/2 |W|^2`` at inverse temperature ``beta`` has density
+    proportional to ``exp(-beta kappa |W|^2 / 2)`` (erratum E6 applied): every real coordinate
+    (real and imaginary parts with ``complex=True``) is independent N(0, 1/(beta kappa)).
+    ``widths`` = (d0, ..., dN). The same ``seed`` gives the same samples as the program.
+
+    Returns ``(ws, info)``: ``ws = [W1, ..., WN]`` with ``Wk`` of shape ``samples x d_k x d_{k-1}``
+    (the program's ``.npz`` arrays), and the keys of ``dln sample prior --json`` (without ``out``):
+    ``dtype``, ``widths``, ``beta``, ``kappa``, ``samples``, ``seed``, ``dimension``
+    (D = c_F sum_k d_k d_{k-1}, c_F = 1 real, 2 complex), ``mean_l2_norm_sq``,
+    ``expected_l2_norm_sq`` (D/(beta kappa)), ``standard_error`` (sqrt(2D/S)/(beta kappa)),
+    ``mean_moment_norm``, ``expected_moments`` (m_k with E[G_k] = m_k I,
+    m_k = c_F (d_{k-1} - d_{k+1})/(beta kappa)). Ctrl-C raises ``KeyboardInterrupt``.
+    """
+    return _dln.sample_prior(
+        _widths(widths),
+        _float(beta, "beta"),
+        _float(kappa, "kappa"),
+        _count(samples, "samples"),
+        bool(complex),
+        _count(seed, "seed"),
+    )
+
+
+def sample_train(
+    inputs: Any,
+    targets: Any,
+    init: Sequence[Any],
+    beta: float,
+    kappa: float,
+    t_end: float,
+    dt: float,
+    paths: int,
+    records: int = 11,
+    seed: int = 0,
+) -> tuple[list[np.ndarray], dict]:
+    """Independent paths of noisy training (``dln sample train``).
+
+    ``dW = -(grad_W E(phi(W)) + kappa W) dt + sqrt(2/beta) dB`` from ``init = [W1, ..., WN]``, with
+    the least-squares loss ``E(X) = |X U - Y|_F^2 / (2n)``, ``U = inputs`` (d0 x n),
+    ``Y = targets`` (dN x n). Strang splitting with the OU part exact; the step used divides
+    ``t_end`` evenly and is at most ``dt``; ``paths`` independent paths in parallel, path i seeded
+    from ``seed`` as in the program (same results). Ctrl-C is honoured at each of the ``records``
+    recording times.
+
+    Returns ``(ws, info)``: the weights at ``t_end`` stacked over paths (``Wk`` of shape
+    ``paths x d_k x d_{k-1}``), and the keys of ``dln sample train --json`` (without file names):
+    ``dtype``, ``widths``, ``beta``, ``kappa``, ``t_end``, ``h``, ``steps``, ``paths``, ``seed``,
+    the series ``t``, ``mean_moment_norm``, ``mean_loss``, and ``moment_law_deviation``
+    (max_k |mean G_k(T) - E G_k(T)|_F against the moment law
+    E G_k(T) = e^{-2 kappa T} G_k(0) + c_F (d_{k-1} - d_{k+1}) (1 - e^{-2 kappa T})/(beta kappa) I),
+    ``discretisation_allowance``.
+    """
+    u = _matrix(inputs, "inputs")
+    y = _matrix(targets, "targets")
+    w0 = _layers(init)
+    if u.dtype != y.dtype or any(w.dtype != u.dtype for w in w0):
+        u, y = u.astype(np.complex128), y.astype(np.complex128)
+        w0 = [w.astype(np.complex128) for w in w0]
+    return _dln.sample_train(
+        u,
+        y,
+        w0,
+        _float(beta, "beta"),
+        _float(kappa, "kappa"),
+        _float(t_end, "t_end"),
+        _float(dt, "dt"),
+        _count(paths, "paths"),
+        _count(records, "records"),
+        _count(seed, "seed"),
+    )
+
+
+def entropy(x: Any = None, depth: Optional[int] = None, ws: Optional[Sequence[Any]] = None) -> dict:
+    """The entropy ``S(X) = log vol(O_X)`` of the balanced orbit (``dln entropy``).
+
+    Give ``x`` (a square d x d matrix of full rank with distinct singular values) and ``depth``
+    (N), or ``ws = [W1, ..., WN]`` (X = WN...W1, N = len(ws)). With ``lambda = sigma^(1/N)`` and
+    ``K_ij = (sigma_i^2 - sigma_j^2)/(lambda_i^2 - lambda_j^2)``,
+    ``S = (N-1) log vol(K) + log D / 2``, ``D = prod_{i<j} K_ij`` (real) or
+    ``prod_{i<j} K_ij^2 prod_i N lambda_i^(2(N-1))`` (complex), vol(K) of K = O(d) or U(d) in the
+    metric Re Tr(a^* b) (the ``normalization`` key says it in words).
+
+    Returns the keys of ``dln entropy --json`` (without ``file``): ``entropy``, ``depth``,
+    ``field`` (``"real"`` or ``"complex"``), ``d``, ``log_group_volume``, ``log_density_sq``
+    (log D), ``normalization``. Repeated or vanishing singular values raise ``ValueError``.
+    """
+    if x is not None and ws is not None:
+        raise ValueError("give either x and depth, or ws (not both)")
+    if ws is not None:
+        return _dln.entropy(None, None if depth is None else _count(depth, "depth"), _layers(ws))
+    if x is None:
+        raise ValueError("give either x and depth, or ws (not both)")
+    return _dln.entropy(_matrix(x, "X"), None if depth is None else _count(depth, "depth"), None)

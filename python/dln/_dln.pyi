@@ -69,6 +69,31 @@ def reduce(
     npt.NDArray[np.float64],
     dict[str, Any],
 ]: ...
+def sample_prior(
+    widths: Sequence[int],
+    beta: float,
+    kappa: float,
+    samples: int,
+    complex: bool,
+    seed: int,
+) -> tuple[list[npt.NDArray[Any]], dict[str, Any]]: ...
+def sample_train(
+    inputs: npt.NDArray[Any],
+    targets: npt.NDArray[Any],
+    init: _Layers,
+    beta: float,
+    kappa: float,
+    t_end: float,
+    dt: float,
+    paths: int,
+    records: int,
+    seed: int,
+) -> tuple[list[npt.NDArray[Any]], dict[str, Any]]: ...
+def entropy(
+    x: Optional[npt.NDArray[Any]] = None,
+    depth: Optional[int] = None,
+    ws: Optional[_Layers] = None,
+) -> dict[str, Any]: ...
 def _time_balance(ws: _Layers, method: str) -> float: ...
 def _time_hsv(
     a: npt.NDArray[np.float64], b: npt.NDArray[np.float64], c: npt.NDArray[np.float64]

@@ -16,7 +16,10 @@
 //!   (value, gradient, proximal map) and MAP estimation of $X$ by proximal gradient;
 //! - [`posterior`]: the posterior $\propto e^{-\beta\kappa\|\mathbf W\|^2/2}$ on the fiber $\mathcal F_X$
 //!   against its Hausdorff measure or the conditional law of the prior ([`BaseMeasure`]), by a
-//!   constrained Metropolis chain with the reverse-projection check ([`FiberPosterior`]).
+//!   constrained Metropolis chain with the reverse-projection check ([`FiberPosterior`]);
+//! - [`bbt`]: Bayesian balanced truncation — a Gaussian prior on the initial state of a linear
+//!   system (its reachability Gramian), the Fisher information of noisy outputs (the observability
+//!   Gramian), the posterior, and the optimal low-rank posterior update from balanced truncation.
 //!
 //! # Conventions
 //! - $c_F = 1$ over $\mathbb R$ and $2$ over $\mathbb C$ ([`c_f`]); the real dimension of the weight
@@ -43,6 +46,7 @@
 //! ```
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod bbt;
 pub mod entropy;
 mod error;
 pub mod map;
@@ -50,6 +54,7 @@ pub mod ou;
 pub mod posterior;
 pub mod prior;
 
+pub use bbt::BayesianBalancing;
 pub use entropy::{Entropy, FreeEnergy, entropy, entropy_gradient};
 pub use error::{BayesError, Result};
 pub use map::{EffectiveRegulariser, MapEstimate, MapOptions, map_estimate};

@@ -2,11 +2,12 @@
 //! `RuntimeError`, with the library's one-line message.
 
 use dln::algebra::AlgebraError;
+use dln::bayes::BayesError;
 use dln::flows::FlowError;
 use dln::linalg::LinalgError;
 use dln::systems::SystemsError;
-use pyo3::PyErr;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
 
 fn linalg_is_data(e: &LinalgError) -> bool {
     matches!(e, LinalgError::NonFinite { .. })
@@ -47,6 +48,42 @@ pub fn flows(context: &str, e: FlowError) -> PyErr {
         _ => false,
     };
     raise(data, with_context(context, &e))
+}
+
+/// An error of `dln-bayes`, prefixed with `context`: invalid parameters and data outside a
+/// formula's domain (repeated or vanishing singular values, unsupported shapes) are `ValueError`.
+pub fn bayes(context: &str, e: BayesError) -> PyErr {
+    match e {
+        BayesError::Algebra(a) => algebra(context, a),
+        BayesError::Flows(f) => flows(context, f),
+        BayesError::Systems(s) => {
+            let e = systems(s);
+            if context.is_empty() {
+                e
+            } else {
+                Python::attach(|py| {
+                    let msg = format!("{context}: {}", e.value(py));
+                    if e.is_instance_of::<PyValueError>(py) {
+                        PyValueError::new_err(msg)
+                    } else {
+                        PyRuntimeError::new_err(msg)
+                    }
+                })
+            }
+        }
+        BayesError::Linalg(l) => raise(linalg_is_data(&l), with_context(context, &l)),
+        e => {
+            let data = matches!(
+                e,
+                BayesError::InvalidParameter { .. }
+                    | BayesError::InvalidWidths { .. }
+                    | BayesError::RepeatedSingularValues { .. }
+                    | BayesError::RankDeficient { .. }
+                    | BayesError::Unsupported { .. }
+            );
+            raise(data, with_context(context, &e))
+        }
+    }
 }
 
 /// An error of `dln-systems`; non-finite entries and instability name the array (`A`, `B`, …).

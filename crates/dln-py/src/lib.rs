@@ -11,6 +11,7 @@
 //! with the library's one-line message. Long runs (flows, training) check for Ctrl-C after every
 //! accepted step and raise `KeyboardInterrupt`.
 
+mod bayes;
 mod convert;
 mod errors;
 mod network;
@@ -28,6 +29,9 @@ fn _dln(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(systems::hsv, m)?)?;
     m.add_function(wrap_pyfunction!(systems::gram, m)?)?;
     m.add_function(wrap_pyfunction!(systems::reduce, m)?)?;
+    m.add_function(wrap_pyfunction!(bayes::sample_prior, m)?)?;
+    m.add_function(wrap_pyfunction!(bayes::sample_train, m)?)?;
+    m.add_function(wrap_pyfunction!(bayes::entropy, m)?)?;
     m.add_function(wrap_pyfunction!(network::_time_balance, m)?)?;
     m.add_function(wrap_pyfunction!(systems::_time_hsv, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -50,14 +50,14 @@ fn numpy_layers<'py, T: Elem>(py: Python<'py>, net: &Network<T>) -> Vec<Bound<'p
 /// Runs Python's signal handlers after every accepted step (so Ctrl-C stops a run with
 /// `KeyboardInterrupt`), and calls the user's `callback(t, moment_norm)` if any; the run stops
 /// when the callback returns `False` or raises.
-struct PyObserver {
+pub(crate) struct PyObserver {
     callback: Option<Py<PyAny>>,
     error: Option<PyErr>,
     stopped_by_callback: bool,
 }
 
 impl PyObserver {
-    fn new(callback: Option<Py<PyAny>>) -> Self {
+    pub(crate) fn new(callback: Option<Py<PyAny>>) -> Self {
         Self {
             callback,
             error: None,
@@ -92,7 +92,7 @@ impl PyObserver {
     }
 
     /// The error raised during the run (Ctrl-C, or the callback's exception), if any.
-    fn finish(&mut self) -> PyResult<()> {
+    pub(crate) fn finish(&mut self) -> PyResult<()> {
         match self.error.take() {
             Some(e) => Err(e),
             None => Ok(()),
