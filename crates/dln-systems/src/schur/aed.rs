@@ -67,7 +67,7 @@ fn window_size(nh: usize) -> usize {
 }
 
 /// Multishift QR with AED on the column-major $n\times n$ upper Hessenberg `h`, accumulating the
-/// transformations into `z` (`h`'s entries below the subdiagonal must be zero). On success `h`
+/// transformations into `z` (not formed when `z` is empty: eigenvalues only; `h`'s entries below the subdiagonal must be zero). On success `h`
 /// is quasi-upper triangular with standardized $2\times2$ blocks.
 pub(super) fn multishift_qr(h: &mut [f64], z: &mut [f64], n: usize) -> bool {
     if n < NMIN {
@@ -242,6 +242,9 @@ fn apply_window(h: &mut [f64], z: &mut [f64], n: usize, top: usize, m: usize, u:
             let prod: Mat<f64> = um.transpose() * blk.rb();
             blk.copy_from(&prod);
         }
+    }
+    if z.is_empty() {
+        return;
     }
     let mut zm = MatMut::from_column_major_slice_mut(z, n, n);
     let mut blk = zm.rb_mut().submatrix_mut(0, top, n, m);

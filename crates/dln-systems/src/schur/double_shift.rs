@@ -11,7 +11,7 @@ use super::kernels::{lanv2, negligible_subdiagonal};
 
 /// Double-shift Francis QR iteration (LAPACK `dlahqr` strategy: Ahues–Tisseur deflation,
 /// exceptional shifts) on a column-major upper Hessenberg `h` ($n\times n$), accumulating the
-/// transformations into `z`. On success `h` is quasi-upper triangular with standardized
+/// transformations into `z` (skipped when `z` is empty: eigenvalues only). On success `h` is quasi-upper triangular with standardized
 /// $2\times2$ blocks.
 pub(super) fn francis_qr(h: &mut [f64], z: &mut [f64], n: usize) -> bool {
     if n <= 1 {
@@ -190,15 +190,17 @@ pub(super) fn francis_qr(h: &mut [f64], z: &mut [f64], n: usize) -> bool {
                         *a1 -= sum * t2;
                         *a2 -= sum * t3;
                     }
-                    let (left, right) = z.split_at_mut((k + 1) * n);
-                    let c0 = &mut left[k * n..k * n + n];
-                    let (c1, c2full) = right.split_at_mut(n);
-                    let c2 = &mut c2full[..n];
-                    for ((a0, a1), a2) in c0.iter_mut().zip(c1.iter_mut()).zip(c2.iter_mut()) {
-                        let sum = *a0 + v2 * *a1 + v3 * *a2;
-                        *a0 -= sum * tau;
-                        *a1 -= sum * t2;
-                        *a2 -= sum * t3;
+                    if !z.is_empty() {
+                        let (left, right) = z.split_at_mut((k + 1) * n);
+                        let c0 = &mut left[k * n..k * n + n];
+                        let (c1, c2full) = right.split_at_mut(n);
+                        let c2 = &mut c2full[..n];
+                        for ((a0, a1), a2) in c0.iter_mut().zip(c1.iter_mut()).zip(c2.iter_mut()) {
+                            let sum = *a0 + v2 * *a1 + v3 * *a2;
+                            *a0 -= sum * tau;
+                            *a1 -= sum * t2;
+                            *a2 -= sum * t3;
+                        }
                     }
                 } else {
                     for j in k..n {
@@ -216,13 +218,15 @@ pub(super) fn francis_qr(h: &mut [f64], z: &mut [f64], n: usize) -> bool {
                         *a0 -= sum * tau;
                         *a1 -= sum * t2;
                     }
-                    let (left, right) = z.split_at_mut((k + 1) * n);
-                    let c0 = &mut left[k * n..k * n + n];
-                    let c1 = &mut right[..n];
-                    for (a0, a1) in c0.iter_mut().zip(c1.iter_mut()) {
-                        let sum = *a0 + v2 * *a1;
-                        *a0 -= sum * tau;
-                        *a1 -= sum * t2;
+                    if !z.is_empty() {
+                        let (left, right) = z.split_at_mut((k + 1) * n);
+                        let c0 = &mut left[k * n..k * n + n];
+                        let c1 = &mut right[..n];
+                        for (a0, a1) in c0.iter_mut().zip(c1.iter_mut()) {
+                            let sum = *a0 + v2 * *a1;
+                            *a0 -= sum * tau;
+                            *a1 -= sum * t2;
+                        }
                     }
                 }
             }
@@ -250,7 +254,8 @@ pub(super) fn francis_qr(h: &mut [f64], z: &mut [f64], n: usize) -> bool {
                     h[ix(r, k)] = cs * x + sn * y;
                     h[ix(r, k + 1)] = -sn * x + cs * y;
                 }
-                for r in 0..n {
+                let zrows = if z.is_empty() { 0 } else { n };
+                for r in 0..zrows {
                     let (x, y) = (z[ix(r, k)], z[ix(r, k + 1)]);
                     z[ix(r, k)] = cs * x + sn * y;
                     z[ix(r, k + 1)] = -sn * x + cs * y;

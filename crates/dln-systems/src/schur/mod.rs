@@ -215,6 +215,68 @@ fn hessenberg_with_q<T: ComplexField>(a: MatRef<'_, T>) -> (Mat<T>, Mat<T>) {
     (h, q)
 }
 
+/// Hessenberg reduction $A = Q H Q^{\mathsf T}$ keeping only $H$ (column-major, zeros below the
+/// subdiagonal).
+fn hessenberg_only(a: MatRef<'_, f64>) -> Vec<f64> {
+    let n = a.nrows();
+    let mut h = a.to_owned();
+    if n > 2 {
+        let par = par();
+        let bs = faer::linalg::qr::no_pivoting::factor::recommended_block_size::<f64>(n - 1, n - 1);
+        let mut hh = Mat::<f64>::zeros(bs, n - 1);
+        let params = Default::default();
+        let mut mem = MemBuffer::new(hessenberg::hessenberg_in_place_scratch::<f64>(
+            n, bs, par, params,
+        ));
+        let stack = MemStack::new(&mut mem);
+        hessenberg::hessenberg_in_place(h.as_mut(), hh.as_mut(), par, stack, params);
+    }
+    (0..n * n)
+        .map(|k| {
+            if k % n > k / n + 1 {
+                0.0
+            } else {
+                h[(k % n, k / n)]
+            }
+        })
+        .collect()
+}
+
+/// The eigenvalues of a real square matrix, in the diagonal order of a real Schur form
+/// (conjugate pairs adjacent, positive imaginary part first), without the Schur vectors.
+///
+/// # Errors
+/// [`SystemsError::Linalg`] if $A$ has a non-finite entry; [`SystemsError::NoConvergence`] if the
+/// QR iteration does not converge.
+///
+/// # Panics
+/// If $A$ is not square.
+///
+/// # Algorithm
+/// As [`real_schur`] (faer's Hessenberg reduction, then our multishift QR with aggressive early
+/// deflation, or the double-shift QR for $n < 75$) but neither $Q_0$ nor $Z$ is formed, which
+/// saves about a third of the work.
+#[track_caller]
+pub fn real_eigenvalues(a: MatRef<'_, f64>) -> Result<Vec<c64>> {
+    assert_eq!(
+        a.nrows(),
+        a.ncols(),
+        "real_eigenvalues: matrix must be square"
+    );
+    check_finite(a)?;
+    let n = a.nrows();
+    if n <= 1 {
+        return Ok((0..n).map(|k| c64::new(a[(k, k)], 0.0)).collect());
+    }
+    let mut hv = hessenberg_only(a);
+    if !aed::multishift_qr(&mut hv, &mut [], n) || hv.iter().any(|x| !x.is_finite()) {
+        return Err(no_convergence("multishift QR iteration (eigenvalues)", n));
+    }
+    Ok(real_schur_eigenvalues(MatRef::from_column_major_slice(
+        &hv, n, n,
+    )))
+}
+
 fn no_convergence(what: &'static str, n: usize) -> SystemsError {
     SystemsError::NoConvergence {
         what,
