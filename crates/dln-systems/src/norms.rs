@@ -372,7 +372,12 @@ fn linf_ct(sys: &StateSpace, opts: HinfOptions, extra: &[f64]) -> Result<NormEst
             (false, false) => h22[(i - n, j - n)],
         });
         let hn = h.norm_l2();
-        let eigs = eigenvalues(h.as_ref())?;
+        // Our multishift QR without Schur vectors (faer's eigenvalue routine as a fallback if it
+        // does not converge): this eigenproblem of order 2n dominates the cost of the norm.
+        let eigs = match crate::schur::real_eigenvalues(h.as_ref()) {
+            Ok(e) => e,
+            Err(_) => eigenvalues(h.as_ref())?,
+        };
         // Candidate crossings: eigenvalues near the imaginary axis. The tolerance is generous (a
         // spurious candidate only costs one evaluation of sigma(G), it cannot raise the peak),
         // since rounding moves the eigenvalues of a crossing pair off the axis, most of all where
