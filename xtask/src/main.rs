@@ -5,11 +5,14 @@
 //!   instances); see [`checks`] for how checks are written and registered.
 //! - `tidy`: the house rules of `ARCHITECTURE.md` (see [`tidy`]).
 //! - `guide`: regenerates the check table of `docs/theory.md` from the registry.
+//! - `figures`: the SVG figures of `docs/figures/` from real runs (see [`figures`]).
 //! - `doc`: rustdoc for the published crates with KaTeX math and `-D warnings`.
 
 mod api_paths;
 mod checks;
 mod doc;
+mod figures;
+mod figures_plot;
 mod guide;
 mod tidy;
 mod verify;
@@ -34,8 +37,13 @@ tasks:
       --check         fail if docs/theory.md is not up to date instead of writing it
   tidy      house rules: layering vs ARCHITECTURE.md, no printing in library crates,
             `//!` module docs, identical KaTeX headers, no machine paths
+  figures   compute and draw the figures (SVG) of docs/figures/ from real runs
+      --out DIR       output directory (default docs/figures/)
   doc       cargo doc --workspace --no-deps with KaTeX and -D warnings
       --open          open the docs in a browser
+      --offline-katex render formulas without internet: KaTeX (npm package, fetched
+                      once into target/katex, or $DLN_KATEX_DIST) copied to target/doc/katex
+                      and the generated pages pointed to it (default when a copy exists)
 ";
 
 /// The workspace root (the parent of this crate's directory).
@@ -86,13 +94,25 @@ fn try_main() -> Result<bool, String> {
             [c] if c == "--check" => guide::check(),
             other => Err(format!("guide: unknown arguments {other:?}")),
         },
+        Some("figures") => {
+            let mut o = figures::FiguresOptions::default();
+            match &args[1..] {
+                [] => {}
+                [flag, dir] if flag == "--out" => o.out = PathBuf::from(dir),
+                other => return Err(format!("figures: unknown arguments {other:?}")),
+            }
+            figures::figures(&o)
+        }
         Some("doc") => {
-            let open = match &args[1..] {
-                [] => false,
-                [o] if o == "--open" => true,
-                other => return Err(format!("doc: unknown arguments {other:?}")),
-            };
-            doc::doc(open)
+            let (mut open, mut offline) = (false, false);
+            for a in &args[1..] {
+                match a.as_str() {
+                    "--open" => open = true,
+                    "--offline-katex" => offline = true,
+                    other => return Err(format!("doc: unknown argument {other:?}")),
+                }
+            }
+            doc::doc(open, offline)
         }
         None | Some("help" | "--help" | "-h") => {
             print!("{HELP}");

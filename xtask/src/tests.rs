@@ -420,3 +420,175 @@ fn tidy_fails_on_planted_violations() {
 
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `cargo xtask figures`: the data of every figure is finite and has the invariants the figure
+/// claims (kept small: the whole module runs in a few seconds).
+mod figures_data {
+    use crate::figures::{
+        FIG1_STARTS, FIG2_KAPPA, fig1_data, fig2_data, fig3_data, fig4_data, fig5_data,
+    };
+    use dln_algebra::Network;
+    use faer::Mat;
+
+    fn finite(points: &[(f64, f64)]) -> bool {
+        points.iter().all(|p| p.0.is_finite() && p.1.is_finite())
+    }
+
+    fn net2(p: (f64, f64)) -> Network<f64> {
+        let m = |v: f64| Mat::from_fn(1, 1, |_, _| v);
+        Network::new(vec![m(p.0), m(p.1)]).unwrap()
+    }
+
+    #[test]
+    fn fig1_fibers_levels_and_flows() {
+        let g = fig1_data().unwrap();
+        // Fibers (traced by the group action) keep the product; levels have the stated moment.
+        for (x, branches) in &g.fibers {
+            for b in branches {
+                assert!(b.len() > 10 && finite(b));
+                for &p in b {
+                    let prod = net2(p).product()[(0, 0)];
+                    assert!(
+                        (prod - x).abs() <= 1e-12 * (1.0 + x.abs()),
+                        "{p:?} not on x = {x}"
+                    );
+                }
+            }
+        }
+        for (gv, branches) in &g.levels {
+            for b in branches {
+                for &p in b {
+                    let m = net2(p).moment(1)[(0, 0)];
+                    assert!((m - gv).abs() <= 1e-12 * (1.0 + p.0 * p.0 + p.1 * p.1));
+                }
+            }
+        }
+        // Both balancing flows stay in the fiber; the L² flow's moment is G(0) e^{-2t}.
+        assert_eq!(g.l2.len(), FIG1_STARTS.len());
+        for (l2, kn) in g.l2.iter().zip(&g.kirwan_ness) {
+            assert!(finite(l2) && finite(kn));
+            let x0 = l2[0].0 * l2[0].1;
+            let g0 = l2[0].0 * l2[0].0 - l2[0].1 * l2[0].1;
+            for (&t, (&p, &q)) in g.times.iter().zip(l2.iter().zip(kn)) {
+                assert!((p.0 * p.1 - x0).abs() <= 1e-12 * x0.abs());
+                assert!((q.0 * q.1 - x0).abs() <= 1e-12 * x0.abs());
+                let expected = g0 * (-2.0 * t).exp();
+                let got = p.0 * p.0 - p.1 * p.1;
+                assert!(
+                    (got - expected).abs() <= 1e-7 * g0.abs(),
+                    "t = {t}: {got} vs {expected}"
+                );
+            }
+        }
+        // The non-closed orbit: w2 stays 0, w1 decreases to 0 like (1 + 4 w1(0)^2 t)^{-1/2}.
+        let nc = &g.kirwan_ness_non_closed;
+        for (&t, &p) in g.times.iter().zip(nc) {
+            let exact = 2.0 / (1.0 + 16.0 * t).sqrt();
+            assert!(
+                p.1.abs() < 1e-14 && (p.0 - exact).abs() <= 1e-7 * exact,
+                "t = {t}"
+            );
+        }
+        assert!(finite(&g.training));
+    }
+
+    #[test]
+    fn fig2_moment_decay_rates() {
+        let curves = fig2_data().unwrap();
+        let find = |s: &str| curves.iter().find(|c| c.label.starts_with(s)).unwrap();
+        for c in &curves {
+            assert!(finite(&c.points) && c.points.len() > 50, "{}", c.label);
+        }
+        for &(t, v) in &find("L² flow").points {
+            assert!(
+                (v / (-2.0 * t).exp() - 1.0).abs() < 1e-6,
+                "L2 at t = {t}: {v}"
+            );
+        }
+        for &(t, v) in &find("training").points {
+            let r = (-2.0 * FIG2_KAPPA * t).exp();
+            assert!((v / r - 1.0).abs() < 1e-6, "training at t = {t}: {v}");
+        }
+        // Kirwan–Ness is the gradient flow of ||mu||^2: the moment norm never increases.
+        for c in curves.iter().filter(|c| c.label.starts_with("Kirwan")) {
+            for w in c.points.windows(2) {
+                assert!(w[1].1 <= w[0].1 * (1.0 + 1e-9), "{}: {w:?}", c.label);
+            }
+        }
+    }
+
+    #[test]
+    fn fig3_learning_flow_is_training_from_the_balanced_point() {
+        for run in fig3_data(1.0, 11).unwrap() {
+            for c in [&run.full, &run.balanced_start, &run.learning_flow] {
+                assert!(finite(c) && c.len() == 11);
+            }
+            // Same X(0); training from the balanced point follows the learning flow.
+            assert!(run.deviation[0].1 < 1e-12);
+            for &(t, d) in &run.balanced_deviation {
+                assert!(d < 1e-7, "kappa {}: t = {t}: {d}", run.kappa);
+            }
+        }
+    }
+
+    #[test]
+    fn fig4_newton_gaps() {
+        for c in fig4_data().unwrap() {
+            assert!(finite(&c.points), "{}", c.label);
+            // The Kempf–Ness bound: ||W||^2 >= N sum sigma^(2/N) along the orbit.
+            assert!(c.points.iter().all(|p| p.1 >= -1e-12), "{}", c.label);
+            if c.label.starts_with("closed") {
+                assert!(c.points.last().unwrap().1 < 1e-12, "{}", c.label);
+                assert!(
+                    c.points.len() <= 15,
+                    "{}: {} iterations",
+                    c.label,
+                    c.points.len()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn fig5_truncation_error_between_its_bounds() {
+        let (hsv, red) = fig5_data(&["build"], &[("build", 6)]).unwrap();
+        let s = &hsv[0].points;
+        assert_eq!(s.len(), 48);
+        assert!(s.windows(2).all(|w| w[1].1 <= w[0].1) && (s[0].1 - 1.0).abs() < 1e-15);
+        let r = &red[0];
+        assert_eq!(r.orders, vec![1, 2, 3, 4, 5, 6]);
+        for k in 0..r.orders.len() {
+            assert!(
+                r.lower[k] <= r.error[k] * (1.0 + 1e-8),
+                "r = {}",
+                r.orders[k]
+            );
+            assert!(
+                r.error[k] <= r.upper[k] * (1.0 + 1e-8),
+                "r = {}",
+                r.orders[k]
+            );
+        }
+    }
+}
+
+/// `cargo xtask doc --offline-katex` rewrites the CDN URLs of a generated page relative to its depth
+/// and leaves pages without KaTeX alone.
+#[test]
+fn offline_katex_rewrites_generated_pages() {
+    use crate::doc::{cdn_prefix, localize_page};
+    let header =
+        std::fs::read_to_string(crate::project_root().join("crates/dln/katex-header.html"))
+            .expect("katex header");
+    assert!(
+        header.contains(&cdn_prefix()),
+        "KATEX_VERSION does not match the header"
+    );
+    let page = format!("<head>{header}</head><body>$x$</body>");
+    let local = localize_page(&page, 2).expect("page with KaTeX");
+    assert!(!local.contains("cdn.jsdelivr.net") && !local.contains("crossorigin"));
+    assert!(local.contains("href=\"../../katex/katex.min.css\""));
+    assert!(local.contains("src=\"../../katex/contrib/auto-render.min.js\""));
+    assert!(localize_page(&local, 2).is_none());
+    assert!(localize_page("<head></head>", 0).is_none());
+}
