@@ -9,7 +9,9 @@ use dln_algebra::{BalancedOrbit, Network};
 use dln_bayes::entropy::{entropy, log_group_volume, log_orbit_density_sq};
 use dln_bayes::ou::expected_moments;
 use dln_bayes::{DensityConvention, GaussianPrior, NoisyTraining, OrnsteinUhlenbeck};
-use dln_flows::loss::Frobenius;
+use dln_bayes::map::{EffectiveRegulariser, MapOptions, map_estimate};
+use dln_flows::loss::{Frobenius, LeastSquares, Loss};
+use dln_flows::training::network_gradient;
 use dln_linalg::random::gaussian;
 use dln_linalg::{Scalar, c64};
 use faer::Mat;
@@ -85,6 +87,22 @@ pub(super) fn checks() -> Vec<Check> {
         .api(&[
             "dln_bayes::NoisyTraining::run_paths",
             "dln_bayes::ou::expected_moments",
+        ]),
+        Check::new(
+            "bayes-map-identity",
+            "§4.1–4.3, Theorem 1 [derived]",
+            "min over 𝓕_X of (κ/2)‖W‖² = R(X) = (κ/2)NΣσ_i^{2/N}; the MAP estimate of X (prox-gradient on E + R) lifts to balanced weights stationary for E∘φ + (κ/2)‖W‖²",
+            |cx| {
+                map_identity::<f64>(cx)?;
+                map_identity::<c64>(cx)
+            },
+        )
+        .api(&[
+            "dln_bayes::map::map_estimate",
+            "dln_bayes::map::EffectiveRegulariser::value",
+            "dln_bayes::map::EffectiveRegulariser::gradient",
+            "dln_bayes::map::EffectiveRegulariser::prox",
+            "dln_flows::training::network_gradient",
         ]),
     ]
 }
@@ -578,6 +596,80 @@ pub(crate) fn noisy_moment_law<T: Scalar>(cx: &mut Ctx, ito: bool) -> CheckResul
                     (allowance + 5.0 * set) / s,
                 );
             }
+        }
+    }
+    Ok(())
+}
+
+/// The MAP identity, on least-squares losses with data from a random network plus noise, over
+/// square and rectangular widths (bottlenecks bind the rank):
+/// (i) $R(X)$ of the library equals $\frac\kappa2N\sum_i\sigma_i^{2/N}$ computed here and $\frac\kappa2\|\mathbf W\|^2$
+/// at the balanced weights returned with the estimate;
+/// (ii) the reported stationarity $\max(\|U_r^*M\|,\|MV_r\|)$, $M = E'(X)+\nabla R(X)$, is within what the
+/// stopping rule implies, $2\,\mathrm{tol}\max(1,\|X\|)/t$ (plus rounding);
+/// (iii) at the balanced weights, $\|\nabla_{\mathbf W}(E\circ\varphi + \frac\kappa2\|\mathbf W\|^2)\|$ (dln-flows'
+/// network gradient) is at most $\sqrt N\lambda_{\max}^{N-1}$ times that stationarity, plus rounding.
+fn map_identity<T: Scalar>(cx: &mut Ctx) -> CheckResult {
+    let opts = MapOptions::default();
+    for widths in prior_shapes(cx) {
+        let n = widths.len() - 1;
+        let (d0, dn) = (widths[0], widths[n]);
+        for _ in 0..cx.reps() {
+            let kappa = cx.rng().random_range(0.05..0.5);
+            let a = gaussian_network::<T, _>(cx.rng(), &widths).product();
+            let samples = 3 * d0 + 2;
+            let u: Mat<T> = gaussian(cx.rng(), d0, samples);
+            let noise: Mat<T> = gaussian(cx.rng(), dn, samples);
+            let y = &a * &u + faer::Scale(T::from_f64(0.1)) * &noise;
+            let loss = LeastSquares::new(u, y)?;
+            let est = map_estimate(&loss, &widths, kappa, a.as_ref(), &opts)?;
+            if !est.converged {
+                return Err(CheckError::msg(format!(
+                    "MAP estimate did not converge for widths {widths:?} in {} iterations",
+                    est.iterations
+                )));
+            }
+            let sigma = svals(est.x.as_ref())?;
+            // Singular values at rounding level (a rank-deficient X) count as zero: those at or
+            // below max(m, n) ε σ_1, the numerical rank of dln-algebra's balanced orbit.
+            let top = sigma.first().copied().unwrap_or(0.0);
+            let rank = sigma.iter().filter(|&&x| x > d0.max(dn) as f64 * EPS * top).count();
+            let here = 0.5 * kappa * l2_bound(&sigma, n, rank);
+            let w = &est.network;
+            let wn2 = w.l2_norm_sq();
+            let scale_r = here.max(f64::MIN_POSITIVE);
+            let reg = EffectiveRegulariser::for_widths(&widths, kappa)?;
+            let lib = reg.value(est.x.as_ref())?;
+            cx.record(
+                label::<T>(&widths, &format!("R(X) = kappa/2 N sum sigma^(2/N), kappa={kappa:.2}")),
+                ((lib - here).abs() + (est.regulariser - here).abs()) / scale_r,
+                tol(10.0, d0.max(dn) * n, 1.0),
+            );
+            cx.record(
+                label::<T>(&widths, &format!("R(X) = kappa/2 |W|^2 at the balanced MAP weights, kappa={kappa:.2}")),
+                (0.5 * kappa * wn2 - here).abs() / scale_r,
+                tol(10.0, d0.max(dn) * n, 1.0),
+            );
+            let e_grad = loss.gradient(est.x.as_ref());
+            let r_grad = reg.gradient(est.x.as_ref())?;
+            let mag = e_grad.norm_l2() + r_grad.norm_l2();
+            let x_scale = est.x.norm_l2().max(1.0);
+            cx.record(
+                label::<T>(&widths, &format!("stationarity of X, kappa={kappa:.2}")),
+                est.stationarity / mag.max(f64::MIN_POSITIVE),
+                (2.0 * opts.tol * x_scale / est.step) / mag.max(f64::MIN_POSITIVE)
+                    + tol(10.0, d0.max(dn) * samples, 1.0),
+            );
+            let (_, gw) = network_gradient(w.layers(), &loss, kappa);
+            let gw_norm = tnorm(&gw);
+            let lam_max = sigma.first().copied().unwrap_or(0.0).powf(1.0 / n as f64);
+            let bound = (n as f64).sqrt() * lam_max.powi(n as i32 - 1) * est.stationarity;
+            let scale_w = (kappa * wn2.sqrt()).max(e_grad.norm_l2());
+            cx.record(
+                label::<T>(&widths, &format!("grad_W (E o phi + kappa/2 |W|^2) = 0 at the MAP weights, kappa={kappa:.2}")),
+                gw_norm / scale_w,
+                bound / scale_w + tol(10.0, d0.max(dn) * samples * n, 1.0) * (1.0 + lam_max.powi(n as i32 - 1)),
+            );
         }
     }
     Ok(())
