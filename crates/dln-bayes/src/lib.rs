@@ -13,7 +13,9 @@
 //! - [`entropy`]: $S(X) = \log\operatorname{vol}(\mathcal O_X)$ (claims 31, 32) with its normalisation,
 //!   its gradient, and the free energy $E - \beta^{-1}S$ as a loss for the learning flow;
 //! - [`map`]: the effective regulariser $R(X) = \min_{\mathcal F_X}\frac\kappa2\|\mathbf W\|^2 = \frac\kappa2N\sum_i\sigma_i^{2/N}$
-//!   (value, gradient, proximal map) and MAP estimation of $X$ by proximal gradient.
+//!   (value, gradient, proximal map) and MAP estimation of $X$ by proximal gradient;
+//! - [`small_noise`]: the $\beta\to\infty$ limit, the exact sampler of the uniform law on the balanced
+//!   orbit $\mathcal O_X$ and the Laplace expansion $\mathbb E\|\mathbf W\|^2 = N\sum_i\sigma_i^{2/N} + k/(\beta\kappa) + O(\beta^{-2})$.
 //!
 //! # Conventions
 //! - $c_F = 1$ over $\mathbb R$ and $2$ over $\mathbb C$ ([`c_f`]); the real dimension of the weight
@@ -45,9 +47,11 @@ mod error;
 pub mod map;
 pub mod ou;
 pub mod prior;
+pub mod small_noise;
 
 pub use entropy::{Entropy, FreeEnergy, entropy, entropy_gradient};
 pub use error::{BayesError, Result};
 pub use map::{EffectiveRegulariser, MapEstimate, MapOptions, map_estimate};
 pub use ou::{NoisyTraining, OrnsteinUhlenbeck};
 pub use prior::{DensityConvention, GaussianPrior, c_f, real_dimension};
+pub use small_noise::{LaplaceExpansion, OrbitSampler};
