@@ -19,7 +19,9 @@
 //!   constrained Metropolis chain with the reverse-projection check ([`FiberPosterior`]);
 //! - [`bbt`]: Bayesian balanced truncation — a Gaussian prior on the initial state of a linear
 //!   system (its reachability Gramian), the Fisher information of noisy outputs (the observability
-//!   Gramian), the posterior, and the optimal low-rank posterior update from balanced truncation.
+//!   Gramian), the posterior, and the optimal low-rank posterior update from balanced truncation;
+//! - [`small_noise`]: the $\beta\to\infty$ limit, the exact sampler of the uniform law on the balanced
+//!   orbit $\mathcal O_X$ and the Laplace expansion $\mathbb E\|\mathbf W\|^2 = N\sum_i\sigma_i^{2/N} + k/(\beta\kappa) + O(\beta^{-2})$.
 //!
 //! # Conventions
 //! - $c_F = 1$ over $\mathbb R$ and $2$ over $\mathbb C$ ([`c_f`]); the real dimension of the weight
@@ -53,6 +55,7 @@ pub mod map;
 pub mod ou;
 pub mod posterior;
 pub mod prior;
+pub mod small_noise;
 
 pub use bbt::BayesianBalancing;
 pub use entropy::{Entropy, FreeEnergy, entropy, entropy_gradient};
@@ -61,3 +64,4 @@ pub use map::{EffectiveRegulariser, MapEstimate, MapOptions, map_estimate};
 pub use ou::{NoisyTraining, OrnsteinUhlenbeck};
 pub use posterior::{BaseMeasure, FiberChain, FiberDiagnostics, FiberMcmcOptions, FiberPosterior};
 pub use prior::{DensityConvention, GaussianPrior, c_f, real_dimension};
+pub use small_noise::{LaplaceExpansion, OrbitSampler};

@@ -50,10 +50,11 @@ pub struct EffectiveRegulariser {
     bottleneck: Option<usize>,
 }
 
-/// The relative threshold below which a singular value counts as zero: $\sigma_i\le
-/// 10\max(m,n)\,\varepsilon\,\sigma_1$.
+/// The threshold at or below which a singular value counts as zero, $\tau = \max(m,n)\,\varepsilon\,\sigma_1$:
+/// the numerical rank of [`dln_algebra::moment::numerical_rank`], so that $R$ and the balanced
+/// weights of [`dln_algebra::BalancedOrbit`] agree.
 fn rank_threshold(sigma: &[f64], m: usize, n: usize) -> f64 {
-    10.0 * m.max(n) as f64 * f64::EPSILON * sigma.first().copied().unwrap_or(0.0)
+    m.max(n) as f64 * f64::EPSILON * sigma.first().copied().unwrap_or(0.0)
 }
 
 impl EffectiveRegulariser {
@@ -111,17 +112,22 @@ impl EffectiveRegulariser {
         self.bottleneck
     }
 
-    /// $R$ from the singular values: $\frac\kappa2N\sum_i\sigma_i^{2/N}$, $+\infty$ when more than
-    /// $r_{\max}$ of them exceed the rank threshold.
+    /// $R$ from the singular values (non-increasing) of an $m\times n$ matrix:
+    /// $\frac\kappa2N\sum_{\sigma_i>\tau}\sigma_i^{2/N}$, $+\infty$ when more than $r_{\max}$ of them exceed
+    /// $\tau$. Singular values at or below the rank threshold $\tau = \max(m,n)\varepsilon\sigma_1$ count
+    /// as zero: they are rounding noise of a rank-deficient $X$, and for $N\ge3$ would otherwise add
+    /// $\tau^{2/N}\gg\varepsilon$ to the value (the same threshold as the numerical rank of
+    /// [`dln_algebra::BalancedOrbit`]).
     pub fn value_sigma(&self, sigma: &[f64], m: usize, n: usize) -> f64 {
         let thr = rank_threshold(sigma, m, n);
+        let kept = sigma.iter().filter(|&&s| s > thr);
         if let Some(r) = self.bottleneck {
-            if sigma.iter().filter(|&&s| s > thr).count() > r {
+            if kept.clone().count() > r {
                 return f64::INFINITY;
             }
         }
         let p = 2.0 / self.depth as f64;
-        0.5 * self.kappa * self.depth as f64 * sigma.iter().map(|s| s.powf(p)).sum::<f64>()
+        0.5 * self.kappa * self.depth as f64 * kept.map(|s| s.powf(p)).sum::<f64>()
     }
 
     /// $R(X)$.
@@ -135,7 +141,7 @@ impl EffectiveRegulariser {
 
     /// $\kappa\sum_{\sigma_i>\tau}\sigma_i^{2/N-1}u_iv_i^*$: the gradient where $X$ has full numerical
     /// rank, and at rank-deficient $X$ the minimum-norm (regular) subgradient described in the module
-    /// docs ($\tau$ the rank threshold $10\max(m,n)\varepsilon\sigma_1$).
+    /// docs ($\tau$ the rank threshold $\max(m,n)\varepsilon\sigma_1$).
     ///
     /// # Errors
     /// SVD failures.

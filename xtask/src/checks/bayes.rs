@@ -9,7 +9,10 @@ use dln_algebra::{BalancedOrbit, Network};
 use dln_bayes::entropy::{entropy, log_group_volume, log_orbit_density_sq};
 use dln_bayes::ou::expected_moments;
 use dln_bayes::{DensityConvention, GaussianPrior, NoisyTraining, OrnsteinUhlenbeck};
-use dln_flows::loss::Frobenius;
+use dln_bayes::map::{EffectiveRegulariser, MapOptions, map_estimate};
+use dln_bayes::small_noise::{LaplaceExpansion, OrbitSampler};
+use dln_flows::loss::{Frobenius, LeastSquares, Loss};
+use dln_flows::training::network_gradient;
 use dln_linalg::random::gaussian;
 use dln_linalg::{Scalar, c64};
 use faer::Mat;
@@ -85,6 +88,35 @@ pub(super) fn checks() -> Vec<Check> {
         .api(&[
             "dln_bayes::NoisyTraining::run_paths",
             "dln_bayes::ou::expected_moments",
+        ]),
+        Check::new(
+            "bayes-map-identity",
+            "§4.1–4.3, Theorem 1 [derived]",
+            "min over 𝓕_X of (κ/2)‖W‖² = R(X) = (κ/2)NΣσ_i^{2/N}; the MAP estimate of X (prox-gradient on E + R) lifts to balanced weights stationary for E∘φ + (κ/2)‖W‖²",
+            |cx| {
+                map_identity::<f64>(cx)?;
+                map_identity::<c64>(cx)
+            },
+        )
+        .api(&[
+            "dln_bayes::map::map_estimate",
+            "dln_bayes::map::EffectiveRegulariser::value",
+            "dln_bayes::map::EffectiveRegulariser::gradient",
+            "dln_bayes::map::EffectiveRegulariser::prox",
+            "dln_flows::training::network_gradient",
+        ]),
+        Check::new(
+            "bayes-small-noise-orbit",
+            "§6 small-noise limit [derived]",
+            "exact samples of the uniform law on 𝒪_X are balanced, in 𝓕_X, with ‖W‖² = NΣσ^{2/N} (any widths, rank r); Laplace codimension k = dim 𝓕_X − dim 𝒪_X = (N−1)d(d+1)/2 (ℝ), (N−1)d² (ℂ) against numerical ranks",
+            |cx| {
+                small_noise_orbit::<f64>(cx)?;
+                small_noise_orbit::<c64>(cx)
+            },
+        )
+        .api(&[
+            "dln_bayes::small_noise::OrbitSampler::sample",
+            "dln_bayes::small_noise::LaplaceExpansion::new",
         ]),
     ]
 }
@@ -581,4 +613,181 @@ pub(crate) fn noisy_moment_law<T: Scalar>(cx: &mut Ctx, ito: bool) -> CheckResul
         }
     }
     Ok(())
+}
+
+/// The MAP identity, on least-squares losses with data from a random network plus noise, over
+/// square and rectangular widths (bottlenecks bind the rank):
+/// (i) $R(X)$ of the library equals $\frac\kappa2N\sum_i\sigma_i^{2/N}$ computed here and $\frac\kappa2\|\mathbf W\|^2$
+/// at the balanced weights returned with the estimate;
+/// (ii) the reported stationarity $\max(\|U_r^*M\|,\|MV_r\|)$, $M = E'(X)+\nabla R(X)$, is within what the
+/// stopping rule implies, $2\,\mathrm{tol}\max(1,\|X\|)/t$ (plus rounding);
+/// (iii) at the balanced weights, $\|\nabla_{\mathbf W}(E\circ\varphi + \frac\kappa2\|\mathbf W\|^2)\|$ (dln-flows'
+/// network gradient) is at most $\sqrt N\lambda_{\max}^{N-1}$ times that stationarity, plus rounding.
+fn map_identity<T: Scalar>(cx: &mut Ctx) -> CheckResult {
+    let opts = MapOptions::default();
+    for widths in prior_shapes(cx) {
+        let n = widths.len() - 1;
+        let (d0, dn) = (widths[0], widths[n]);
+        for _ in 0..cx.reps() {
+            let kappa = cx.rng().random_range(0.05..0.5);
+            let a = gaussian_network::<T, _>(cx.rng(), &widths).product();
+            let samples = 3 * d0 + 2;
+            let u: Mat<T> = gaussian(cx.rng(), d0, samples);
+            let noise: Mat<T> = gaussian(cx.rng(), dn, samples);
+            let y = &a * &u + faer::Scale(T::from_f64(0.1)) * &noise;
+            let loss = LeastSquares::new(u, y)?;
+            let est = map_estimate(&loss, &widths, kappa, a.as_ref(), &opts)?;
+            if !est.converged {
+                return Err(CheckError::msg(format!(
+                    "MAP estimate did not converge for widths {widths:?} in {} iterations",
+                    est.iterations
+                )));
+            }
+            let sigma = svals(est.x.as_ref())?;
+            // Singular values at rounding level (a rank-deficient X) count as zero: those at or
+            // below max(m, n) ε σ_1, the numerical rank of dln-algebra's balanced orbit.
+            let top = sigma.first().copied().unwrap_or(0.0);
+            let rank = sigma.iter().filter(|&&x| x > d0.max(dn) as f64 * EPS * top).count();
+            let here = 0.5 * kappa * l2_bound(&sigma, n, rank);
+            let w = &est.network;
+            let wn2 = w.l2_norm_sq();
+            let scale_r = here.max(f64::MIN_POSITIVE);
+            let reg = EffectiveRegulariser::for_widths(&widths, kappa)?;
+            let lib = reg.value(est.x.as_ref())?;
+            cx.record(
+                label::<T>(&widths, &format!("R(X) = kappa/2 N sum sigma^(2/N), kappa={kappa:.2}")),
+                ((lib - here).abs() + (est.regulariser - here).abs()) / scale_r,
+                tol(10.0, d0.max(dn) * n, 1.0),
+            );
+            cx.record(
+                label::<T>(&widths, &format!("R(X) = kappa/2 |W|^2 at the balanced MAP weights, kappa={kappa:.2}")),
+                (0.5 * kappa * wn2 - here).abs() / scale_r,
+                tol(10.0, d0.max(dn) * n, 1.0),
+            );
+            let e_grad = loss.gradient(est.x.as_ref());
+            let r_grad = reg.gradient(est.x.as_ref())?;
+            let mag = e_grad.norm_l2() + r_grad.norm_l2();
+            let x_scale = est.x.norm_l2().max(1.0);
+            cx.record(
+                label::<T>(&widths, &format!("stationarity of X, kappa={kappa:.2}")),
+                est.stationarity / mag.max(f64::MIN_POSITIVE),
+                (2.0 * opts.tol * x_scale / est.step) / mag.max(f64::MIN_POSITIVE)
+                    + tol(10.0, d0.max(dn) * samples, 1.0),
+            );
+            let (_, gw) = network_gradient(w.layers(), &loss, kappa);
+            let gw_norm = tnorm(&gw);
+            let lam_max = sigma.first().copied().unwrap_or(0.0).powf(1.0 / n as f64);
+            let bound = (n as f64).sqrt() * lam_max.powi(n as i32 - 1) * est.stationarity;
+            let scale_w = (kappa * wn2.sqrt()).max(e_grad.norm_l2());
+            cx.record(
+                label::<T>(&widths, &format!("grad_W (E o phi + kappa/2 |W|^2) = 0 at the MAP weights, kappa={kappa:.2}")),
+                gw_norm / scale_w,
+                bound / scale_w + tol(10.0, d0.max(dn) * samples * n, 1.0) * (1.0 + lam_max.powi(n as i32 - 1)),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// $d\varphi(\mathbf V) = \sum_kW_N\cdots W_{k+1}V_kW_{k-1}\cdots W_1$, written here.
+fn product_differential_here<T: Scalar>(w: &Network<T>, v: &[Mat<T>]) -> Mat<T> {
+    let layers = w.layers();
+    let n = layers.len();
+    let mut out = Mat::<T>::zeros(layers[n - 1].nrows(), layers[0].ncols());
+    for k in 0..n {
+        let mut m = v[k].clone();
+        for l in layers.iter().take(k).rev() {
+            m = &m * l;
+        }
+        for l in layers.iter().skip(k + 1) {
+            m = l * &m;
+        }
+        out += &m;
+    }
+    out
+}
+
+/// The small-noise limit: exact orbit samples (square and rectangular widths, full rank and rank
+/// $r$ through wider hidden layers) lie on $\mathcal O_X$; for square full-rank $X$ the Laplace
+/// codimension $k$ of the library equals $\dim\ker d\varphi - \operatorname{rank}\{\mathbf w_{\mathbf a}:\mathbf a\in\mathfrak k^{N-1}\}$
+/// computed here from numerical ranks at a sample.
+fn small_noise_orbit<T: Scalar>(cx: &mut Ctx) -> CheckResult {
+    let mut shapes: Vec<Vec<usize>> = cx
+        .square_shapes()
+        .into_iter()
+        .map(|(n, d)| square(n, d))
+        .collect();
+    shapes.extend(cx.general_widths());
+    for widths in shapes {
+        let n = widths.len() - 1;
+        let (d0, dn) = (widths[0], widths[n]);
+        let is_square = widths.iter().all(|&d| d == d0);
+        for _ in 0..cx.reps() {
+            let x = gaussian_network::<T, _>(cx.rng(), &widths).product();
+            let sampler = OrbitSampler::new(x.as_ref(), &widths)?;
+            let sigma = svals(x.as_ref())?;
+            let r = rank_of(&sigma, dn, d0);
+            let bound = l2_bound(&sigma, n, r);
+            let w = sampler.sample(cx.rng());
+            let c = product_conditioning(&w);
+            let size = d0.max(dn) * widths.iter().copied().max().unwrap_or(1) * n;
+            cx.record(
+                label::<T>(&widths, "balanced: |G| / |W|^2"),
+                w.moment_norm() / w.l2_norm_sq(),
+                tol(10.0, size, 1.0),
+            );
+            cx.record(
+                label::<T>(&widths, "in the fiber: |phi(W) - X| / |X|"),
+                rel_diff_here(&w.product(), &x),
+                tol(10.0, size, c.max(1.0)),
+            );
+            cx.record(
+                label::<T>(&widths, "|W|^2 = N sum sigma^(2/N)"),
+                (w.l2_norm_sq() - bound).abs() / bound,
+                tol(10.0, size, 1.0),
+            );
+            if !is_square || d0 > 3 {
+                continue;
+            }
+            let d = d0;
+            // dim F_X = dim ker dphi, from the real matrix of dphi.
+            let basis = real_basis::<T>(&layer_shapes(&widths));
+            let dphi = real_matrix(&basis, |v| vec![product_differential_here(&w, v)]);
+            let sv = svals(dphi.as_ref())?;
+            let rank_dphi = rank_of(&sv, dphi.nrows(), dphi.ncols());
+            let dim_fiber = basis.len() - rank_dphi;
+            // dim O_X = rank of the orbit map's tangents w_a, a in k^{N-1}.
+            let lie = lie_basis::<T>(d);
+            let mut cols: Vec<Vec<f64>> = Vec::new();
+            for slot in 0..n - 1 {
+                for e in &lie {
+                    let mut a: Vec<Mat<T>> = (0..n - 1).map(|_| Mat::zeros(d, d)).collect();
+                    a[slot] = e.clone();
+                    cols.push(real_coords(&w.infinitesimal_action(&a)));
+                }
+            }
+            let dim_orbit = if cols.is_empty() {
+                0
+            } else {
+                let t = Mat::<f64>::from_fn(cols[0].len(), cols.len(), |i, j| cols[j][i]);
+                let st = svals(t.as_ref())?;
+                rank_of(&st, t.nrows(), t.ncols())
+            };
+            let lap = LaplaceExpansion::new(x.as_ref(), n, 10.0, 0.5)?;
+            let k_here = dim_fiber as f64 - dim_orbit as f64;
+            cx.record(
+                label::<T>(&widths, &format!("Laplace codimension k = {}", lap.codimension)),
+                (lap.codimension as f64 - k_here).abs()
+                    + (lap.leading - bound).abs() / bound
+                    + (lap.correction - lap.codimension as f64 / 5.0).abs(),
+                tol(10.0, size, 1.0),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// $\|A-B\|_F/\|B\|_F$.
+fn rel_diff_here<T: Scalar>(a: &Mat<T>, b: &Mat<T>) -> f64 {
+    (a - b).norm_l2() / b.norm_l2().max(f64::MIN_POSITIVE)
 }
