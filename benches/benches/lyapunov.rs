@@ -2,7 +2,8 @@
 //!
 //! Reference (notes §5, this machine, slycot/OpenBLAS, 2 threads, n = 1000): SLICOT SB03OD
 //! (Hammarling) 2.6 s, scipy's Bartels–Stewart 8.5 s. Run one size with e.g.
-//! `cargo bench -p dln-benches --bench lyapunov -- hammarling/1000`.
+//! `cargo bench -p dln-benches --bench lyapunov -- hammarling/1000`. `-- real_schur` times our
+//! real Schur form beside faer's `eigen()` (`real_schur_faer_eigen`) on the same matrices.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use dln_linalg::random;
@@ -39,6 +40,12 @@ fn bench(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("real_schur", n), &n, |bch, _| {
             bch.iter(|| black_box(real_schur(a.as_ref()).unwrap()))
         });
+        // The peer on the same matrix: faer's own eigendecomposition (Schur form + eigenvectors).
+        group.bench_with_input(
+            BenchmarkId::new("real_schur_faer_eigen", n),
+            &n,
+            |bch, _| bch.iter(|| black_box(a.eigen().unwrap())),
+        );
         group.bench_with_input(BenchmarkId::new("hammarling", n), &n, |bch, _| {
             bch.iter(|| {
                 black_box(
