@@ -212,7 +212,7 @@ pub fn entropy<T: Scalar>(x: MatRef<'_, T>, depth: usize) -> Result<Entropy> {
     entropy_from_sigma(&s, depth, T::IS_COMPLEX)
 }
 
-/// $\partial S/\partial\sigma_i$ (see [`dlog_kernel`] for the cancellation-free form; over $\mathbb C$ the
+/// $\partial S/\partial\sigma_i$ (see `dlog_kernel` for the cancellation-free form; over $\mathbb C$ the
 /// extra term $(N-1)/(N\sigma_i)$).
 ///
 /// # Errors

@@ -10,7 +10,7 @@
 //! - [`ou`]: the OU process (4.2) with its exact transition, noisy training (4.4) with the OU part
 //!   integrated exactly, independent paths in parallel, and the moment law
 //!   $\mathbb E[G_k(t)] = e^{-2\kappa t}G_k(0) + c_F(d_{k-1}-d_{k+1})\frac{1-e^{-2\kappa t}}{\beta\kappa}I$;
-//! - [`entropy`]: $S(X) = \log\operatorname{vol}(\mathcal O_X)$ (claims 31, 32) with its normalisation,
+//! - [`mod@entropy`]: $S(X) = \log\operatorname{vol}(\mathcal O_X)$ (claims 31, 32) with its normalisation,
 //!   its gradient, and the free energy $E - \beta^{-1}S$ as a loss for the learning flow;
 //! - [`map`]: the effective regulariser $R(X) = \min_{\mathcal F_X}\frac\kappa2\|\mathbf W\|^2 = \frac\kappa2N\sum_i\sigma_i^{2/N}$
 //!   (value, gradient, proximal map) and MAP estimation of $X$ by proximal gradient;

@@ -139,7 +139,7 @@ pub struct NoisyRun<T: Scalar> {
     /// The weights of every path at the last recorded time.
     pub finals: Vec<Network<T>>,
     /// The path average of $\sum_{\text{steps}}h^2\|\nabla_{\mathbf W}(E\circ\varphi)\|^2$: a bound on how far
-    /// the Euler steps move $\mathbb E[G_k]$ off the moment law (each moves $G_k$ by exactly
+    /// the Euler steps move $\mathbb E\[G_k\]$ off the moment law (each moves $G_k$ by exactly
     /// $h^2(g_kg_k^*-g_{k+1}^*g_{k+1})$, the first-order term vanishing by the conservation law, and the
     /// exact OU steps contract deviations).
     pub discretisation_allowance: f64,

@@ -16,7 +16,7 @@
 //!
 //! Closed forms ($s = 1/(\beta\kappa)$ the variance per real coordinate):
 //! - $\mathbb E\|\mathbf W\|^2 = Ds$, $\operatorname{Var}\|\mathbf W\|^2 = 2Ds^2$;
-//! - $\mathbb E[G_k] = c_F(d_{k-1}-d_{k+1})\,s\,I_{d_k}$: rectangular widths are imbalanced under the prior;
+//! - $\mathbb E\[G_k\] = c_F(d_{k-1}-d_{k+1})\,s\,I_{d_k}$: rectangular widths are imbalanced under the prior;
 //! - the push-forward law of $X=\varphi(\mathbf W)$ has $\mathbb E[XX^*] = (c_Fs)^N\big(\prod_{k=0}^{N-1}d_k\big)I_{d_N}$.
 
 use crate::error::{BayesError, Result, positive};
@@ -176,7 +176,7 @@ impl GaussianPrior {
         2.0 * self.dimension::<T>() as f64 * self.variance().powi(2)
     }
 
-    /// The scalar $m_k$ with $\mathbb E[G_k] = m_kI_{d_k}$: $m_k = c_F(d_{k-1}-d_{k+1})s$, for the
+    /// The scalar $m_k$ with $\mathbb E\[G_k\] = m_kI_{d_k}$: $m_k = c_F(d_{k-1}-d_{k+1})s$, for the
     /// junctions $k = 1,\dots,N-1$ (entry `k-1`).
     pub fn mean_moments<T: Scalar>(&self) -> Vec<f64> {
         let (c, s) = (c_f::<T>() as f64, self.variance());

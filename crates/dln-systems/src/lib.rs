@@ -8,6 +8,40 @@
 //! (square-root, balancing-free), singular perturbation approximation, the additive
 //! stable/unstable split, $\mathcal H_2$ and $\mathcal H_\infty$ norms, and the moment map
 //! $\mu_{LS} = AA^*-A^*A+BB^*-C^*C$ of the realization action.
+//!
+//! # Guide
+//! - Build a model with [`model::StateSpace::continuous`] or [`model::StateSpace::discrete`]
+//!   (shapes and finiteness are checked, errors name the matrix).
+//! - Gramians and Hankel singular values: [`gramian::gramian_factors`],
+//!   [`gramian::hankel_singular_values`], [`gramian::balanced_realization`].
+//! - Model reduction: [`reduction::reduce`] (balanced truncation or singular perturbation, fixed
+//!   order or tolerance, optional stable/unstable split), with the a-priori bounds and the
+//!   measured error [`reduction::Reduction::hinf_error`].
+//! - Norms: [`norms::hinf_norm`], [`norms::h2_norm`]; equations: [`lyapunov`], [`sylvester`];
+//!   Schur forms: [`schur`]; the link to the deep linear network: [`realization`].
+//!
+//! # Example
+//! Balanced truncation of a stable model keeps the error between $\sigma_{r+1}$ and
+//! $2\sum_{k>r}\sigma_k$:
+//! ```
+//! use dln_systems::gramian::hankel_singular_values;
+//! use dln_systems::model::StateSpace;
+//! use dln_systems::reduction::{reduce, OrderSelection, ReductionOptions};
+//! use faer::Mat;
+//! # fn main() -> dln_systems::Result<()> {
+//! let n = 6;
+//! let a = Mat::from_fn(n, n, |i, j| if i == j { -(i as f64 + 1.0) } else if j == i + 1 { 0.5 } else { 0.0 });
+//! let b = Mat::from_fn(n, 1, |i, _| 1.0 / (i as f64 + 1.0));
+//! let c = Mat::from_fn(1, n, |_, j| 1.0 + j as f64);
+//! let sys = StateSpace::continuous(a, b, c, Mat::zeros(1, 1))?;
+//! let hsv = hankel_singular_values(&sys)?;
+//! assert!(hsv.windows(2).all(|w| w[1] <= w[0]));
+//! let red = reduce(&sys, ReductionOptions { order: OrderSelection::Fixed(2), ..Default::default() })?;
+//! let err = red.hinf_error()?.value;
+//! assert_eq!(red.order, 2);
+//! assert!(hsv[2] <= err * (1.0 + 1e-8) && err <= 2.0 * hsv[2..].iter().sum::<f64>() * (1.0 + 1e-8));
+//! # Ok(()) }
+//! ```
 
 // Library crates never print (ARCHITECTURE.md; checked by `cargo xtask tidy`).
 #![deny(clippy::print_stdout, clippy::print_stderr)]
