@@ -43,6 +43,16 @@ pub enum SystemsError {
         /// Iterations spent.
         iterations: usize,
     },
+    /// A result is well defined but lies outside the range of `f64` (e.g. Hankel singular values
+    /// of a system with entries $10^{300}$ and $10^{-300}$): the input is fine, the answer cannot be
+    /// stored.
+    #[error("{quantity} is not representable in f64: {detail}")]
+    NotRepresentable {
+        /// Which quantity, e.g. `"Hankel singular value"`.
+        quantity: &'static str,
+        /// Its value as mantissa·2^exponent, or the entry that overflows.
+        detail: String,
+    },
     /// A requested parameter is outside its admissible range (e.g. order greater than n).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

@@ -25,6 +25,7 @@
 //!   state-space system*, Int. J. Control 46 (1987).
 //! - SLICOT AB09AX, AB13AD (Hankel singular values from the Cholesky factors).
 
+use crate::equil::{scale_system, unscale_hsv};
 use crate::lyapunov::{TimeDomain, lyapunov_cholesky_schur};
 use crate::model::{Sampling, StateSpace};
 use crate::schur::{RealSchur, real_schur};
@@ -96,6 +97,26 @@ pub(crate) fn transposed_schur(s: &RealSchur) -> RealSchur {
     }
 }
 
+/// Options of the Gramian and Hankel-singular-value computations.
+///
+/// The model is always scaled by exact powers of two ([`crate::equil`]: magnitudes of $A$, $B$,
+/// $C$), which changes no result and only avoids overflow and underflow; `equilibrate` adds the
+/// diagonal state scaling of SLICOT `TB01ID`'s kind. Results are always returned in the original
+/// coordinates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GramianOptions {
+    /// Equilibrate the state coordinates first ([`crate::equil::scale_system`]). Default: `true`
+    /// — measured over the SLICOT test set (`docs/performance.md`, "HSV accuracy"), it never
+    /// loses accuracy and recovers the small HSVs of badly scaled models (lf10).
+    pub equilibrate: bool,
+}
+
+impl Default for GramianOptions {
+    fn default() -> Self {
+        Self { equilibrate: true }
+    }
+}
+
 /// Gramian factors for a model whose $A$ has the given real Schur form.
 pub(crate) fn factors_with_schur(sys: &StateSpace, schur: &RealSchur) -> Result<GramianFactors> {
     let td = time_domain(sys.sampling());
@@ -117,8 +138,23 @@ pub(crate) fn factors_with_schur(sys: &StateSpace, schur: &RealSchur) -> Result<
 /// # Algorithm
 /// See the [module documentation](self); $\approx 35n^3$ flops.
 pub fn gramian_factors(sys: &StateSpace) -> Result<GramianFactors> {
-    let schur = real_schur(sys.a())?;
-    factors_with_schur(sys, &schur)
+    gramian_factors_with(sys, GramianOptions::default())
+}
+
+/// [`gramian_factors`] with explicit [`GramianOptions`]; the factors are returned in the
+/// original coordinates, $S = 2^{e_B-e_A/2}D\tilde S$, $R = 2^{e_C-e_A/2}\tilde RD^{-1}$
+/// ([`crate::equil`]).
+///
+/// # Errors
+/// As [`gramian_factors`]; [`SystemsError::NotRepresentable`] if a factor entry overflows `f64`.
+pub fn gramian_factors_with(sys: &StateSpace, opts: GramianOptions) -> Result<GramianFactors> {
+    let (scaled, sc) = scale_system(sys, opts.equilibrate)?;
+    let schur = real_schur(scaled.a())?;
+    let f = factors_with_schur(&scaled, &schur).map_err(|e| sc.unscale_error(e))?;
+    Ok(GramianFactors {
+        s: sc.unscale_controllability_factor(&f.s)?,
+        r: sc.unscale_observability_factor(&f.r)?,
+    })
 }
 
 /// The controllability Gramian factor $S$ ($P = SS^\top$) alone.
@@ -126,8 +162,19 @@ pub fn gramian_factors(sys: &StateSpace) -> Result<GramianFactors> {
 /// # Errors
 /// As [`gramian_factors`].
 pub fn controllability_factor(sys: &StateSpace) -> Result<Mat<f64>> {
-    let schur = real_schur(sys.a())?;
-    lyapunov_cholesky_schur(&schur, sys.b(), time_domain(sys.sampling()))
+    controllability_factor_with(sys, GramianOptions::default())
+}
+
+/// [`controllability_factor`] with explicit [`GramianOptions`] (original coordinates).
+///
+/// # Errors
+/// As [`gramian_factors_with`].
+pub fn controllability_factor_with(sys: &StateSpace, opts: GramianOptions) -> Result<Mat<f64>> {
+    let (scaled, sc) = scale_system(sys, opts.equilibrate)?;
+    let schur = real_schur(scaled.a())?;
+    let s = lyapunov_cholesky_schur(&schur, scaled.b(), time_domain(sys.sampling()))
+        .map_err(|e| sc.unscale_error(e))?;
+    sc.unscale_controllability_factor(&s)
 }
 
 /// SVD of $RS = U\Sigma V^\top$: the Hankel singular values and the singular vectors that define
@@ -146,9 +193,24 @@ pub(crate) fn hankel_svd(f: &GramianFactors) -> Result<ThinSvd<f64>> {
 /// # Algorithm
 /// $\approx 35n^3$ flops for the factors plus the singular values of $RS$.
 pub fn hankel_singular_values(sys: &StateSpace) -> Result<Vec<f64>> {
-    let f = gramian_factors(sys)?;
+    hankel_singular_values_with(sys, GramianOptions::default())
+}
+
+/// [`hankel_singular_values`] with explicit [`GramianOptions`]. The singular values of
+/// $\tilde R\tilde S$ of the scaled model are multiplied by $2^{e_B+e_C-e_A}$ at the end
+/// ([`crate::equil`]), so inputs with entries $2^{\pm1000}$ give their (representable) HSVs.
+///
+/// # Errors
+/// As [`gramian_factors`]; [`SystemsError::NotRepresentable`] naming $\sigma_k$ if a Hankel
+/// singular value above the rounding level lies outside the range of `f64`.
+pub fn hankel_singular_values_with(sys: &StateSpace, opts: GramianOptions) -> Result<Vec<f64>> {
+    let (scaled, sc) = scale_system(sys, opts.equilibrate)?;
+    let schur = real_schur(scaled.a())?;
+    let f = factors_with_schur(&scaled, &schur).map_err(|e| sc.unscale_error(e))?;
     let rs = &f.r * &f.s;
-    Ok(dln_linalg::singular_values(rs.as_ref())?)
+    let mut hsv = dln_linalg::singular_values(rs.as_ref())?;
+    unscale_hsv(&mut hsv, sc.hsv_exponent())?;
+    Ok(hsv)
 }
 
 /// Hankel norm $\\|G\\|_H = \sigma_1$ (SLICOT AB13AD with ALPHA at the stability boundary).

@@ -47,6 +47,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 #![allow(non_snake_case)] // matrices are named as in the mathematics: A, B, C, D, P, Q.
 
+pub mod equil;
 mod error;
 pub mod gramian;
 pub mod lyapunov;

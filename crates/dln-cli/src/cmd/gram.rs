@@ -3,10 +3,11 @@
 //! $$AP+PA^\top+BB^\top=0,\quad A^\top Q+QA+C^\top C=0\qquad(\text{discrete: }APA^\top-P+BB^\top=0,\ A^\top QA-Q+C^\top C=0),$$
 //! or with `--factor` its Cholesky factor $L$, $X = LL^\top$, computed by Hammarling's method.
 
-use super::{Report, SystemArgs, emit, num};
+use super::{Equil, Report, SystemArgs, emit, num};
 use crate::error::Result;
 use crate::io::{check_output_file, write_npy};
-use dln::systems::gramian::controllability_factor;
+use dln::systems::SystemsError;
+use dln::systems::gramian::controllability_factor_with;
 use dln::systems::model::{Sampling, StateSpace};
 use faer::{Mat, MatRef};
 use serde::Serialize;
@@ -25,6 +26,10 @@ pub struct Args {
     /// Write the Cholesky factor L with X = L·Lᵀ instead of the Gramian X.
     #[arg(long)]
     pub factor: bool,
+    /// Equilibrate the state coordinates first (diagonal scaling by powers of two, as SLICOT
+    /// TB01ID); the Gramian is returned in the original coordinates either way.
+    #[arg(long, value_enum, value_name = "on|off", default_value = "on")]
+    pub equil: Equil,
     /// Output .npy file (n×n, float64).
     #[arg(long, value_name = "X.npy")]
     pub out: PathBuf,
@@ -90,15 +95,29 @@ impl Report for GramReport {
     }
 }
 
-/// Relative Lyapunov residual of $X$ for $(A, W)$ (see [`GramReport::residual`]).
-fn residual(a: MatRef<'_, f64>, x: &Mat<f64>, w: &Mat<f64>, sampling: Sampling) -> f64 {
+/// Relative Lyapunov residual of $X = LL^\top$ for $(A, W = BB^\top)$ (see
+/// [`GramReport::residual`]). It is invariant under $(L, B)\mapsto(tL, tB)$, so both are divided by
+/// their largest entry first: Gramians of huge magnitude (entries $10^{300}$) do not overflow.
+fn residual(a: MatRef<'_, f64>, l: &Mat<f64>, b: MatRef<'_, f64>, sampling: Sampling) -> f64 {
+    let maxabs = |m: MatRef<'_, f64>| {
+        (0..m.ncols())
+            .flat_map(|j| (0..m.nrows()).map(move |i| (i, j)))
+            .fold(0.0f64, |acc, (i, j)| acc.max(m[(i, j)].abs()))
+    };
+    let t = maxabs(l.as_ref()).max(maxabs(b));
+    let t = if t > 0.0 && t.is_finite() { t } else { 1.0 };
+    let l = l / faer::Scale(t);
+    let b = b / faer::Scale(t);
+    let x = &l * l.transpose();
+    let w = &b * b.transpose();
     let (an, xn, wn) = (a.norm_l2(), x.norm_l2(), w.norm_l2());
     match sampling {
         Sampling::Continuous => {
-            (a * x + x * a.transpose() + w).norm_l2() / (2.0 * an * xn + wn).max(f64::MIN_POSITIVE)
+            (a * &x + &x * a.transpose() + &w).norm_l2()
+                / (2.0 * an * xn + wn).max(f64::MIN_POSITIVE)
         }
         Sampling::Discrete { .. } => {
-            (a * x * a.transpose() - x + w).norm_l2()
+            (a * &x * a.transpose() - &x + &w).norm_l2()
                 / ((an * an + 1.0) * xn + wn).max(f64::MIN_POSITIVE)
         }
     }
@@ -125,10 +144,16 @@ pub fn run(args: Args) -> Result<()> {
         )
         .map_err(|e| l.error(e))?,
     };
-    let factor = controllability_factor(&sys).map_err(|e| l.error(e))?;
+    let factor = controllability_factor_with(&sys, args.equil.options()).map_err(|e| l.error(e))?;
     let x = &factor * factor.transpose();
-    let w = sys.b() * sys.b().transpose();
-    let res = residual(sys.a(), &x, &w, sys.sampling());
+    if !args.factor && (0..x.ncols()).any(|j| (0..x.nrows()).any(|i| !x[(i, j)].is_finite())) {
+        return Err(l.error(SystemsError::NotRepresentable {
+            quantity: "Gramian X = L·Lᵀ",
+            detail: "an entry overflows f64 (its Cholesky factor, --factor, is representable)"
+                .to_string(),
+        }));
+    }
+    let res = residual(sys.a(), &factor, sys.b(), sys.sampling());
     let out = if args.factor { &factor } else { &x };
     write_npy(&args.out, out.as_ref())?;
     let report = GramReport {

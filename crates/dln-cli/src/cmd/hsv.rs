@@ -2,9 +2,9 @@
 //! $\sigma_k = \sqrt{\lambda_k(PQ)}$ of a stable system, from the Cholesky factors of its
 //! Gramians.
 
-use super::{Report, SystemArgs, emit, num};
+use super::{Equil, Report, SystemArgs, emit, num};
 use crate::error::Result;
-use dln::systems::gramian::hankel_singular_values;
+use dln::systems::gramian::hankel_singular_values_with;
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -14,6 +14,10 @@ pub struct Args {
     /// The system and its time domain.
     #[command(flatten)]
     pub input: SystemArgs,
+    /// Equilibrate the state coordinates first (diagonal scaling by powers of two, as SLICOT
+    /// TB01ID); HSVs are invariant, only their accuracy changes.
+    #[arg(long, value_enum, value_name = "on|off", default_value = "on")]
+    pub equil: Equil,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -61,7 +65,7 @@ impl Report for HsvReport {
 pub fn run(args: Args) -> Result<()> {
     let l = args.input.load()?;
     l.require_stable()?;
-    let hsv = hankel_singular_values(&l.sys).map_err(|e| l.error(e))?;
+    let hsv = hankel_singular_values_with(&l.sys, args.equil.options()).map_err(|e| l.error(e))?;
     let report = HsvReport {
         n: l.sys.order(),
         m: l.sys.inputs(),

@@ -1,0 +1,116 @@
+//! Hankel singular values of every system in `testdata/lti` against SLICOT's, measured by the
+//! spread of SLICOT's own routes (issue 9, "accuracy on badly scaled models").
+//!
+//! Each model directory carries `hsv_reference.json` (computed outside this project with
+//! slycot 0.7.1): AB09AD with `EQUIL='N'` and `'S'`, SB03OD factors + SVD, and for the small
+//! models the exact HSVs of the stored data (mpmath, 50 digits, via the eigendecomposition).
+//! Criterion (issue 9's), over $\sigma_k\ge10^{-8}\sigma_1$: the largest relative deviation from
+//! the reference (the exact values where present, else AB09AD with `EQUIL='S'`) is at most
+//! $\max(10^{-9},\,10\,d)$, $d$ = the largest pairwise relative disagreement of SLICOT's three
+//! routes. A stricter comparison with SLICOT's *best* route (AB09AD, `EQUIL='S'`, against the exact
+//! values) is `strict_against_slicot_best` (opt-in: it documents an open gap on lf10).
+mod common;
+
+use common::{f64s, lti_dir, read_json};
+use dln_systems::gramian::{GramianOptions, hankel_singular_values_with};
+
+fn rel_err(got: &[f64], want: &[f64]) -> f64 {
+    let s1 = want[0];
+    (0..want.len())
+        .filter(|&k| want[k] >= 1e-8 * s1)
+        .map(|k| (got[k] - want[k]).abs() / want[k])
+        .fold(0.0, f64::max)
+}
+
+/// (our error, allowed) for one model directory name.
+fn check(name: &str, equilibrate: bool) -> (f64, f64) {
+    let m = common::load(name);
+    let r = read_json(&lti_dir().join(name).join("hsv_reference.json"));
+    let hsv = hankel_singular_values_with(&m.sys, GramianOptions { equilibrate }).unwrap();
+    let n_route = f64s(&r["ab09ad_N"]);
+    let s_route = f64s(&r["ab09ad_S"]);
+    let o_route = f64s(&r["sb03od_svd"]);
+    let d = rel_err(&n_route, &s_route)
+        .max(rel_err(&o_route, &s_route))
+        .max(rel_err(&o_route, &n_route));
+    let want = if r.get("exact").is_some() {
+        f64s(&r["exact"])
+    } else {
+        s_route
+    };
+    (rel_err(&hsv, &want), (10.0 * d).max(1e-9))
+}
+
+/// (our error, 10 x SLICOT-best's error, both against the exact HSVs), for models that have them.
+fn check_strict(name: &str) -> Option<(f64, f64)> {
+    let m = common::load(name);
+    let r = read_json(&lti_dir().join(name).join("hsv_reference.json"));
+    let exact = f64s(r.get("exact")?);
+    let hsv = hankel_singular_values_with(&m.sys, GramianOptions::default()).unwrap();
+    let best = rel_err(&f64s(&r["ab09ad_S"]), &exact);
+    Some((rel_err(&hsv, &exact), (10.0 * best).max(1e-9)))
+}
+
+fn models() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(lti_dir())
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.ok()?.path();
+            p.join("hsv_reference.json")
+                .exists()
+                .then(|| p.file_name().unwrap().to_string_lossy().into_owned())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn every_model_reproduces_slicot_hsvs_within_its_route_spread() {
+    let names = models();
+    assert!(names.len() >= 15, "reference files missing: {names:?}");
+    let mut failures = Vec::new();
+    for name in &names {
+        let (err, tol) = check(name, true);
+        eprintln!("{name:18} rel err {err:9.2e}  allowed {tol:9.2e}");
+        if err > tol {
+            failures.push(format!("{name}: {err:e} > {tol:e}"));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:?}");
+}
+
+/// OPEN (issue 9 item 2, left for a follow-up): on lf10 we are at 2.0e-8 relative to the exact
+/// HSVs where AB09AD with equilibration is at 8.9e-10. Measured: on the same (LAPACK) Schur form
+/// of a TB01ID-scaled lf10, SLICOT's bottom-up SB03OT gives the controllability factor to 1e-11
+/// in the HSVs and our Hammarling recursion to 8e-7, so the loss is in our recursion. Likely
+/// cause (not yet confirmed): its 2x2 step (`hammarling_small` in lyapunov.rs) solves for
+/// Y = u u^T, takes a reverse Cholesky and inverts u for S and alpha; lf10 has complex pairs
+/// -100 ± 1e-8 i with a rank-one right-hand side (m = 1), where u is nearly singular.
+#[test]
+#[ignore = "open gap on lf10 (2.0e-8 vs SLICOT's 8.9e-10), see the doc comment"]
+fn strict_against_slicot_best() {
+    let mut failures = Vec::new();
+    for name in models() {
+        if let Some((err, tol)) = check_strict(&name) {
+            eprintln!("{name:18} rel err {err:9.2e}  10 x SLICOT-best {tol:9.2e}");
+            if err > tol {
+                failures.push(format!("{name}: {err:e} > {tol:e}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:?}");
+}
+
+#[test]
+fn lf10_needs_equilibration() {
+    // cond(M) ~ 2e6: row norms of A from 1 to 1e13. Unequilibrated, sigma_4 and sigma_5 were off
+    // by factors 2.3 and 22 (sigma_1..5 kept); equilibrated, the worst is 2.0e-8 relative.
+    let (on, _) = check("lf10", true);
+    let (off, _) = check("lf10", false);
+    assert!(on < 1e-7, "equilibrated lf10: {on:e}");
+    assert!(
+        off > 1e3 * on,
+        "the unequilibrated error {off:e} should be far larger than {on:e}"
+    );
+}
