@@ -41,6 +41,7 @@ __all__ = [
     "hsv",
     "gram",
     "reduce",
+    "bayesian_bt",
     "sample_prior",
     "sample_train",
     "entropy",
@@ -306,6 +307,52 @@ def reduce(
         _float(alpha, "alpha"),
         _float(dt, "dt"),
     )
+
+
+def bayesian_bt(
+    A: Any,
+    B: Any,
+    C: Any,
+    noise: Any = None,
+    order: Optional[int] = None,
+    data: Any = None,
+    dt: Optional[float] = None,
+) -> dict:
+    """Bayesian balanced truncation: inference of the initial state of a stable system.
+
+    Prior ``x0 ~ N(0, P)`` with ``P`` the reachability Gramian of (A, B) (the stationary covariance
+    of ``dx = A x dt + B dw``); outputs observed over an infinite horizon with Gaussian noise of
+    covariance ``noise`` (p x p, default identity): continuous time ``dy = C x dt + noise^(1/2) dW``,
+    discrete time (``dt`` given) ``y_k = C x_k + eps_k``. The Fisher information ``Q`` is the
+    observability Gramian of ``(A, noise^(-1/2) C)``; the data enter through the sufficient
+    statistic ``b = int exp(A^T t) C^T noise^(-1) dy`` (``b ~ N(Q x0, Q)`` given x0).
+
+    Returns a dict: ``time``, ``n``, ``hsv`` (sigma_i; sigma_i^2 are the eigenvalues of the pencil
+    (Q, P^-1)), ``prior_covariance`` (P), ``fisher_information`` (Q), ``posterior_covariance``
+    ((P^-1 + Q)^-1, computed without inverting P), ``balanced_posterior_diagonal``
+    (sigma/(1+sigma^2): the posterior in Hankel-balanced coordinates, where prior and Fisher
+    information are both diag(sigma)), ``whitened_posterior_diagonal`` (1/(1+sigma^2): prior-whitened
+    coordinates), ``pencil_eigenvectors`` (w_i with Q w_i = sigma_i^2 P^-1 w_i, w_i^T P^-1 w_j =
+    delta_ij), ``optimal_forstner_sq`` (for r = 0..n: sum_{i>r} log^2(1+sigma_i^2), the squared
+    Förstner distance of the optimal rank-r update of the prior). With ``data`` (``b``, n or n x k):
+    ``posterior_mean``. With ``order`` r: ``order``, ``optimal_update`` (Spantini's
+    P - sum_{i<=r} sigma_i^2/(1+sigma_i^2) w_i w_i^T), ``bt_posterior`` (the posterior of the
+    balanced-truncation model of order r, from its own observability Gramian; equal to the
+    optimal update in continuous time), ``bt_forstner_sq``, ``reduced_fisher``, ``reduced``
+    ((Ar, Br, Cr) with the whitened output).
+    """
+    a, b, c, _ = _system(A, B, C)
+    g = None if noise is None else _matrix(noise, "noise", complex_ok=False)
+    x = None
+    if data is not None:
+        x = np.asarray(data)
+        if x.ndim == 1:
+            x = x[:, None]
+        x = _matrix(x, "b", complex_ok=False)
+    out = _dln.bayesian_bt(a, b, c, g, _count(order, "order"), x, _float(dt, "dt"))
+    if data is not None and np.asarray(data).ndim == 1:
+        out["posterior_mean"] = out["posterior_mean"][:, 0]
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

@@ -69,6 +69,15 @@ def reduce(
     npt.NDArray[np.float64],
     dict[str, Any],
 ]: ...
+def bayesian_bt(
+    a: npt.NDArray[np.float64],
+    b: npt.NDArray[np.float64],
+    c: npt.NDArray[np.float64],
+    noise: Optional[npt.NDArray[np.float64]] = None,
+    order: Optional[int] = None,
+    data: Optional[npt.NDArray[np.float64]] = None,
+    dt: Optional[float] = None,
+) -> dict[str, Any]: ...
 def sample_prior(
     widths: Sequence[int],
     beta: float,

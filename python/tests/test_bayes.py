@@ -421,3 +421,85 @@ def test_entropy_equals_program(tmp_path, dtype):
     mine = dln.entropy(ws[1] @ ws[0], depth=2)
     for key, v in mine.items():
         assert rep[key] == v, key
+
+
+# --------------------------------------------------------------------------------------------
+# Bayesian balanced truncation
+
+
+def random_stable(n, m, p, seed):
+    rng = np.random.default_rng(seed)
+    g = rng.standard_normal((n, n))
+    k = rng.standard_normal((n, n))
+    a = -(g @ g.T) / n - 0.5 * np.eye(n) + 0.5 * (k - k.T)
+    return a, rng.standard_normal((n, m)), rng.standard_normal((p, n))
+
+
+def forstner_sq(a, b):
+    import scipy.linalg
+
+    lam = scipy.linalg.eigh(a, b, eigvals_only=True)
+    return float(np.sum(np.log(lam) ** 2))
+
+
+@pytest.mark.parametrize("n,m,p", [(4, 1, 1), (7, 2, 3), (10, 3, 2)])
+def test_bayesian_bt_against_scipy(n, m, p):
+    import scipy.linalg
+
+    a, b, c = random_stable(n, m, p, seed=n)
+    rng = np.random.default_rng(n + 1)
+    g = rng.standard_normal((p, p))
+    noise = g @ g.T + np.eye(p)
+    P = scipy.linalg.solve_continuous_lyapunov(a, -b @ b.T)
+    Q = scipy.linalg.solve_continuous_lyapunov(a.T, -c.T @ np.linalg.solve(noise, c))
+    post = np.linalg.inv(np.linalg.inv(P) + Q)
+    data = rng.standard_normal(n)
+    r = n // 2
+    out = dln.bayesian_bt(np.asfortranarray(a), b, c, noise=noise, order=r, data=data)
+    cond = np.linalg.cond(P)
+    tol = 1e3 * n * EPS * cond
+    np.testing.assert_allclose(out["prior_covariance"], P, rtol=0, atol=tol * np.linalg.norm(P))
+    np.testing.assert_allclose(out["fisher_information"], Q, rtol=0, atol=tol * np.linalg.norm(Q))
+    np.testing.assert_allclose(out["posterior_covariance"], post, rtol=0, atol=tol * np.linalg.norm(post))
+    np.testing.assert_allclose(out["posterior_mean"], post @ data, rtol=0, atol=tol * np.linalg.norm(post) * np.linalg.norm(data))
+    # pencil (Q, P^-1): eigenvalues sigma^2
+    lam = np.sort(scipy.linalg.eigh(Q, np.linalg.inv(P), eigvals_only=True))[::-1]
+    s = out["hsv"]
+    np.testing.assert_allclose(lam, s**2, rtol=0, atol=tol * s[0] ** 2)
+    np.testing.assert_allclose(out["balanced_posterior_diagonal"], s / (1 + s**2), rtol=1e-14)
+    # Förstner distance of the optimal update and of the BT posterior (continuous time: equal)
+    want = np.sum(np.log1p(s[r:] ** 2) ** 2)
+    assert abs(out["optimal_forstner_sq"][r] - want) <= 1e-13 * (1 + want)
+    assert abs(forstner_sq(post, out["optimal_update"]) - want) <= tol * (1 + want)
+    assert abs(forstner_sq(post, out["bt_posterior"]) - want) <= tol * (1 + want)
+    assert abs(out["bt_forstner_sq"] - want) <= tol * (1 + want)
+    # reduced model: balanced, its Fisher information is diag(sigma_1..sigma_r)
+    np.testing.assert_allclose(out["reduced_fisher"], np.diag(s[:r]), rtol=0, atol=tol * s[0])
+    assert [x.shape for x in out["reduced"]] == [(r, r), (r, m), (p, r)]
+
+
+def test_bayesian_bt_discrete_time_and_errors():
+    import scipy.linalg
+
+    a, b, c = random_stable(5, 2, 2, seed=3)
+    ad = np.eye(5) + 0.05 * a
+    out = dln.bayesian_bt(ad, b, c, dt=0.05, order=2)
+    P = scipy.linalg.solve_discrete_lyapunov(ad, b @ b.T)
+    Q = scipy.linalg.solve_discrete_lyapunov(ad.T, c.T @ c)
+    post = np.linalg.inv(np.linalg.inv(P) + Q)
+    assert out["time"] == "discrete"
+    np.testing.assert_allclose(out["posterior_covariance"], post, rtol=0, atol=1e-8 * np.linalg.norm(post))
+    # discrete time: the BT posterior is a rank-r update but not the optimal one
+    assert out["bt_forstner_sq"] >= out["optimal_forstner_sq"][2] * (1 - 1e-8)
+    with pytest.raises(ValueError, match="A: "):
+        dln.bayesian_bt(-a, b, c)
+    with pytest.raises(ValueError, match="noise"):
+        dln.bayesian_bt(a, b, c, noise=np.eye(3))
+    with pytest.raises(ValueError, match="noise covariance: matrix is not positive definite"):
+        dln.bayesian_bt(a, b, c, noise=np.array([[1.0, 2.0], [2.0, 1.0]]))
+    with pytest.raises(ValueError, match="noise covariance: matrix has a non-finite"):
+        dln.bayesian_bt(a, b, c, noise=np.array([[np.nan, 0.0], [0.0, 1.0]]))
+    with pytest.raises(ValueError, match="order"):
+        dln.bayesian_bt(a, b, c, order=6)
+    with pytest.raises(ValueError, match="b: "):
+        dln.bayesian_bt(a, b, c, data=np.ones(4))

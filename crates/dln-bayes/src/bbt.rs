@@ -94,8 +94,8 @@ impl BayesianBalancing {
     ///
     /// # Errors
     /// [`BayesError::Systems`] if $A$ is not stable (naming the eigenvalue) or a decomposition
-    /// fails; [`BayesError::Unsupported`] if `noise` is not $p\times p$;
-    /// [`BayesError::Linalg`] if it is not symmetric positive definite or not finite.
+    /// fails; [`BayesError::Unsupported`] if `noise` is not $p\times p$, not finite, not symmetric
+    /// or not positive definite.
     pub fn new(sys: &StateSpace, noise: Option<MatRef<'_, f64>>) -> Result<Self> {
         let p = sys.outputs();
         let c_w = match noise {
@@ -110,8 +110,12 @@ impl BayesianBalancing {
                         ),
                     });
                 }
+                let named = |e: dln_linalg::LinalgError| BayesError::Unsupported {
+                    what: format!("the noise covariance: {e}"),
+                };
+                dln_linalg::check_finite(g).map_err(named)?;
                 require_symmetric(g, "noise covariance")?;
-                pd_inv_sqrt(g)? * sys.c()
+                pd_inv_sqrt(g).map_err(named)? * sys.c()
             }
         };
         let whitened = StateSpace::new(

@@ -29,6 +29,7 @@ fn _dln(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(systems::hsv, m)?)?;
     m.add_function(wrap_pyfunction!(systems::gram, m)?)?;
     m.add_function(wrap_pyfunction!(systems::reduce, m)?)?;
+    m.add_function(wrap_pyfunction!(systems::bayesian_bt, m)?)?;
     m.add_function(wrap_pyfunction!(bayes::sample_prior, m)?)?;
     m.add_function(wrap_pyfunction!(bayes::sample_train, m)?)?;
     m.add_function(wrap_pyfunction!(bayes::entropy, m)?)?;

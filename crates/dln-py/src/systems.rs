@@ -1,9 +1,12 @@
-//! Linear systems: `hsv`, `gram`, `reduce` (the program's commands of the same names). The
-//! systems functions are real: complex128 arrays raise `ValueError`.
+//! Linear systems: `hsv`, `gram`, `reduce` (the program's commands of the same names) and
+//! `bayesian_bt` (`dln_bayes::bbt`). The systems functions are real: complex128 arrays raise
+//! `ValueError`.
 
 use crate::convert::{real_mat, to_numpy};
 use crate::errors;
 use crate::network::{nonneg, positive};
+use dln::bayes::BayesianBalancing;
+use dln::bayes::bbt::forstner_distance_sq;
 use dln::systems::gramian::{controllability_factor, hankel_singular_values};
 use dln::systems::model::{Sampling, StateSpace};
 use dln::systems::reduction::{
@@ -224,4 +227,116 @@ pub fn _time_hsv(
     });
     r.map_err(errors::systems)?;
     Ok(secs)
+}
+
+/// bayesian_bt(A, B, C, noise=None, order=None, data=None, dt=None)
+/// --
+///
+/// Bayesian balanced truncation of the initial-state inference problem (see `dln.bayesian_bt`).
+#[pyfunction]
+#[pyo3(signature = (a, b, c, noise=None, order=None, data=None, dt=None))]
+pub fn bayesian_bt<'py>(
+    py: Python<'py>,
+    a: &Bound<'py, PyAny>,
+    b: &Bound<'py, PyAny>,
+    c: &Bound<'py, PyAny>,
+    noise: Option<&Bound<'py, PyAny>>,
+    order: Option<usize>,
+    data: Option<&Bound<'py, PyAny>>,
+    dt: Option<f64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let sys = system(a, b, c, None, dt)?;
+    let n = sys.order();
+    let noise = noise.map(|g| real_mat(g, "noise")).transpose()?;
+    let data = data.map(|x| real_mat(x, "b")).transpose()?;
+    if let Some(x) = &data {
+        if x.nrows() != n {
+            return Err(PyValueError::new_err(format!(
+                "b: has {} rows but the state dimension is n = {n}",
+                x.nrows()
+            )));
+        }
+        if let Err(e) = dln::linalg::check_finite(x.as_ref()) {
+            return Err(PyValueError::new_err(format!("b: {e}")));
+        }
+    }
+    if let Some(r) = order {
+        if r > n {
+            return Err(PyValueError::new_err(format!(
+                "order {r} exceeds the state dimension n = {n}"
+            )));
+        }
+    }
+    let err = |e| errors::bayes("", e);
+    let out = py.detach(|| -> Result<_, dln::bayes::BayesError> {
+        let bb = BayesianBalancing::new(&sys, noise.as_ref().map(|g| g.as_ref()))?;
+        let post = bb.posterior_covariance();
+        let errs = (0..=n)
+            .map(|r| bb.optimal_forstner_sq(r))
+            .collect::<Result<Vec<f64>, _>>()?;
+        let mean = data.as_ref().map(|x| bb.posterior_mean(x.as_ref()));
+        let reduced = match order {
+            Some(r) => {
+                let opt = bb.optimal_update(r)?;
+                let bt = bb.bt_posterior(r)?;
+                let d_bt = forstner_distance_sq(post.as_ref(), bt.covariance.as_ref())?;
+                Some((opt, bt, d_bt))
+            }
+            None => None,
+        };
+        Ok((bb, post, errs, mean, reduced))
+    });
+    let (bb, post, errs, mean, reduced) = out.map_err(err)?;
+    let d = PyDict::new(py);
+    d.set_item(
+        "time",
+        match sys.sampling() {
+            Sampling::Continuous => "continuous",
+            Sampling::Discrete { .. } => "discrete",
+        },
+    )?;
+    d.set_item("n", n)?;
+    d.set_item("hsv", PyArray1::from_vec(py, bb.hsv().to_vec()))?;
+    d.set_item(
+        "prior_covariance",
+        to_numpy(py, bb.prior_covariance().as_ref()),
+    )?;
+    d.set_item(
+        "fisher_information",
+        to_numpy(py, bb.fisher_information().as_ref()),
+    )?;
+    d.set_item("posterior_covariance", to_numpy(py, post.as_ref()))?;
+    d.set_item(
+        "balanced_posterior_diagonal",
+        PyArray1::from_vec(py, bb.balanced_posterior_diagonal()),
+    )?;
+    d.set_item(
+        "whitened_posterior_diagonal",
+        PyArray1::from_vec(py, bb.whitened_posterior_diagonal()),
+    )?;
+    d.set_item(
+        "pencil_eigenvectors",
+        to_numpy(py, bb.pencil_eigenvectors().as_ref()),
+    )?;
+    d.set_item("optimal_forstner_sq", PyArray1::from_vec(py, errs))?;
+    if let Some(m) = mean {
+        d.set_item("posterior_mean", to_numpy(py, m.as_ref()))?;
+    }
+    if let Some((opt, bt, d_bt)) = reduced {
+        d.set_item("order", bt.order)?;
+        d.set_item("optimal_update", to_numpy(py, opt.as_ref()))?;
+        d.set_item("bt_posterior", to_numpy(py, bt.covariance.as_ref()))?;
+        d.set_item("bt_forstner_sq", d_bt)?;
+        d.set_item("reduced_fisher", to_numpy(py, bt.reduced_fisher.as_ref()))?;
+        let s = &bt.reduced;
+        d.set_item(
+            "reduced",
+            (
+                to_numpy(py, s.a()),
+                to_numpy(py, s.b()),
+                to_numpy(py, s.c()),
+            ),
+        )?;
+    }
+    Ok(d)
 }
