@@ -20,11 +20,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The library crates whose items the registry may name, with their source directories.
-pub const CRATES: [(&str, &str); 5] = [
+pub const CRATES: [(&str, &str); 6] = [
     ("dln_linalg", "crates/dln-linalg/src"),
     ("dln_algebra", "crates/dln-algebra/src"),
     ("dln_flows", "crates/dln-flows/src"),
     ("dln_systems", "crates/dln-systems/src"),
+    ("dln_bayes", "crates/dln-bayes/src"),
     ("dln", "crates/dln/src"),
 ];
 
