@@ -200,7 +200,10 @@ fn theory_guide_names_existing_checks() {
         .skip(1)
         .step_by(2)
         .filter(|s| {
-            (s.starts_with("claim") || s.starts_with("sys-") || s.starts_with("kn-"))
+            (s.starts_with("claim")
+                || s.starts_with("sys-")
+                || s.starts_with("kn-")
+                || s.starts_with("bayes-"))
                 && s.len() > 6
                 && s.chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
