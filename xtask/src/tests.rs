@@ -168,6 +168,28 @@ fn moment_law_without_ito_term_fails() {
     assert!(r.worst_ratio > 2.0, "by a wide margin: {r:?}");
 }
 
+/// The fiber-posterior check compares each chain with the quadrature of the *other* base measure
+/// (Hausdorff vs conditional): the same machinery must fail.
+#[test]
+fn fiber_posterior_swapped_measure_fails() {
+    use crate::checks::bayes_fiber::{Target, fiber_quadrature};
+    let swapped = Check::new(
+        "bayes-fiber-swapped",
+        "(4.5) with the other base measure",
+        "E‖W‖² of each measure's chain = the other measure's quadrature",
+        |cx| {
+            fiber_quadrature::<f64>(cx, Target::Swapped)?;
+            fiber_quadrature::<dln_linalg::c64>(cx, Target::Swapped)
+        },
+    );
+    let bad = run_check(&swapped, 1, false);
+    assert!(
+        bad.error.is_none() && !bad.passed,
+        "the swapped base measure must fail: {bad:?}"
+    );
+    assert!(bad.worst_ratio > 2.0, "and clearly: {bad:?}");
+}
+
 /// Every check names at least one API item, and every named item resolves to a public item of the
 /// workspace (a renamed or removed item fails here, not silently in the guide).
 #[test]

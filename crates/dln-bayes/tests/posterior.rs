@@ -59,7 +59,11 @@ fn run<T: Scalar>(w0: &Network<T>, measure: BaseMeasure, seed: u64) -> dln_bayes
     let post = FiberPosterior::new(2.0, 0.5, measure).unwrap();
     // The real swap has the smaller effect (0.21 posterior standard deviations): more samples.
     let opts = FiberMcmcOptions {
-        samples: if T::IS_COMPLEX { 2 * SAMPLES / 3 } else { SAMPLES },
+        samples: if T::IS_COMPLEX {
+            2 * SAMPLES / 3
+        } else {
+            SAMPLES
+        },
         burn_in: 2000,
         ..Default::default()
     };

@@ -95,4 +95,4 @@ macro_rules! register {
 }
 
 // One entry per crate's check file.
-register!(algebra, systems, flows, bayes, bayes_bbt);
+register!(algebra, systems, flows, bayes, bayes_bbt, bayes_fiber);

@@ -1,0 +1,127 @@
+//! Checks of `dln_bayes::posterior`: the posterior on the fiber of $w_2w_1 = x$ ($d = 1$, $N = 2$)
+//! against 1-D quadrature on the hyperbola, for both base measures, real and complex.
+//!
+//! With $t = |w_1|$, $q = t^2+|x|^2/t^2 = \|\mathbf W\|^2$ and $g = e^{-\beta\kappa q/2}$, the posterior
+//! densities in $t$ are, for the Hausdorff measure, $g\sqrt{1+x^2/t^4}$ over $\mathbb R$ (arc length of
+//! the hyperbola) and $g\,(t+|x|^2/t^3)$ over $\mathbb C$ (area of the holomorphic graph
+//! $w_2 = x/w_1$, integrated over the phase), and for the conditional law of the prior $g/t$ in both
+//! fields (the prior density at $(w_1, x/w_1)$ times the Jacobian $|\partial w_2/\partial x|^{c_F}$).
+//! $\mathbb E\|\mathbf W\|^2$ by the trapezoid rule in $\log t$ is compared with the chain's mean; the
+//! tolerance is 5 batch-means standard errors of the chain.
+
+use super::{Check, CheckResult, Ctx};
+use dln_algebra::Network;
+use dln_bayes::{BaseMeasure, FiberMcmcOptions, FiberPosterior};
+use dln_linalg::{Scalar, c64};
+use faer::Mat;
+use rand::Rng;
+
+pub(super) fn checks() -> Vec<Check> {
+    vec![
+        Check::new(
+            "bayes-fiber-posterior-quadrature",
+            "(4.5), §4.3; coarea formula; Zappa–Holmes-Cerfon–Goodman 2018",
+            "d=1, N=2: E‖W‖² of the fiber posterior ∝ e^{−βκ‖W‖²/2} (Hausdorff, and /J_φ conditional) = 1-D quadrature on w₂w₁ = x, within 5 batch-means SE",
+            |cx| {
+                fiber_quadrature::<f64>(cx, Target::Same)?;
+                fiber_quadrature::<c64>(cx, Target::Same)
+            },
+        )
+        .api(&[
+            "dln_bayes::posterior::FiberPosterior::sample",
+            "dln_bayes::posterior::BaseMeasure",
+            "dln_bayes::posterior::batch_means",
+            "dln_algebra::fiber::NormalOperator::matrix",
+        ]),
+    ]
+}
+
+/// Which quadrature the chain is compared with: its own measure, or (to show that the check can
+/// fail) the other one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Target {
+    Same,
+    // Constructed by the failing-target test in `tests.rs`.
+    #[cfg_attr(not(test), allow(dead_code))]
+    Swapped,
+}
+
+/// $\mathbb E\|\mathbf W\|^2$ on $w_2w_1 = x$ by quadrature (module docs).
+pub(crate) fn quadrature(a: f64, x_abs: f64, complex: bool, measure: BaseMeasure) -> f64 {
+    let (lo, hi, n) = (-12.0_f64, 12.0_f64, 40_001);
+    let h = (hi - lo) / (n - 1) as f64;
+    let (mut num, mut den) = (0.0, 0.0);
+    for i in 0..n {
+        let t = (lo + h * i as f64).exp();
+        let q = t * t + x_abs * x_abs / (t * t);
+        let g = (-0.5 * a * q).exp();
+        let dens_t = match (measure, complex) {
+            (BaseMeasure::Conditional, _) => g / t,
+            (BaseMeasure::Hausdorff, false) => g * (1.0 + x_abs.powi(2) / t.powi(4)).sqrt(),
+            (BaseMeasure::Hausdorff, true) => g * (t + x_abs.powi(2) / t.powi(3)),
+        };
+        let w = if i == 0 || i == n - 1 { 0.5 } else { 1.0 };
+        // dt = t du
+        num += w * dens_t * t * q;
+        den += w * dens_t * t;
+    }
+    num / den
+}
+
+pub(crate) fn fiber_quadrature<T: Scalar>(cx: &mut Ctx, target: Target) -> CheckResult {
+    let samples = if cx.thorough() { 40_000 } else { 8_000 };
+    // (|x|, beta, kappa): three shapes of the hyperbola and temperatures.
+    for (x_abs, beta, kappa) in [(0.5, 2.0, 0.5), (1.0, 1.0, 2.0), (0.3, 0.5, 1.0)] {
+        for measure in [BaseMeasure::Hausdorff, BaseMeasure::Conditional] {
+            // A random point of the fiber: random phase (complex) or sign, random split of |x|.
+            let phase = cx.rng().random::<f64>() * std::f64::consts::TAU;
+            // Over R the "phase" is a sign: x = ±|x|.
+            let x = if T::IS_COMPLEX {
+                T::from_parts(x_abs * phase.cos(), x_abs * phase.sin())
+            } else {
+                T::from_f64(x_abs * phase.cos().signum())
+            };
+            let s: f64 = 0.5 + cx.rng().random::<f64>();
+            let w1 = T::from_f64(if cx.rng().random::<bool>() { s } else { -s });
+            let w2 = x / w1;
+            let w0 = Network::new(vec![
+                Mat::from_fn(1, 1, |_, _| w1),
+                Mat::from_fn(1, 1, |_, _| w2),
+            ])?;
+            let post = FiberPosterior::new(beta, kappa, measure)?;
+            let opts = FiberMcmcOptions {
+                samples,
+                burn_in: 2000,
+                ..Default::default()
+            };
+            let seed = cx.rng().random::<u64>();
+            let chain = post.sample(&w0, &opts, seed, &mut ())?;
+            let d = chain.diagnostics;
+            let against = match (target, measure) {
+                (Target::Same, m) => m,
+                (Target::Swapped, BaseMeasure::Hausdorff) => BaseMeasure::Conditional,
+                (Target::Swapped, _) => BaseMeasure::Hausdorff,
+            };
+            let want = quadrature(beta * kappa, x_abs, T::IS_COMPLEX, against);
+            let name = format!(
+                "{} |x|={x_abs} βκ={} {} vs {} quadrature",
+                super::field::<T>(),
+                beta * kappa,
+                measure.name(),
+                against.name()
+            );
+            // The z-score of the chain mean; the tolerance is 5 standard errors.
+            cx.record(
+                format!("{name}: |mean−E|/SE"),
+                (d.mean_l2_norm_sq - want).abs() / d.standard_error,
+                5.0,
+            );
+            cx.record(
+                format!("{name}: constraint residual"),
+                d.max_constraint_residual,
+                1e-10,
+            );
+        }
+    }
+    Ok(())
+}
