@@ -18,27 +18,37 @@
 //!   ([`orbit_is_closed`]; e.g. square full rank) this is **exactly** the Kempf–Ness minimizer
 //!   $p\cdot\mathbf W$ with $p\in\exp(i\mathfrak k)$ positive definite, the canonical answer, and $p$ is
 //!   returned. Cost: $N-1$ thin SVDs more than `Svd`.
-//! - [`BalanceMethod::Newton`] (iterative): Newton's method for $\mu(e^{\mathbf a}\cdot\mathbf W)=0$
-//!   in group coordinates. At the current point solve $\mathbf H(\mathbf b) = \mathbf G$ (the fiber
-//!   metric's minimal-norm generator; by Lemma 4, $d\mathbf G(\mathbf w_{\mathbf b}) = 2\mathbf G$) and
-//!   move along the orbit by $\mathbf W\leftarrow e^{-\tau\mathbf b}\cdot\mathbf W$ with $\tau = \tfrac12$
-//!   (first-order cancellation of $\mathbf G$), halving $\tau$ until $\|\mathbf G\|$ decreases. The
-//!   accumulated $h = \prod e^{-\tau\mathbf b}$ is split as $h_k = u_kp_k$ and the answer is
+//! - [`BalanceMethod::Newton`] (iterative): Newton's method for $\mu(g\cdot\mathbf W)=0$ along the
+//!   orbit. At the current point take the generator $\mathbf b$ of $\operatorname{grad}\tfrac12\|\mathbf W\|^2 =
+//!   \mathbf w_{\mathbf b}$ ($\mathbf H(\mathbf b) = \mathbf G$; by Lemma 4, $d\mathbf G(\mathbf w_{\mathbf b}) =
+//!   2\mathbf G$) and move by $g_k = I-\tau b_k$ with $\tau = \tfrac12$ (first-order cancellation of
+//!   $\mathbf G$: the Newton step), halving $\tau$ until $\|\mathbf G\|$ decreases. On square layers
+//!   $\mathbf w_{\mathbf b} = \mathbf W - d\varphi^*(Z)$ comes from the normal equation
+//!   $\mathcal M(Z) = NX$ of [`crate::fiber::NormalOperator`] (size $d_Nd_0$, independent of $N$),
+//!   preconditioned by $\mathcal A_{N,X}^{-1}$ from one SVD of the fixed $X$ (exact at balance, so the
+//!   inner iterations fall to a few as Newton converges) and warm-started from the previous $Z$;
+//!   $\mathbf b$ follows by the layer recursion ([`crate::fiber::generator_from_tangent`]). Other
+//!   widths use the block-preconditioned $\mathbf H$-solve ([`BalanceInfo::h_solves`] counts those
+//!   steps). The accumulated $h = \prod g$ is split as $h_k = u_kp_k$ and the answer is
 //!   $p\cdot\mathbf W = u^*\cdot(h\cdot\mathbf W)$ — the same point as `Orbit` in exact arithmetic, which
 //!   the tests check. When the orbit is not closed (some layer has larger rank than $X$) the
-//!   infimum is not attained, $h$ diverges and convergence is slow; the solver then returns the
-//!   balanced point whose frames are read off the last iterate and reports `orbit_closed = false`.
-//!   It is the reference for the closed forms and the tool for studying the iteration, not the
-//!   fast path.
+//!   infimum is not attained, $h$ diverges and convergence is linear at best; the solver then
+//!   returns the balanced point whose frames are read off the last iterate, reports
+//!   `orbit_closed = false`, and [`BalanceInfo::iterate_gap`] says how close the iterate itself came.
+//!   It is the reference for the closed forms and the route for studying the iteration; the closed
+//!   form stays the fast path (ratios in `docs/performance.md`).
 //! - `BalanceMethod::Auto`: `Orbit`.
 
-use crate::fiber::{CgOptions, FiberOperator};
+use crate::fiber::{
+    CgOptions, FiberOperator, NormalOperator, NormalPreconditioner, generator_from_tangent,
+};
 use crate::orbit::BalancedOrbit;
 use crate::{Network, Result};
 use dln_linalg::{
-    Scalar, ScaledReal, expm, frob_norm_scaled, polar, pow2_exponent, rel_diff, scale_pow2,
+    Scalar, ScaledReal, frob_norm_scaled, polar, pow2_exponent, rel_diff, scale_pow2,
 };
 use faer::Mat;
+use faer::linalg::solvers::DenseSolveCore;
 use std::ops::Not;
 
 /// Which balancing algorithm to run.
@@ -56,7 +66,7 @@ pub enum BalanceMethod {
 }
 
 impl BalanceMethod {
-    /// Lower-case name (`"auto"`, `"svd"`, `"orbit"`).
+    /// Lower-case name (`"auto"`, `"svd"`, `"orbit"`, `"newton"`).
     pub fn name(self) -> &'static str {
         match self {
             Self::Auto => "auto",
@@ -74,7 +84,7 @@ pub struct BalanceOptions {
     pub method: BalanceMethod,
     /// Converged when $\|\mu\|\le\mathrm{tol}\cdot\|\mathbf W\|_2^2$. Default `1e-13`.
     pub tol: f64,
-    /// Newton iteration cap for `Orbit`. Default `60`.
+    /// Newton iteration cap for `Newton`. Default `60`.
     pub max_iter: usize,
 }
 
@@ -99,8 +109,17 @@ pub struct BalanceInfo {
     pub method: BalanceMethod,
     /// Newton iterations (0 for `Svd`).
     pub iterations: usize,
-    /// Total conjugate-gradient iterations spent on $\mathbf H$-solves.
+    /// Total inner (conjugate-gradient) iterations of the Newton directions: PCG on the normal
+    /// equation, plus CG on $\mathbf H$ where that route was taken.
     pub cg_iterations: usize,
+    /// Newton steps whose direction came from the $\mathbf H$-solve rather than the normal equation
+    /// (layers not all square, or the normal route failed: PCG not converged or a singular layer in
+    /// the recursion for $\mathbf b$). 0 for the closed forms.
+    pub h_solves: usize,
+    /// For `Newton`: the relative gap ([`BalanceInfo::gap`]) of the last Newton iterate itself,
+    /// before the final canonicalisation (closed orbit) or the frames read off it (orbit not
+    /// closed). `None` for the closed forms.
+    pub iterate_gap: Option<f64>,
     /// Whether the orbit of the input is closed ([`orbit_is_closed`]), i.e. the minimum is attained
     /// in it. For `Orbit` with a closed orbit the answer is $p\cdot\mathbf W$; otherwise it is the
     /// balanced limit point in the orbit closure.
@@ -212,6 +231,8 @@ fn balance_unchecked<T: Scalar>(net: &Network<T>, opts: BalanceOptions) -> Resul
             method,
             iterations,
             cg_iterations,
+            h_solves: 0,
+            iterate_gap: None,
             orbit_closed: closed,
             moment_norm_before: norms.moment_before.to_f64(),
             moment_norm_after: norms.moment_after.to_f64(),
@@ -269,6 +290,15 @@ fn balance_unchecked<T: Scalar>(net: &Network<T>, opts: BalanceOptions) -> Resul
                     .collect(),
             );
             let mut run = newton(&scaled, opts)?;
+            let iterate_gap = {
+                let lb = orbit.l2_lower_bound_scaled();
+                let l2 = sq(run.w.l2_norm_scaled()).mul(ScaledReal::new(1.0, 2 * e));
+                if lb.is_zero() {
+                    l2.to_f64()
+                } else {
+                    l2.sub(lb).ratio(lb)
+                }
+            };
             run.w = Network::from_layers_unchecked(
                 run.w
                     .layers()
@@ -276,7 +306,7 @@ fn balance_unchecked<T: Scalar>(net: &Network<T>, opts: BalanceOptions) -> Resul
                     .map(|w| scale_pow2(w.as_ref(), e))
                     .collect(),
             );
-            if closed && run.converged {
+            let mut out = if closed && run.converged {
                 // Canonical representative: p·W = u^*·(h·W), h_k = u_k p_k.
                 let mut u_star = Vec::with_capacity(run.h.len());
                 let mut p = Vec::with_capacity(run.h.len());
@@ -286,27 +316,30 @@ fn balance_unchecked<T: Scalar>(net: &Network<T>, opts: BalanceOptions) -> Resul
                     p.push(pol.positive);
                 }
                 let w = run.w.act_unitary(&u_star);
-                Ok(finish(
+                finish(
                     w,
                     BalanceMethod::Newton,
                     run.iterations,
                     run.cg_iterations,
                     true,
                     Some(p),
-                ))
+                )
             } else {
                 // The limit is a balanced point of the fiber; read its frames off the last iterate.
                 let frames = polar_frames(&run.w, &orbit)?;
                 let w = orbit.point(&frames.q);
-                Ok(finish(
+                finish(
                     w,
                     BalanceMethod::Newton,
                     run.iterations,
                     run.cg_iterations,
                     closed,
                     None,
-                ))
-            }
+                )
+            };
+            out.info.h_solves = run.h_solves;
+            out.info.iterate_gap = Some(iterate_gap);
+            Ok(out)
         }
     }
 }
@@ -387,7 +420,131 @@ struct NewtonRun<T: Scalar> {
     h: Vec<Mat<T>>,
     iterations: usize,
     cg_iterations: usize,
+    h_solves: usize,
     converged: bool,
+}
+
+/// The Newton direction $\mathbf b$ at $\mathbf W$: the generator of the tangent projection of
+/// $\mathbf W$, $\mathbf w_{\mathbf b} = \operatorname{grad}\tfrac12\|\mathbf W\|^2$, i.e. $\mathbf H(\mathbf b) = \mathbf G$.
+///
+/// On square layers (where $\ker d\varphi$ is the orbit's tangent space) $\mathbf w_{\mathbf b} =
+/// \mathbf W - d\varphi^*(Z)$ with $\mathcal M(Z) = NX$, solved by PCG with $\mathcal A_{N,X}^{-1}$ (exact at
+/// balance, so the inner iterations fall to a handful as Newton converges), warm-started from the
+/// previous $Z$; $\mathbf b$ then follows from the layer recursion ([`generator_from_tangent`]),
+/// refined on the residual $\mathbf w_{\mathbf b} - T\mathbf b$. Otherwise — non-square layers, a failed
+/// normal route, or once the normal route's accuracy (the recursion amplifies rounding by the
+/// layers' conditioning) stalls the quadratic phase — the block-preconditioned $\mathbf H$-solve.
+struct NewtonDirection<T: Scalar> {
+    pre: Option<NormalPreconditioner<T>>,
+    z: Option<Mat<T>>,
+    cg_iterations: usize,
+    h_solves: usize,
+    /// Use the $\mathbf H$-solve from now on.
+    prefer_h: bool,
+}
+
+impl<T: Scalar> NewtonDirection<T> {
+    fn new(net: &Network<T>) -> Result<Self> {
+        let n = net.depth();
+        let square = (1..=n).all(|k| net.width(k) == net.width(0));
+        // X is fixed along the orbit: one SVD for the whole run.
+        let pre = if square {
+            Some(NormalPreconditioner::new(net.product().as_ref(), n)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            pre,
+            z: None,
+            cg_iterations: 0,
+            h_solves: 0,
+            prefer_h: false,
+        })
+    }
+
+    fn at(&mut self, w: &Network<T>, rel_moment: f64) -> Result<Vec<Mat<T>>> {
+        // Inexact Newton (Eisenstat–Walker): a forcing term proportional to ||G||/||W||^2 keeps the
+        // quadratic rate, and far from balance a loose solve is enough for a descent direction
+        // (at d = 128, N = 6 this cuts the inner iterations of the first step from 80 to 21).
+        let rtol = (0.1 * rel_moment.min(0.1)).max(1e-14);
+        if let (Some(pre), false) = (&self.pre, self.prefer_h) {
+            let op = NormalOperator::new(w);
+            let (vel, sol) = op.l2_velocity(
+                self.z.as_ref().map(|z| z.as_ref()),
+                pre,
+                CgOptions {
+                    rtol,
+                    max_iter: 200,
+                },
+            )?;
+            self.cg_iterations += sol.iterations;
+            if sol.converged
+                && let Some(b) = refined_generator(w, &vel)
+            {
+                self.z = Some(sol.z);
+                return Ok(b);
+            }
+            self.z = None;
+        }
+        self.h_solves += 1;
+        let mut op = FiberOperator::new(w);
+        let sol = op.l2_gradient_generator(CgOptions {
+            rtol,
+            max_iter: 400,
+        })?;
+        self.cg_iterations += sol.iterations;
+        Ok(sol.b)
+    }
+}
+
+/// $\mathbf b$ with $T\mathbf b = \mathbf w$ from the layer recursion, with up to two steps of iterative
+/// refinement ($\mathbf b \mathrel{+}= $ the recursion of $\mathbf w - T\mathbf b$, kept while the residual
+/// halves).
+fn refined_generator<T: Scalar>(w: &Network<T>, vel: &[Mat<T>]) -> Option<Vec<Mat<T>>> {
+    let residual = |b: &[Mat<T>]| -> (Vec<Mat<T>>, f64) {
+        let tb = w.infinitesimal_action(b);
+        let r: Vec<Mat<T>> = vel.iter().zip(&tb).map(|(v, x)| v - x).collect();
+        let e = crate::network::tuple_norm_sq(&r);
+        (r, e)
+    };
+    let mut b = generator_from_tangent(w, vel)?;
+    let (mut r, mut err) = residual(&b);
+    for _ in 0..2 {
+        let Some(db) = generator_from_tangent(w, &r) else {
+            break;
+        };
+        let trial: Vec<Mat<T>> = b.iter().zip(&db).map(|(x, y)| x + y).collect();
+        let (r2, e2) = residual(&trial);
+        if e2.is_finite() && e2 < 0.25 * err {
+            (b, r, err) = (trial, r2, e2);
+        } else {
+            break;
+        }
+    }
+    Some(b)
+}
+
+/// $\mathbf W\mapsto g\cdot\mathbf W$ with $g_k = I - \tau b_k$ (a first-order retraction of
+/// $e^{-\tau\mathbf b}$: the Newton step keeps its quadratic rate, at one LU per junction instead of
+/// two matrix exponentials). `None` if some $g_k$ is singular to working precision.
+fn newton_step<T: Scalar>(
+    w: &Network<T>,
+    b: &[Mat<T>],
+    tau: f64,
+) -> Option<(Network<T>, Vec<Mat<T>>)> {
+    let mut g = Vec::with_capacity(b.len());
+    let mut g_inv = Vec::with_capacity(b.len());
+    for bk in b {
+        let d = bk.nrows();
+        let gk = Mat::<T>::identity(d, d) - faer::Scale(T::from_f64(tau)) * bk;
+        let inv = gk.partial_piv_lu().inverse();
+        if !inv.as_ref().is_all_finite() {
+            return None;
+        }
+        g.push(gk);
+        g_inv.push(inv);
+    }
+    Some((w.act_with_inverse(&g, &g_inv), g))
 }
 
 fn newton<T: Scalar>(net: &Network<T>, opts: BalanceOptions) -> Result<NewtonRun<T>> {
@@ -396,72 +553,63 @@ fn newton<T: Scalar>(net: &Network<T>, opts: BalanceOptions) -> Result<NewtonRun
     let mut h: Vec<Mat<T>> = (1..n)
         .map(|k| Mat::identity(net.width(k), net.width(k)))
         .collect();
+    let mut dir = NewtonDirection::new(net)?;
     let mut m = w.moment_norm();
-    let mut cg_total = 0;
+    let mut l2 = w.l2_norm_sq();
     let mut it = 0;
     let mut slow = 0;
-    while it < opts.max_iter {
-        if m <= opts.tol * w.l2_norm_sq() {
-            return Ok(NewtonRun {
-                w,
-                h,
-                iterations: it,
-                cg_iterations: cg_total,
-                converged: true,
-            });
-        }
+    while it < opts.max_iter && m > opts.tol * l2 {
         it += 1;
-        let sol = {
-            let mut op = FiberOperator::new(&w);
-            op.l2_gradient_generator(CgOptions {
-                rtol: 1e-10_f64.min(m / w.l2_norm_sq()),
-                max_iter: 400,
-            })?
-        };
-        cg_total += sol.iterations;
-        let mut tau = 0.5;
         let mut accepted = None;
-        for _ in 0..30 {
-            let e: Vec<Mat<T>> = sol
-                .b
-                .iter()
-                .map(|b| expm((faer::Scale(T::from_f64(-tau)) * b).as_ref()))
-                .collect::<std::result::Result<_, _>>()?;
-            let e_inv: Vec<Mat<T>> = sol
-                .b
-                .iter()
-                .map(|b| expm((faer::Scale(T::from_f64(tau)) * b).as_ref()))
-                .collect::<std::result::Result<_, _>>()?;
-            let trial = w.act_with_inverse(&e, &e_inv);
-            let mt = trial.moment_norm();
-            if mt.is_finite() && mt < m {
-                accepted = Some((trial, e, mt));
+        // A direction from the normal route that admits no descent step (an inaccurate solve or
+        // recursion on ill-conditioned layers) is retried once with the H-solve.
+        for _attempt in 0..2 {
+            let from_h = dir.prefer_h || dir.pre.is_none();
+            let b = dir.at(&w, m / l2)?;
+            let mut tau = 0.5;
+            for _ in 0..30 {
+                if let Some((trial, g)) = newton_step(&w, &b, tau) {
+                    let mt = trial.moment_norm();
+                    if mt.is_finite() && mt < m {
+                        accepted = Some((trial, g, mt));
+                        break;
+                    }
+                }
+                tau *= 0.5;
+            }
+            if accepted.is_some() || from_h {
                 break;
             }
-            tau *= 0.5;
+            dir.prefer_h = true;
         }
-        let Some((trial, e, mt)) = accepted else {
+        let Some((trial, g, mt)) = accepted else {
             break;
         };
         // Quadratic convergence reduces ||G|| by far more than 1/2 near a closed orbit; a run of
         // slow steps means the infimum is not attained in the orbit.
         slow = if mt > 0.5 * m { slow + 1 } else { 0 };
-        for (hk, ek) in h.iter_mut().zip(&e) {
-            *hk = ek * &*hk;
+        // In the quadratic phase a slow step means the direction is no longer accurate enough
+        // (the recursion for b amplifies rounding by the layers' conditioning): switch to H.
+        if mt > 0.5 * m && m <= 1e-6 * l2 {
+            dir.prefer_h = true;
+        }
+        for (hk, gk) in h.iter_mut().zip(&g) {
+            *hk = gk * &*hk;
         }
         w = trial;
         m = mt;
+        l2 = w.l2_norm_sq();
         if slow >= 8 {
             break;
         }
     }
-    let converged = m <= opts.tol * w.l2_norm_sq();
     Ok(NewtonRun {
+        converged: m <= opts.tol * l2,
         w,
         h,
         iterations: it,
-        cg_iterations: cg_total,
-        converged,
+        cg_iterations: dir.cg_iterations,
+        h_solves: dir.h_solves,
     })
 }
 

@@ -181,3 +181,61 @@ fn non_closed_orbit_is_reported() {
     assert!(b.info.gap().abs() < 1e-8 && b.network.moment_norm() < 1e-8 * b.network.l2_norm_sq());
     assert!(b.info.product_rel_change < 1e-10);
 }
+
+/// Newton on square layers runs on the normal-equation direction (H-solve at most for the last
+/// steps), converges
+/// quadratically (few iterations) and its iterate itself reaches the certificate, real and complex,
+/// from inputs with condition-10 layers (the benchmark's class at a test size).
+fn newton_on_the_normal_equation<T: Scalar>() {
+    for (seed, &(d, n)) in [(24usize, 6usize), (16, 8), (12, 3)].iter().enumerate() {
+        let mut rng = random::rng(900 + seed as u64);
+        let w: Network<T> = Network::new(
+            (0..n)
+                .map(|_| random::gl_with_condition(&mut rng, d, 10.0))
+                .collect(),
+        )
+        .unwrap();
+        let b = balance(
+            &w,
+            BalanceOptions {
+                method: BalanceMethod::Newton,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let i = &b.info;
+        let label = format!("{} d = {d}, N = {n}", T::DTYPE_NAME);
+        assert!(i.orbit_closed, "{label}");
+        // The normal route serves the steps; the H-solve may take over for the last one or two,
+        // where the recursion's rounding (amplified by the layers' conditioning) limits it.
+        assert!(
+            i.h_solves <= 2 && 2 * i.h_solves < i.iterations,
+            "{label}: {} of {} directions from the H-solve",
+            i.h_solves,
+            i.iterations
+        );
+        assert!(
+            (1..=15).contains(&i.iterations),
+            "{label}: {} Newton iterations",
+            i.iterations
+        );
+        let ig = i.iterate_gap.expect("Newton reports its iterate's gap");
+        assert!(ig.abs() <= 1e-12, "{label}: iterate gap {ig:e}");
+        assert!(i.gap().abs() <= 1e-12, "{label}: gap {:e}", i.gap());
+        assert!(
+            i.product_rel_change <= 1e-11,
+            "{label}: product change {:e}",
+            i.product_rel_change
+        );
+    }
+}
+
+#[test]
+fn newton_on_the_normal_equation_real() {
+    newton_on_the_normal_equation::<f64>();
+}
+
+#[test]
+fn newton_on_the_normal_equation_complex() {
+    newton_on_the_normal_equation::<c64>();
+}

@@ -112,6 +112,56 @@ fn balance_complex_svd() {
     run_cases::<c64>("svd", 400);
 }
 
+#[test]
+fn balance_real_newton() {
+    run_cases::<f64>("newton", 600);
+}
+
+#[test]
+fn balance_complex_newton() {
+    run_cases::<c64>("newton", 700);
+}
+
+/// `--method newton` reports its Newton iterations (and the iterate's own gap) in the JSON; on a
+/// square closed orbit the iterate itself is balanced, and the answer agrees with the closed form
+/// `orbit` (the same canonical point p·W).
+#[test]
+fn balance_newton_reports_iterations_and_matches_orbit() {
+    let dir = tempfile::tempdir().unwrap();
+    let layers: Vec<Mat<f64>> = random_layers(17, &[6, 6, 6, 6, 6], None);
+    let input = dir.path().join("w.npz");
+    write_weights(&input, &layers);
+    let mut outs = Vec::new();
+    for method in ["newton", "orbit"] {
+        let out = dir.path().join(format!("{method}.npz"));
+        let json = run_json(&[
+            "balance",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--method",
+            method,
+        ]);
+        assert_eq!(json["method"], method, "{json}");
+        let its = json["iterations"].as_u64().unwrap();
+        if method == "newton" {
+            assert!((1..=30).contains(&its), "newton iterations {its}: {json}");
+            assert_eq!(json["h_solves"].as_u64(), Some(0), "{json}");
+            let g = json["iterate_gap"].as_f64().unwrap();
+            assert!(g.abs() <= 1e-10, "Newton iterate gap {g:e}: {json}");
+        } else {
+            assert_eq!(its, 0, "{json}");
+            assert!(json["iterate_gap"].is_null(), "{json}");
+        }
+        check_balanced(&layers, &out, method);
+        outs.push(read_weights::<f64>(&out));
+    }
+    for (a, b) in outs[0].iter().zip(&outs[1]) {
+        let d = (a - b).norm_l2() / b.norm_l2();
+        assert!(d < 1e-8, "newton and orbit answers differ by {d:e}");
+    }
+}
+
 /// Far from balanced: the layers rescaled by $10^{\pm4}$ and $10^{\pm2}$ (same product).
 fn run_rescaled<T: Scalar + npyz::AutoSerialize + npyz::Deserialize>(method: &str) {
     let dir = tempfile::tempdir().unwrap();
@@ -145,7 +195,7 @@ fn run_rescaled<T: Scalar + npyz::AutoSerialize + npyz::Deserialize>(method: &st
 
 #[test]
 fn balance_far_from_balanced() {
-    for m in ["auto", "svd"] {
+    for m in ["auto", "svd", "newton"] {
         run_rescaled::<f64>(m);
         run_rescaled::<c64>(m);
     }

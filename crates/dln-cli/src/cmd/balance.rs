@@ -1,5 +1,5 @@
-//! `dln balance W.npz --out OUT.npz [--method auto|svd|orbit] [--tol T] [--json]`: Kempf–Ness
-//! balancing. Writes a balanced $\mathbf W'$ with the same end-to-end matrix $X$ and
+//! `dln balance W.npz --out OUT.npz [--method auto|svd|orbit|newton] [--tol T] [--max-iter N]
+//! [--json]`: Kempf–Ness balancing. Writes a balanced $\mathbf W'$ with the same end-to-end matrix $X$ and
 //! $\|\mathbf W'\|_2^2 = N\sum_i\sigma_i(X)^{2/N}$, in the input's dtype.
 
 use super::{Magnitude, Report, emit, num, positive_f64};
@@ -18,13 +18,14 @@ pub struct Args {
     /// Output .npz archive for the balanced weights W1..WN (same dtype as the input).
     #[arg(long, value_name = "OUT.npz")]
     pub out: PathBuf,
-    /// auto = orbit; svd = closed form from the SVD of X; orbit = Newton along the group orbit.
+    /// auto = orbit; svd = closed form from the SVD of X (the centre of the fiber); orbit = the
+    /// canonical minimizer p·W in closed form (polar frames); newton = Newton's method along the orbit.
     #[arg(long, value_enum, default_value_t = Method::Auto)]
     pub method: Method,
-    /// Converged when ‖μ‖ ≤ T·‖W‖² (orbit method).
+    /// Converged when ‖μ‖ ≤ T·‖W‖² (newton method).
     #[arg(long, value_name = "T", default_value = "1e-13", value_parser = positive_f64)]
     pub tol: f64,
-    /// Newton iteration cap (orbit method).
+    /// Newton iteration cap (newton method).
     #[arg(long, value_name = "N", default_value_t = 60)]
     pub max_iter: usize,
     /// Print one JSON object instead of a table.
@@ -39,8 +40,10 @@ pub enum Method {
     Auto,
     /// Closed form from one SVD of the end-to-end matrix.
     Svd,
-    /// Newton's method along the group orbit.
+    /// The canonical minimizer $p\cdot\mathbf W$ in closed form (polar frames).
     Orbit,
+    /// Newton's method along the group orbit (the iterative reference; `iterations` in the report).
+    Newton,
 }
 
 impl From<Method> for BalanceMethod {
@@ -49,6 +52,7 @@ impl From<Method> for BalanceMethod {
             Method::Auto => BalanceMethod::Auto,
             Method::Svd => BalanceMethod::Svd,
             Method::Orbit => BalanceMethod::Orbit,
+            Method::Newton => BalanceMethod::Newton,
         }
     }
 }
@@ -66,12 +70,17 @@ pub struct BalanceReport {
     pub depth: usize,
     /// Widths $d_0,\dots,d_N$.
     pub widths: Vec<usize>,
-    /// The algorithm used (`svd` or `orbit`).
+    /// The algorithm used (`svd`, `orbit` or `newton`).
     pub method: &'static str,
-    /// Newton iterations.
+    /// Newton iterations (0 for the closed forms).
     pub iterations: usize,
-    /// Conjugate-gradient iterations.
+    /// Inner (conjugate-gradient) iterations of the Newton directions.
     pub cg_iterations: usize,
+    /// Newton steps whose direction needed the H-solve (non-square layers).
+    pub h_solves: usize,
+    /// Newton: relative gap of the last iterate itself, before the final canonical step (`null`
+    /// for the closed forms).
+    pub iterate_gap: Option<f64>,
     /// Whether the minimum was attained in the orbit of the input.
     pub orbit_closed: bool,
     /// $\|\mu(\mathbf W)\|$ (this and the other absolute norms are [`Magnitude`]s: strings when out
@@ -130,6 +139,14 @@ impl Report for BalanceReport {
         );
         let _ = writeln!(s, "N·Σσ^(2/N)        {}", self.lower_bound.text());
         let _ = writeln!(s, "gap               {}", num(self.gap));
+        if let Some(g) = self.iterate_gap {
+            let _ = writeln!(
+                s,
+                "Newton iterate    gap {} ({} H-solves)",
+                num(g),
+                self.h_solves
+            );
+        }
         let _ = write!(s, "‖ΔX‖/‖X‖          {}", num(self.product_rel_change));
         s
     }
@@ -154,6 +171,8 @@ fn compute<T: Element>(args: &Args, net: &Network<T>) -> Result<BalanceReport> {
         method: i.method.name(),
         iterations: i.iterations,
         cg_iterations: i.cg_iterations,
+        h_solves: i.h_solves,
+        iterate_gap: i.iterate_gap,
         orbit_closed: i.orbit_closed,
         moment_norm_before: Magnitude(i.norms.moment_before),
         moment_norm_after: Magnitude(i.norms.moment_after),
