@@ -347,6 +347,15 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Reads one `.npy` file into a matrix: [`parse_matrix`] on the bytes of a regular file read as
+/// [`read_bytes`] does (never a device, FIFO or directory; never more than the memory limit).
+///
+/// # Errors
+/// As [`read_bytes`] and [`parse_matrix`].
+pub fn read_matrix(path: &Path, name: &str, dims: Dims) -> Result<AnyMat> {
+    parse_matrix(path, name, &read_bytes(path)?, dims)
+}
+
 /// What a non-regular file is, for error messages.
 fn file_kind(meta: &fs::Metadata) -> &'static str {
     #[cfg(unix)]
@@ -751,9 +760,8 @@ pub fn read_system(path: &Path, discrete: Option<f64>) -> Result<RawSystem> {
         }
         let meta_path = path.join("meta.json");
         let time = if meta_path.exists() {
-            let text = fs::read_to_string(&meta_path).map_err(|e| {
-                CliError::file(&meta_path, format!("cannot read: {}", io_reason(&e)))
-            })?;
+            let text = String::from_utf8(read_bytes(&meta_path)?)
+                .map_err(|_| CliError::file(&meta_path, "invalid JSON: not UTF-8 text"))?;
             let meta: Meta = serde_json::from_str(&text)
                 .map_err(|e| CliError::file(&meta_path, format!("invalid JSON: {e}")))?;
             match meta.time.as_deref() {

@@ -160,6 +160,26 @@ fn non_regular_inputs_are_refused() {
     let fifo = dir.path().join("fifo.npz");
     mkfifo(&fifo);
     refuse(&["moments", s(&fifo)], &["fifo.npz", "FIFO"]);
+    // `entropy X.npy` and a system's `meta.json` go through the same reader (they used to read
+    // without bound: `/dev/zero` until memory ran out, a FIFO forever).
+    refuse(
+        &["entropy", "/dev/zero", "--depth", "2"],
+        &["/dev/zero", "character device"],
+    );
+    let fifo_npy = dir.path().join("x.npy");
+    mkfifo(&fifo_npy);
+    refuse(
+        &["entropy", s(&fifo_npy), "--depth", "2"],
+        &["x.npy", "FIFO"],
+    );
+    let sys = dir.path().join("sys");
+    std::fs::create_dir(&sys).unwrap();
+    let a = Mat::<f64>::from_fn(2, 2, |i, j| if i == j { -1.0 } else { 0.0 });
+    std::fs::write(sys.join("A.npy"), npy_bytes(&a)).unwrap();
+    std::fs::write(sys.join("B.npy"), npy_bytes(&Mat::<f64>::ones(2, 1))).unwrap();
+    std::fs::write(sys.join("C.npy"), npy_bytes(&Mat::<f64>::ones(1, 2))).unwrap();
+    mkfifo(&sys.join("meta.json"));
+    refuse(&["hsv", s(&sys)], &["meta.json", "FIFO"]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -541,4 +561,245 @@ fn zero_width_layers_are_refused_everywhere() {
         &["W1", "zero-width"],
     );
     assert!(!out.exists());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reports on edge inputs: never `null`, never `-0`, never `NaN`/`inf`.
+
+/// Every number of a JSON report is a number (or a magnitude string), never `null` and never
+/// `-0`: returns the JSON path of the first offender.
+fn first_null_or_negative_zero(v: &serde_json::Value, path: &str) -> Option<String> {
+    match v {
+        serde_json::Value::Null => Some(path.to_string()),
+        serde_json::Value::Number(n) => n
+            .as_f64()
+            .filter(|x| x.is_sign_negative() && x.abs() < f64::MIN_POSITIVE)
+            .map(|_| format!("{path} = {n}")),
+        serde_json::Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| first_null_or_negative_zero(x, &format!("{path}[{i}]"))),
+        serde_json::Value::Object(o) => o
+            .iter()
+            .find_map(|(k, x)| first_null_or_negative_zero(x, &format!("{path}.{k}"))),
+        _ => None,
+    }
+}
+
+/// Runs `dln args` as a table and with `--json`. A refusal is fine (one clean line); a success
+/// must print no `null`, `-0`, `NaN` or `inf`. Returns the JSON of a success.
+fn clean_report(args: &[&str]) -> Option<serde_json::Value> {
+    let mut with_json = args.to_vec();
+    with_json.push("--json");
+    let mut json = None;
+    for a in [args, &with_json[..]] {
+        let out = dln().args(a).timeout(TIMEOUT).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success() {
+            assert_eq!(out.status.code(), Some(1), "dln {a:?}: {err}");
+            assert_eq!(err.lines().count(), 1, "dln {a:?}: {err}");
+            continue;
+        }
+        let text = String::from_utf8(out.stdout).unwrap();
+        for w in text.split(|c: char| c.is_whitespace() || ",:[]{}()".contains(c)) {
+            let lower = w.to_ascii_lowercase();
+            assert!(
+                !(lower.starts_with("-0") && w.trim_start_matches(['-', '0', '.']).is_empty()),
+                "dln {a:?} printed {w:?}: {text}"
+            );
+            assert!(
+                !["nan", "inf", "-inf", "null"].contains(&lower.as_str()),
+                "dln {a:?} printed {w:?}: {text}"
+            );
+        }
+        if a.len() > args.len() {
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            if let Some(p) = first_null_or_negative_zero(&v, "$") {
+                panic!("dln {a:?}: {p} is null or -0: {text}");
+            }
+            json = Some(v);
+        }
+    }
+    json
+}
+
+/// `moments`, `balance`, `flow` (both kinds) and `entropy` on networks at the edges: $X = 0$ with
+/// non-zero layers, all-zero layers, rank-deficient, complex, and scales $2^{\pm1000}$.
+#[test]
+fn network_reports_on_edge_inputs_hold_no_null() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = |i, j| if i == j { 1.0 } else { 0.0 };
+    let x_zero = vec![
+        Mat::<f64>::from_fn(2, 2, |i, j| if i == 0 { e(i, j) } else { 0.0 }),
+        Mat::<f64>::from_fn(2, 2, |i, j| if i == 1 { e(i, j) } else { 0.0 }),
+    ];
+    let random: Vec<Mat<f64>> = random_layers(11, &[3, 4, 3], None);
+    let scaled = |c: f64| -> Vec<Mat<f64>> {
+        random
+            .iter()
+            .map(|w| Mat::from_fn(w.nrows(), w.ncols(), |i, j| w[(i, j)] * c))
+            .collect()
+    };
+    let cases: Vec<(&str, Vec<Mat<f64>>)> = vec![
+        ("x_zero", x_zero),
+        ("all_zero", vec![Mat::zeros(2, 3), Mat::zeros(3, 2)]),
+        ("rank1", random_layers(5, &[3, 4, 3], Some(1))),
+        ("tiny", scaled(2f64.powi(-1000))),
+        ("huge", scaled(2f64.powi(1000))),
+    ];
+    let mut inputs: Vec<(String, PathBuf)> = cases
+        .into_iter()
+        .map(|(name, layers)| {
+            let p = dir.path().join(format!("{name}.npz"));
+            write_weights(&p, &layers);
+            (name.to_string(), p)
+        })
+        .collect();
+    let complex: Vec<Mat<dln::linalg::c64>> = random_layers(13, &[2, 3, 2], Some(1));
+    let p = dir.path().join("complex_rank1.npz");
+    write_weights(&p, &complex);
+    inputs.push(("complex_rank1".into(), p));
+    let out = dir.path().join("o.npz");
+    for (name, w) in &inputs {
+        let m = clean_report(&["moments", s(w)]);
+        if name == "x_zero" || name == "all_zero" {
+            let m = m.unwrap_or_else(|| panic!("{name}: moments refused"));
+            assert!(
+                m.get("gap").is_none(),
+                "{name}: the gap of X = 0 is undefined: {m}"
+            );
+        }
+        clean_report(&["balance", s(w), "--out", s(&out)]);
+        for kind in ["kirwan-ness", "l2"] {
+            clean_report(&["flow", kind, s(w), "--t-end", "0.1", "--out", s(&out)]);
+        }
+        clean_report(&["entropy", s(w)]);
+    }
+    no_temporaries(dir.path());
+}
+
+/// `train` (flow and descent, tiny initial scales, weight decay) and the system commands on a
+/// system with $B = 0$ and one with entries $2^{\pm1000}$.
+#[test]
+fn training_and_system_reports_on_edge_inputs_hold_no_null() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = training_data(dir.path());
+    let out = dir.path().join("t.npz");
+    let base = ["train", s(&data), "--widths", "2,3,2", "--out", s(&out)];
+    let flow = clean_report(&[&base[..], &["--t-end", "0.1"]].concat())
+        .expect("a plain training flow must succeed");
+    assert!(
+        flow.get("lr").is_none(),
+        "lr does not apply to the flow: {flow}"
+    );
+    let gd = clean_report(&[&base[..], &["--steps", "5", "--lr", "0.01"]].concat())
+        .expect("plain gradient descent must succeed");
+    assert!(gd["lr"].as_f64().is_some(), "{gd}");
+    for extra in [
+        &["--t-end", "0.1", "--init-scale", "1e-200"][..],
+        &["--t-end", "0.1", "--kappa", "1", "--init", "balanced"][..],
+        &["--steps", "3", "--lr", "0.01", "--init-scale", "1e-300"][..],
+    ] {
+        clean_report(&[&base[..], extra].concat());
+    }
+    let a = Mat::<f64>::from_fn(3, 3, |i, j| if i == j { -(i as f64) - 1.0 } else { 0.1 });
+    /// A named system $(A, B, C)$.
+    type System = (&'static str, Mat<f64>, Mat<f64>, Mat<f64>);
+    let systems: Vec<System> = vec![
+        ("b_zero", a.clone(), Mat::zeros(3, 1), Mat::ones(1, 3)),
+        (
+            "tiny",
+            a.clone(),
+            Mat::from_fn(3, 1, |_, _| 2f64.powi(-1000)),
+            Mat::ones(1, 3),
+        ),
+        (
+            "huge",
+            a.clone(),
+            Mat::from_fn(3, 1, |_, _| 2f64.powi(500)),
+            Mat::from_fn(1, 3, |_, _| 2f64.powi(500)),
+        ),
+    ];
+    for (name, a, b, c) in systems {
+        let sys = dir.path().join(name);
+        std::fs::create_dir(&sys).unwrap();
+        std::fs::write(sys.join("A.npy"), npy_bytes(&a)).unwrap();
+        std::fs::write(sys.join("B.npy"), npy_bytes(&b)).unwrap();
+        std::fs::write(sys.join("C.npy"), npy_bytes(&c)).unwrap();
+        clean_report(&["hsv", s(&sys)]);
+        for kind in ["controllability", "observability"] {
+            let g = dir.path().join("g.npy");
+            clean_report(&["gram", s(&sys), "--kind", kind, "--out", s(&g)]);
+        }
+        let red = dir.path().join(format!("{name}-red"));
+        clean_report(&["reduce", s(&sys), "--order", "1", "--out", s(&red)]);
+    }
+    no_temporaries(dir.path());
+}
+
+/// SIGTERM/SIGINT around the final commit of `--out` (the rename that follows the report): 20
+/// runs, the signal sent right after the report appears on stdout (the commit is then in
+/// progress or imminent) with delays from 0 to 1.9 ms, or during the run. Afterwards `--out` is
+/// either the old file, byte for byte, or the complete new one, and no `.dln-*.part` remains.
+#[test]
+fn signals_during_commit_leave_old_or_new_file() {
+    use std::io::Read as _;
+    let dir = tempfile::tempdir().unwrap();
+    let w = weights(dir.path());
+    let out = dir.path().join("o.npz");
+    let fresh = dir.path().join("fresh.npz");
+    // The new file a complete run writes, for comparison.
+    run_json(&["balance", s(&w), "--out", s(&fresh)]);
+    let new_layers = read_weights::<f64>(&fresh);
+    let old_layers: Vec<Mat<f64>> = random_layers(99, &[5, 5], None);
+    let bin = assert_cmd::cargo::cargo_bin("dln");
+    let (mut old_kept, mut new_written) = (0, 0);
+    let started = Instant::now();
+    for i in 0..20u64 {
+        write_weights(&out, &old_layers);
+        let old_bytes = std::fs::read(&out).unwrap();
+        let mut child = StdCommand::new(&bin)
+            .args(["balance", s(&w), "--out", s(&out), "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let after_report = i % 4 != 3;
+        if after_report {
+            // Wait for the first byte of the report: the commit follows it.
+            let mut byte = [0u8; 1];
+            let _ = child.stdout.as_mut().unwrap().read(&mut byte);
+            std::thread::sleep(Duration::from_micros(100 * i));
+        } else {
+            std::thread::sleep(Duration::from_millis(2 * i));
+        }
+        let sig = if i % 2 == 0 { "TERM" } else { "INT" };
+        let _ = StdCommand::new("kill")
+            .args([&format!("-{sig}"), &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + TIMEOUT;
+        while child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "dln did not stop after SIG{sig}");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        no_temporaries(dir.path());
+        let now = std::fs::read(&out).unwrap();
+        if now == old_bytes {
+            old_kept += 1;
+        } else {
+            let layers = read_weights::<f64>(&out);
+            assert_eq!(layers.len(), new_layers.len(), "run {i}: incomplete output");
+            for (a, b) in layers.iter().zip(&new_layers) {
+                assert!(
+                    (a - b).norm_max() <= 1e-12 * b.norm_max(),
+                    "run {i}: wrong output"
+                );
+            }
+            new_written += 1;
+        }
+    }
+    eprintln!(
+        "signals during commit: {old_kept} runs kept the old file, {new_written} wrote the new one ({:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
 }

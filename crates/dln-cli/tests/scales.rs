@@ -111,3 +111,110 @@ fn moments_and_balance_at_extreme_scales_real() {
 fn moments_and_balance_at_extreme_scales_complex() {
     check::<c64>(&[3, 5, 2], 3);
 }
+
+/// The flow report's relative moment norm $\|\mathbf G\|/\|\mathbf W\|^2$ is computed in scaled form:
+/// at $t=0$ it is the same for weights $\times2^{-500}$ (where $\|\mathbf G\|^2\approx2^{-2000}$) as for
+/// the unscaled weights, for both flows.
+#[test]
+fn flow_reports_the_relative_moment_norm_at_tiny_scale() {
+    let dir = tempfile::tempdir().unwrap();
+    let layers: Vec<Mat<f64>> = random_layers(21, &[3, 4, 3], None);
+    let want = moment_norm(&layers) / l2_norm_sq(&layers);
+    let c = 2f64.powi(-500);
+    let input = dir.path().join("w.npz");
+    write_weights(&input, &scale(&layers, c));
+    let out = dir.path().join("f.npz");
+    for kind in ["l2", "kirwan-ness"] {
+        let j = run_json(&[
+            "flow",
+            kind,
+            input.to_str().unwrap(),
+            "--t-end",
+            "0.5",
+            "--samples",
+            "2",
+            "--atol",
+            &format!("{:e}", 1e-12 * c),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let r0 = j["moment_norm_rel"][0].as_f64().unwrap();
+        assert!(rel(r0, want) < 1e-12, "{kind}: {r0:e} vs {want:e}: {j}");
+    }
+}
+
+/// KNOWN FAILURE (opt-in: `cargo test -p dln-cli --test scales -- --ignored`): the flows
+/// themselves are not yet scale-robust. At $2^{-500}$ both flows silently stay put (the
+/// velocity underflows); at $2^{+500}$ the L² flow's fiber solve returns NaN and the
+/// Kirwan–Ness flow is stopped by the step budget. The fix is a power-of-two normalisation of
+/// the state inside `balancing_flow` (with time and `atol` rescaled by the flow's homogeneity),
+/// left to the owner of the flow solver code.
+///
+/// `dln flow l2` on weights $\times2^{\pm500}$. The L² balancing flow is homogeneous of degree 1
+/// ($\mathbf H(\mathbf b)=\mathbf G$ is quadratic on both sides, so $\mathbf b$ is scale-free), hence
+/// the flow of $c\mathbf W$ is $c$ times the flow of $\mathbf W$ at the same times when the absolute
+/// tolerance is scaled alike (`--atol` is in the units of $\mathbf W$). With a power-of-two $c$
+/// every rounding is the same, so the relative moment norms (computed in scaled form: $\|\mathbf
+/// G\|^2$ is $2^{\pm2000}$ here) agree to rounding and the output is $c$ times the unscaled one.
+#[test]
+#[ignore = "known failure: the balancing flows are not scale-robust at 2^±500 (see the doc comment)"]
+fn l2_flow_at_scales_two_to_the_plus_minus_500() {
+    let dir = tempfile::tempdir().unwrap();
+    let layers: Vec<Mat<f64>> = random_layers(21, &[3, 4, 3], None);
+    let base = dir.path().join("w.npz");
+    write_weights(&base, &layers);
+    let base_out = dir.path().join("f.npz");
+    let atol = 1e-12;
+    let flow = |input: &std::path::Path, out: &std::path::Path, atol: f64| {
+        run_json(&[
+            "flow",
+            "l2",
+            input.to_str().unwrap(),
+            "--t-end",
+            "0.5",
+            "--samples",
+            "3",
+            "--atol",
+            &format!("{atol:e}"),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    let j0 = flow(&base, &base_out, atol);
+    let rel0: Vec<f64> = j0["moment_norm_rel"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert!(rel0[2] < 0.5 * rel0[0], "the flow balances: {j0}");
+    let w0: Vec<Mat<f64>> = read_weights(&base_out);
+    for e in [500, -500] {
+        let c = 2f64.powi(e);
+        let label = format!("x2^{e}");
+        let input = dir.path().join(format!("w{e}.npz"));
+        write_weights(&input, &scale(&layers, c));
+        let out = dir.path().join(format!("f{e}.npz"));
+        let j = flow(&input, &out, atol * c);
+        let r: Vec<f64> = j["moment_norm_rel"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{label}: {j}"))
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(r.len(), rel0.len(), "{label}");
+        for (a, b) in r.iter().zip(&rel0) {
+            assert!(
+                rel(*a, *b) < 1e-8,
+                "{label}: relative moment norm {a:e} vs {b:e}"
+            );
+        }
+        let w: Vec<Mat<f64>> = read_weights(&out);
+        for (x, y) in scale(&w, 1.0 / c).iter().zip(&w0) {
+            assert!(
+                dln::linalg::rel_diff(x.as_ref(), y.as_ref()) < 1e-8,
+                "{label}"
+            );
+        }
+    }
+}

@@ -25,7 +25,8 @@ use dln_algebra::{
     BalancedOrbit, CgOptions, FiberOperator, Network, NormalOperator, NormalPreconditioner,
     generator_from_tangent,
 };
-use dln_linalg::{Scalar, frob_sq};
+use dln_linalg::Scalar;
+use dln_linalg::scaled::{ScaledReal, frob_norm_scaled};
 use faer::Mat;
 
 /// How the L² flow solves for its generator at each evaluation.
@@ -103,13 +104,15 @@ impl<T: Scalar> L2Field<T> {
         // The recursion is exact only if vel is an orbit tangent vector; rounding is amplified by
         // the conditioning of the layers. Refine (b += recursion of the residual vel - T b) and
         // accept b once T b = vel at the level of the inner tolerance.
-        let tol = 100.0 * self.cg.rtol * w.l2_norm_sq().sqrt();
+        // Both norms in scaled form (no under/overflow for weights far from 1): accept when
+        // ‖vel − T b‖ ≤ 100·rtol·‖W‖.
+        let w_norm = w.l2_norm_scaled();
         let mut accepted = false;
         for _ in 0..3 {
             let tb = w.infinitesimal_action(&b);
             let r: Vec<Mat<T>> = vel.iter().zip(&tb).map(|(v, x)| v - x).collect();
-            let err = r.iter().map(|x| frob_sq(x.as_ref())).sum::<f64>().sqrt();
-            if err <= tol {
+            let err = tuple_norm_scaled(&r);
+            if err.is_zero() || err.ratio(w_norm) <= 100.0 * self.cg.rtol {
                 accepted = true;
                 break;
             }
@@ -283,11 +286,14 @@ pub struct BalancingSample {
     pub t: f64,
     /// $\|\mathbf G(t)\|$.
     pub moment_norm: f64,
+    /// $\|\mathbf G(t)\|/\|\mathbf W(t)\|^2$ (scale-invariant; computed in scaled form, right at every
+    /// scale even when the absolute norms leave the `f64` range).
+    pub moment_norm_rel: f64,
     /// $\|\mathbf W(t)\|^2$.
     pub l2_norm_sq: f64,
     /// $\|\mathbf W(t)\|^2 - N\sum_i\sigma_i(X)^{2/N}$.
     pub l2_gap: f64,
-    /// $\|X(t) - X(0)\|_F/\|X(0)\|_F$.
+    /// $\|X(t) - X(0)\|_F/\|X(0)\|_F$ (the absolute change $\|X(t)\|_F$ when $X(0)=0$).
     pub product_rel_change: f64,
 }
 
@@ -311,17 +317,48 @@ pub struct BalancingRun<T: Scalar> {
     pub termination: Termination,
 }
 
-/// Diagnostics of `w` against the initial product `x0` and the lower bound.
-fn sample<T: Scalar>(t: f64, w: &Network<T>, x0: &Mat<T>, lower_bound: f64) -> BalancingSample {
-    let l2 = w.l2_norm_sq();
+/// $(\sum_k\|A_k\|_F^2)^{1/2}$ of a tuple of matrices in scaled form (no under/overflow).
+fn tuple_norm_scaled<T: Scalar>(a: &[Mat<T>]) -> ScaledReal {
+    ScaledReal::sum(a.iter().map(|x| {
+        let n = frob_norm_scaled(x.as_ref());
+        n.mul(n)
+    }))
+    .sqrt()
+}
+
+/// Diagnostics of `w` against the initial product `x0` and the lower bound. The norms are
+/// computed in scaled form and rounded to `f64` only at the end, so the relative quantities are
+/// right at every scale.
+fn sample<T: Scalar>(
+    t: f64,
+    w: &Network<T>,
+    x0: &Mat<T>,
+    lower_bound: ScaledReal,
+) -> BalancingSample {
+    let l2 = w.l2_norm_scaled();
+    let l2 = l2.mul(l2);
+    let moment_norm = w.moment_norm_scaled();
     let x = w.product();
-    let denom = x0.norm_l2().max(f64::MIN_POSITIVE);
+    let change = frob_norm_scaled((&x - x0).as_ref());
+    let x0_norm = frob_norm_scaled(x0.as_ref());
     BalancingSample {
         t,
-        moment_norm: w.moment_norm(),
-        l2_norm_sq: l2,
-        l2_gap: l2 - lower_bound,
-        product_rel_change: frob_sq((&x - x0).as_ref()).sqrt() / denom,
+        moment_norm: moment_norm.to_f64(),
+        moment_norm_rel: if moment_norm.is_zero() {
+            0.0
+        } else {
+            moment_norm.ratio(l2)
+        },
+        l2_norm_sq: l2.to_f64(),
+        l2_gap: l2.sub(lower_bound).to_f64(),
+        product_rel_change: if change.is_zero() {
+            0.0
+        } else if x0_norm.is_zero() {
+            // X(0) = 0: the absolute change (a relative one is undefined).
+            change.to_f64()
+        } else {
+            change.ratio(x0_norm)
+        },
     }
 }
 
@@ -356,7 +393,7 @@ pub fn balancing_flow<T: Scalar, O>(
 where
     O: for<'a> Observer<Progress<'a, T>>,
 {
-    let lower_bound = BalancedOrbit::of(w0)?.l2_lower_bound();
+    let lower_bound = BalancedOrbit::of(w0)?.l2_lower_bound_scaled();
     let x0 = w0.product();
     let mut cg_iterations = 0;
     let mut h_solves = 0;
@@ -408,7 +445,7 @@ where
     Ok(BalancingRun {
         network: last,
         samples,
-        lower_bound,
+        lower_bound: lower_bound.to_f64(),
         stats: traj.stats,
         cg_iterations,
         h_solves,

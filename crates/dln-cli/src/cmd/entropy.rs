@@ -4,7 +4,7 @@
 
 use super::{Report, emit, num};
 use crate::error::{CliError, Result};
-use crate::io::{AnyMat, Dims, dispatch, parse_matrix, read_weights};
+use crate::io::{AnyMat, Dims, dispatch, read_matrix, read_weights};
 use dln::bayes::entropy::{Entropy, NORMALIZATION, entropy};
 use dln::linalg::Scalar;
 use faer::MatRef;
@@ -110,9 +110,7 @@ pub fn run(args: Args) -> Result<()> {
                 "an X.npy input needs --depth N",
             ));
         };
-        let bytes = std::fs::read(&args.input)
-            .map_err(|e| CliError::file(&args.input, format!("cannot read: {e}")))?;
-        match parse_matrix(&args.input, "X", &bytes, Dims::Matrix)? {
+        match read_matrix(&args.input, "X", Dims::Matrix)? {
             AnyMat::Real(x) => compute(&args, x.as_ref(), depth as usize, "X")?,
             AnyMat::Complex(x) => compute(&args, x.as_ref(), depth as usize, "X")?,
         }

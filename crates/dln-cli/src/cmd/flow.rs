@@ -125,6 +125,8 @@ pub struct FlowReport {
     pub t: Vec<f64>,
     /// $\|\mathbf G(t)\|$.
     pub moment_norm: Vec<f64>,
+    /// $\|\mathbf G(t)\|/\|\mathbf W(t)\|^2$ (scale-invariant, computed in scaled form).
+    pub moment_norm_rel: Vec<f64>,
     /// $\|\mathbf W(t)\|^2 - N\sum_i\sigma_i^{2/N}$.
     pub l2_gap: Vec<f64>,
 }
@@ -291,6 +293,7 @@ fn compute<T: Element>(args: &Args, net: &Network<T>) -> Result<FlowReport> {
         lower_bound: run.lower_bound,
         t: run.samples.iter().map(|s| s.t).collect(),
         moment_norm: run.samples.iter().map(|s| s.moment_norm).collect(),
+        moment_norm_rel: run.samples.iter().map(|s| s.moment_norm_rel).collect(),
         l2_gap: run.samples.iter().map(|s| s.l2_gap).collect(),
     })
 }

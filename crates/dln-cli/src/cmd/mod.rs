@@ -27,8 +27,9 @@
 //! last, with [`emit`].
 //!
 //! **Output**: stdout carries only the report: a `#[derive(serde::Serialize)]` struct that
-//! implements [`Report`] (snake_case field names, numbers as JSON numbers, `null` for
-//! undefined values). Progress bars (indicatif) go to stderr, only when stderr is a terminal and
+//! implements [`Report`] (snake_case field names, numbers as JSON numbers; a value that is
+//! undefined or does not apply is left out with `#[serde(skip_serializing_if = "Option::is_none")]`,
+//! never printed as `null`, and never `-0`). Progress bars (indicatif) go to stderr, only when stderr is a terminal and
 //! `--json` is off.
 //!
 //! **Errors**: return [`CliError`] naming the file and array at fault;

@@ -47,7 +47,9 @@ pub struct MomentsReport {
     pub l2_norm_sq: Magnitude,
     /// $N\sum_i\sigma_i(X)^{2/N}$.
     pub lower_bound: Magnitude,
-    /// $(\|\mathbf W\|_2^2 - \text{bound})/\text{bound}$ (`null` when $X=0$).
+    /// $(\|\mathbf W\|_2^2 - \text{bound})/\text{bound}$. Undefined when $X=0$ (the bound is 0): the
+    /// key is then absent from the JSON and the table says `undefined (X = 0)`; never `null`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub gap: Option<f64>,
     /// $\|\mu\|\le\mathrm{rtol}\cdot\|\mathbf W\|_2^2$.
     pub balanced: bool,
@@ -74,7 +76,8 @@ impl Report for MomentsReport {
         let _ = writeln!(
             s,
             "gap               {}",
-            self.gap.map_or_else(|| "-".to_string(), num)
+            self.gap
+                .map_or_else(|| "undefined (X = 0)".to_string(), num)
         );
         let _ = writeln!(s, "‖μ‖               {}", self.moment_norm.text());
         let _ = writeln!(s, "‖μ‖/‖W‖²          {}", num(self.moment_norm_rel));

@@ -185,7 +185,8 @@ pub struct TrainReport {
     pub t_end: f64,
     /// Accepted steps (flow) or iterations (descent).
     pub steps: usize,
-    /// Step size of gradient descent, `null` for the flow.
+    /// Step size of gradient descent; the key is absent for the flow (never `null`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lr: Option<f64>,
     /// `gaussian`, `balanced` or `file`.
     pub init: &'static str,
