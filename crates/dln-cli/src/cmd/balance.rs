@@ -78,8 +78,9 @@ pub struct BalanceReport {
     pub cg_iterations: usize,
     /// Newton steps whose direction needed the H-solve (non-square layers).
     pub h_solves: usize,
-    /// Newton: relative gap of the last iterate itself, before the final canonical step (`null`
-    /// for the closed forms).
+    /// Newton: relative gap of the last iterate itself, before the final canonical step (left out
+    /// for the closed forms, where it does not apply).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub iterate_gap: Option<f64>,
     /// Whether the minimum was attained in the orbit of the input.
     pub orbit_closed: bool,
