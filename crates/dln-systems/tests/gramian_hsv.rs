@@ -4,8 +4,20 @@ mod common;
 
 use common::{f64s, load};
 use dln_systems::gramian::{
-    balanced_realization, gramian_factors, hankel_norm, hankel_singular_values,
+    GramianOptions, balanced_realization, gramian_factors, hankel_norm, hankel_singular_values,
+    hankel_singular_values_with,
 };
+use dln_systems::model::StateSpace;
+
+/// HSVs without the equilibration that is on by default. The 1e-10 comparisons with the
+/// collection files and between Tustin images below hold the Schur–Hammarling–SVD pipeline itself
+/// to that level; equilibration (power-of-two scaling, default on) moves `beam`'s sigma_1 by
+/// 1.1e-10 relative (to 2386.5281574946, where SLICOT's own three routes span 2386.5281578477 to
+/// 2386.5281580638, i.e. 1.2e-10), so the default path is held instead to the criterion
+/// (10x SLICOT's route spread, 1e-9 where SLICOT agrees to rounding) in `tests/hsv_accuracy.rs`.
+fn hsv_unequilibrated(sys: &StateSpace) -> Vec<f64> {
+    hankel_singular_values_with(sys, GramianOptions { equilibrate: false }).unwrap()
+}
 
 /// max over k with sigma_k >= 1e-8 sigma_1 of |got_k - want_k| / (want_k + n eps sigma_1 / 1e-10).
 ///
@@ -52,7 +64,7 @@ fn slicot_ab09ad_hsv_printed_and_full_precision() {
 fn benchmark_hsv_match_the_collection_files() {
     for name in ["build", "CDplayer", "heat-cont", "iss", "random", "beam"] {
         let m = load(name);
-        let hsv = hankel_singular_values(&m.sys).unwrap();
+        let hsv = hsv_unequilibrated(&m.sys);
         let want = f64s(&m.expected.as_ref().unwrap()["hsv"]);
         let (w, k) = worst_rel(&hsv, &want);
         eprintln!("{name}: worst rel {w:e} at k={k}");
@@ -84,8 +96,8 @@ fn tustin_images_have_the_same_hsv() {
         "iss",
         "beam",
     ] {
-        let ct = hankel_singular_values(&load(name).sys).unwrap();
-        let dt = hankel_singular_values(&load(&format!("{name}_dt")).sys).unwrap();
+        let ct = hsv_unequilibrated(&load(name).sys);
+        let dt = hsv_unequilibrated(&load(&format!("{name}_dt")).sys);
         let (w, k) = worst_rel(&dt, &ct);
         eprintln!("{name}_dt: worst rel {w:e} at k={k}");
         assert!(
