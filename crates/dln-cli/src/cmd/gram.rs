@@ -28,7 +28,7 @@ pub struct Args {
     pub factor: bool,
     /// Equilibrate the state coordinates first (diagonal scaling by powers of two, as SLICOT
     /// TB01ID); the Gramian is returned in the original coordinates either way.
-    #[arg(long, value_enum, value_name = "on|off", default_value = "on")]
+    #[arg(long, value_enum, value_name = "on|off", default_value = "off")]
     pub equil: Equil,
     /// Output .npy file (n×n, float64).
     #[arg(long, value_name = "X.npy")]

@@ -16,7 +16,7 @@ pub struct Args {
     pub input: SystemArgs,
     /// Equilibrate the state coordinates first (diagonal scaling by powers of two, as SLICOT
     /// TB01ID); HSVs are invariant, only their accuracy changes.
-    #[arg(long, value_enum, value_name = "on|off", default_value = "on")]
+    #[arg(long, value_enum, value_name = "on|off", default_value = "off")]
     pub equil: Equil,
     /// Print one JSON object instead of a table.
     #[arg(long)]

@@ -224,13 +224,13 @@ pub fn nums(xs: &[f64]) -> String {
 
 /// `--equil on|off` of the Gramian-based commands (`hsv`, `gram`, `reduce`): diagonal state
 /// equilibration by powers of two before the Schur form (SLICOT `TB01ID`'s idea;
-/// [`dln::systems::equil`]). On by default: measured over the SLICOT test set it never loses
-/// accuracy and recovers the small HSVs of badly scaled models.
+/// [`dln::systems::equil`]). Off by default (so that `hsv`, `gram` and `reduce`, which does not
+/// equilibrate yet, agree); `--equil on` recovers the small HSVs of badly scaled models (lf10).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Equil {
-    /// Equilibrate (default).
+    /// Equilibrate (recommended for badly scaled models).
     On,
-    /// Use the coordinates as given (results then depend on their scaling).
+    /// Use the coordinates as given (default; only the exact power-of-two size scaling).
     Off,
 }
 
