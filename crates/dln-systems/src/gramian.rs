@@ -103,7 +103,7 @@ pub(crate) fn transposed_schur(s: &RealSchur) -> RealSchur {
 /// $C$), which changes no result and only avoids overflow and underflow; `equilibrate` adds the
 /// diagonal state scaling of SLICOT `TB01ID`'s kind. Results are always returned in the original
 /// coordinates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct GramianOptions {
     /// Equilibrate the state coordinates first ([`crate::equil::scale_system`]). Default:
     /// `false` (opt-in). Measured over the SLICOT test set (`docs/performance.md`, "HSV
@@ -114,12 +114,6 @@ pub struct GramianOptions {
     /// `gram` and `reduce` report the same values. The power-of-two size scaling that keeps
     /// entries of size $2^{\pm1000}$ representable is applied either way.
     pub equilibrate: bool,
-}
-
-impl Default for GramianOptions {
-    fn default() -> Self {
-        Self { equilibrate: false }
-    }
 }
 
 /// Gramian factors for a model whose $A$ has the given real Schur form.
