@@ -415,7 +415,10 @@ fn train_impl<T: Elem>(
     d.set_item("kappa", a.kappa)?;
     d.set_item("t_end", t_end)?;
     d.set_item("steps", run.stats.n_steps)?;
-    d.set_item("lr", lr)?;
+    // As the program: the key is left out in flow mode, never `None`.
+    if let Some(lr) = lr {
+        d.set_item("lr", lr)?;
+    }
     d.set_item(
         "init",
         if a.balanced_init {
