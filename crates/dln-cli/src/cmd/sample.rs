@@ -21,6 +21,7 @@
 //!   $\|\varphi(\mathbf W)-X\|/\|X\|$, and the means of $\|\mathbf W\|^2$ and $\|\mathbf G\|$.
 
 use super::flow::Bar;
+use super::train::{Widths, parse_widths};
 use super::{Report, emit, num, positive_f64};
 use crate::error::{CliError, Result};
 use crate::io::{
@@ -165,24 +166,6 @@ pub struct TrainArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
-}
-
-/// Parsed `--widths`.
-#[derive(Debug, Clone)]
-pub struct Widths(pub Vec<usize>);
-
-fn parse_widths(s: &str) -> std::result::Result<Widths, String> {
-    let w: std::result::Result<Vec<usize>, _> =
-        s.split(',').map(|x| x.trim().parse::<usize>()).collect();
-    match w {
-        Ok(w) if w.len() >= 2 && w.iter().all(|&d| d >= 1) => Ok(Widths(w)),
-        Ok(_) => Err(format!(
-            "need at least two positive widths d0,…,dN, got `{s}`"
-        )),
-        Err(_) => Err(format!(
-            "`{s}` is not a comma-separated list of positive integers"
-        )),
-    }
 }
 
 /// Writes networks as stacked arrays `Wk` of shape $S\times d_k\times d_{k-1}$ (C order), atomically.

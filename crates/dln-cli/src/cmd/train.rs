@@ -93,11 +93,11 @@ pub struct Args {
     pub json: bool,
 }
 
-/// Parsed `--widths`.
+/// Parsed `--widths` (shared by `dln train` and `dln sample prior`).
 #[derive(Debug, Clone)]
 pub struct Widths(pub Vec<usize>);
 
-fn parse_widths(s: &str) -> std::result::Result<Widths, String> {
+pub(super) fn parse_widths(s: &str) -> std::result::Result<Widths, String> {
     let w: std::result::Result<Vec<usize>, _> =
         s.split(',').map(|x| x.trim().parse::<usize>()).collect();
     match w {
