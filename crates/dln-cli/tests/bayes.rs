@@ -7,26 +7,7 @@ use common::*;
 use dln::bayes::entropy::entropy;
 use dln::linalg::{Scalar, c64};
 use faer::Mat;
-use std::io::Read;
 use std::path::Path;
-
-/// Reads the stacked array `name` (shape S × r × c) of an `.npz` written by `dln sample`.
-fn read_stacked<T: Scalar + npyz::Deserialize>(path: &Path, name: &str) -> Vec<Mat<T>> {
-    let mut npz = npyz::npz::NpzArchive::open(path).unwrap();
-    let mut f = npz.zip_archive().by_name(&format!("{name}.npy")).unwrap();
-    let mut bytes = Vec::new();
-    f.read_to_end(&mut bytes).unwrap();
-    let npy = npyz::NpyFile::new(std::io::Cursor::new(bytes)).unwrap();
-    let want = if T::IS_COMPLEX { "'<c16'" } else { "'<f8'" };
-    assert_eq!(npy.dtype().descr(), want);
-    let shape: Vec<usize> = npy.shape().iter().map(|&x| x as usize).collect();
-    assert_eq!(shape.len(), 3, "stacked output must be 3-D");
-    let (s, r, c) = (shape[0], shape[1], shape[2]);
-    let data: Vec<T> = npy.into_vec().unwrap();
-    (0..s)
-        .map(|k| Mat::from_fn(r, c, |i, j| data[k * r * c + i * c + j]))
-        .collect()
-}
 
 fn prior_case<T: Scalar + npyz::Deserialize>(dir: &Path, widths: &str, complex: bool) {
     let out = dir.join(format!("prior-{widths}-{complex}.npz"));

@@ -5,21 +5,7 @@ mod common;
 
 use common::*;
 use faer::Mat;
-use std::path::{Path, PathBuf};
-
-fn lti(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata/lti")
-        .join(name)
-}
-
-fn floats(v: &serde_json::Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
+use std::path::Path;
 
 fn expected_hsv(name: &str) -> Vec<f64> {
     let text = std::fs::read_to_string(lti(name).join("expected.json")).unwrap();

@@ -5,21 +5,7 @@ mod common;
 
 use common::*;
 use faer::Mat;
-use std::path::{Path, PathBuf};
-
-fn lti(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata/lti")
-        .join(name)
-}
-
-fn floats(v: &serde_json::Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
+use std::path::Path;
 
 /// Writes (sa A, sb B, sc C, D) of `slicot_ab09ad` into `dir`.
 fn scaled_ab09ad(dir: &Path, sa: f64, sb: f64, sc: f64) {

@@ -8,7 +8,7 @@ use dln::linalg::{Scalar, c64};
 use faer::Mat;
 use npyz::WriterBuilder;
 use std::io::{Cursor, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The `dln` binary.
 pub fn dln() -> Command {
@@ -245,4 +245,38 @@ pub fn random_layers<T: Scalar>(seed: u64, widths: &[usize], rank: Option<usize>
 /// Complex unit, for building complex test data.
 pub fn ci(re: f64, im: f64) -> c64 {
     c64::new(re, im)
+}
+
+/// Reads the stacked array `name` (shape S × r × c) of an `.npz` written by `dln sample`.
+pub fn read_stacked<T: Scalar + npyz::Deserialize>(path: &Path, name: &str) -> Vec<Mat<T>> {
+    let mut npz = npyz::npz::NpzArchive::open(path).unwrap();
+    let mut f = npz.zip_archive().by_name(&format!("{name}.npy")).unwrap();
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes).unwrap();
+    let npy = npyz::NpyFile::new(std::io::Cursor::new(bytes)).unwrap();
+    let want = if T::IS_COMPLEX { "'<c16'" } else { "'<f8'" };
+    assert_eq!(npy.dtype().descr(), want);
+    let shape: Vec<usize> = npy.shape().iter().map(|&x| x as usize).collect();
+    assert_eq!(shape.len(), 3, "stacked output must be 3-D");
+    let (s, r, c) = (shape[0], shape[1], shape[2]);
+    let data: Vec<T> = npy.into_vec().unwrap();
+    (0..s)
+        .map(|k| Mat::from_fn(r, c, |i, j| data[k * r * c + i * c + j]))
+        .collect()
+}
+
+/// The directory of the reference system `name` in the repository's `testdata/lti`.
+pub fn lti(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/lti")
+        .join(name)
+}
+
+/// The numbers of a JSON array.
+pub fn floats(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
