@@ -583,23 +583,23 @@ fn hammarling_small(
 /// inverting $u$; `None` if the eigenvalues of $t$ are real.
 ///
 /// Hammarling's complex formulation (1982, §6): with the unitary $Q$ of the complex Schur form
-/// $Q^{*}tQ = T_c = \begin{pmatrix}\lambda&\mu\\0&\bar\lambda\end{pmatrix}$ ($Q$'s first
+/// $Q^{*}tQ = T_c = \begin{pmatrix}\lambda&\mu\\\\0&\bar\lambda\end{pmatrix}$ ($Q$'s first
 /// column an eigenvector, $\det Q = 1$) and a unitary $G$ with $Q^{*}rG = R_c =
-/// \begin{pmatrix}r_1&r_{12}\\0&r_2\end{pmatrix}$, $r_2 > 0$, the complex factor
-/// $U_c = \begin{pmatrix}\nu_1&u_{12}\\0&\nu_2\end{pmatrix}$ of $Y_c = Q^{*}YQ$ is, with
+/// \begin{pmatrix}r_1&r_{12}\\\\0&r_2\end{pmatrix}$, $r_2 > 0$, the complex factor
+/// $U_c = \begin{pmatrix}\nu_1&u_{12}\\\\0&\nu_2\end{pmatrix}$ of $Y_c = Q^{*}YQ$ is, with
 /// $\kappa = \sqrt{-2a}$ (CT) resp. $\sqrt{1-|\lambda|^2}$ (DT) and $d = 2\lambda$ (CT) resp.
 /// $\lambda^2 - 1$ (DT),
 /// $$\nu_2 = \frac{r_2}{\kappa},\quad u_{12} = -\frac{\mu\nu_2\,[\lambda] + \kappa r_{12}}{d},
 /// \quad \rho' = \frac{2i\omega\,r_{12} + \mu r_2}{d},\quad
-/// \nu_1 = \frac{\|(r_1, \rho')\|}{\kappa},$$
+/// \nu_1 = \frac{\\|(r_1, \rho')\\|}{\kappa},$$
 /// ($[\lambda]$ in DT only) where $\rho'$ is the column left for the leading entry. No step
 /// cancels: $\rho'$ — small exactly when the pair is nearly uncontrollable from $r$ (eigenvalues
-/// $-100\pm10^{-8}i$ with a rank-one $r$ on lf10) — is a sum of two products, not a difference
+/// $-100\pm10^{-8}i$ with a rank-one $r$, the case suspected on lf10) — is a sum of two products, not a difference
 /// of $O(1)$ numbers, and $r_1 = \det(Q^{*}r)/r_2$. Then
-/// $K = U_c^{-1}T_cU_c = \begin{pmatrix}\lambda&-\kappa\rho'/\nu_1\\0&\bar\lambda
-/// \end{pmatrix}$ and $L = U_c^{-1}R_c = \begin{pmatrix}\kappa r_1/\|\cdot\|&\kappa
-/// [\lambda]\rho'/\|\cdot\|\\0&\kappa\end{pmatrix}$ have bounded entries. The real factor:
-/// $M = QU_c = uW$ with $W$ unitary, $u_{11} = \|M_{1,:}\|$, $u_{01} = \operatorname{Re}
+/// $K = U_c^{-1}T_cU_c = \begin{pmatrix}\lambda&-\kappa\rho'/\nu_1\\\\0&\bar\lambda
+/// \end{pmatrix}$ and $L = U_c^{-1}R_c = \begin{pmatrix}\kappa r_1/\\|\cdot\\|&\kappa
+/// [\lambda]\rho'/\\|\cdot\\|\\\\0&\kappa\end{pmatrix}$ have bounded entries. The real factor:
+/// $M = QU_c = uW$ with $W$ unitary, $u_{11} = \\|M_{1,:}\\|$, $u_{01} = \operatorname{Re}
 /// M_{0,:}M_{1,:}^{*}/u_{11}$, $u_{00} = \nu_1\nu_2/u_{11}$ ($|\det M| = \nu_1\nu_2$), $W$'s rows
 /// $w_1 = M_{1,:}/u_{11}$ and $w_0 = (\bar w_{11}, -\bar w_{10})$; finally
 /// $S = WK^{*}W^{*}$ and $\alpha = GL^{*}W^{*}$ (real up to rounding). They satisfy
