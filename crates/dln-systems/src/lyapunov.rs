@@ -594,8 +594,8 @@ fn hammarling_small(
 /// \nu_1 = \frac{\\|(r_1, \rho')\\|}{\kappa},$$
 /// ($[\lambda]$ in DT only) where $\rho'$ is the column left for the leading entry. No step
 /// cancels: $\rho'$ — small exactly when the pair is nearly uncontrollable from $r$ (eigenvalues
-/// $-100\pm10^{-8}i$ with a rank-one $r$, the case suspected on lf10) — is a sum of two products, not a difference
-/// of $O(1)$ numbers, and $r_1 = \det(Q^{*}r)/r_2$. Then
+/// $-100\pm10^{-8}i$ with a rank-one $r$, the case suspected on lf10) — is a sum of two
+/// products, not a difference of $O(1)$ numbers, and $r_1 = \det(Q^{*}r)/r_2$. Then
 /// $K = U_c^{-1}T_cU_c = \begin{pmatrix}\lambda&-\kappa\rho'/\nu_1\\\\0&\bar\lambda
 /// \end{pmatrix}$ and $L = U_c^{-1}R_c = \begin{pmatrix}\kappa r_1/\\|\cdot\\|&\kappa
 /// [\lambda]\rho'/\\|\cdot\\|\\\\0&\kappa\end{pmatrix}$ have bounded entries. The real factor:
