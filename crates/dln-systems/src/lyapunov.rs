@@ -563,6 +563,162 @@ fn hammarling_small(
     } else {
         [[1.0, 0.0], [0.0, 1.0]]
     };
+    let scale = if rn > 0.0 { rn } else { 0.0 };
+    let (un, s, alpha) = match hammarling_pair(t22, r, discrete) {
+        Some(step) => step,
+        None => hammarling_block_via_gram(t22, r, discrete),
+    };
+    let u = [
+        [un[0][0] * scale, un[0][1] * scale],
+        [0.0, un[1][1] * scale],
+    ];
+    (u, s, alpha)
+}
+
+/// The $2\times2$ Hammarling step for a block $t$ with a complex-conjugate pair
+/// $\lambda, \bar\lambda$ ($\lambda = a + i\omega$, $\omega > 0$) and a normalized upper-triangular
+/// $r$: returns $u$ (upper triangular, $uu^{\mathsf T} = Y$ with $tY + Yt^{\mathsf T} + rr^{\mathsf T}
+/// = 0$, resp. $tYt^{\mathsf T} - Y + rr^{\mathsf T} = 0$), $S = u^{\mathsf T}t^{\mathsf
+/// T}u^{-\mathsf T}$ and $\alpha = r^{\mathsf T}u^{-\mathsf T}$, without forming $Y$ and without
+/// inverting $u$; `None` if the eigenvalues of $t$ are real.
+///
+/// Hammarling's complex formulation (1982, §6): with the unitary $Q$ of the complex Schur form
+/// $Q^{*}tQ = T_c = \begin{pmatrix}\lambda&\mu\\\\0&\bar\lambda\end{pmatrix}$ ($Q$'s first
+/// column an eigenvector, $\det Q = 1$) and a unitary $G$ with $Q^{*}rG = R_c =
+/// \begin{pmatrix}r_1&r_{12}\\\\0&r_2\end{pmatrix}$, $r_2 > 0$, the complex factor
+/// $U_c = \begin{pmatrix}\nu_1&u_{12}\\\\0&\nu_2\end{pmatrix}$ of $Y_c = Q^{*}YQ$ is, with
+/// $\kappa = \sqrt{-2a}$ (CT) resp. $\sqrt{1-|\lambda|^2}$ (DT) and $d = 2\lambda$ (CT) resp.
+/// $\lambda^2 - 1$ (DT),
+/// $$\nu_2 = \frac{r_2}{\kappa},\quad u_{12} = -\frac{\mu\nu_2\,[\lambda] + \kappa r_{12}}{d},
+/// \quad \rho' = \frac{2i\omega\,r_{12} + \mu r_2}{d},\quad
+/// \nu_1 = \frac{\\|(r_1, \rho')\\|}{\kappa},$$
+/// ($[\lambda]$ in DT only) where $\rho'$ is the column left for the leading entry. No step
+/// cancels: $\rho'$ — small exactly when the pair is nearly uncontrollable from $r$ (eigenvalues
+/// $-100\pm10^{-8}i$ with a rank-one $r$, the case suspected on lf10) — is a sum of two
+/// products, not a difference of $O(1)$ numbers, and $r_1 = \det(Q^{*}r)/r_2$. Then
+/// $K = U_c^{-1}T_cU_c = \begin{pmatrix}\lambda&-\kappa\rho'/\nu_1\\\\0&\bar\lambda
+/// \end{pmatrix}$ and $L = U_c^{-1}R_c = \begin{pmatrix}\kappa r_1/\\|\cdot\\|&\kappa
+/// [\lambda]\rho'/\\|\cdot\\|\\\\0&\kappa\end{pmatrix}$ have bounded entries. The real factor:
+/// $M = QU_c = uW$ with $W$ unitary, $u_{11} = \\|M_{1,:}\\|$, $u_{01} = \operatorname{Re}
+/// M_{0,:}M_{1,:}^{*}/u_{11}$, $u_{00} = \nu_1\nu_2/u_{11}$ ($|\det M| = \nu_1\nu_2$), $W$'s rows
+/// $w_1 = M_{1,:}/u_{11}$ and $w_0 = (\bar w_{11}, -\bar w_{10})$; finally
+/// $S = WK^{*}W^{*}$ and $\alpha = GL^{*}W^{*}$ (real up to rounding). They satisfy
+/// $S + S^{\mathsf T} + \alpha^{\mathsf T}\alpha = 0$ (CT), $S^{\mathsf T}S + \alpha^{\mathsf
+/// T}\alpha = I$ (DT) to rounding, whatever the conditioning of $u$.
+fn hammarling_pair(t: Block2, r: Block2, discrete: bool) -> Option<(Block2, Block2, Block2)> {
+    let c = |re: f64, im: f64| c64::new(re, im);
+    let p = 0.5 * (t[0][0] - t[1][1]);
+    let a = 0.5 * (t[0][0] + t[1][1]);
+    let (b01, b10) = (t[0][1], t[1][0]);
+    // omega^2 = -(p^2 + b01 b10) > 0 for a complex pair; sqrt|b01| sqrt|b10| avoids
+    // under/overflow of the product in the standardized case p = 0.
+    let omega = if p == 0.0 {
+        if b01 * b10 >= 0.0 || b01 == 0.0 {
+            return None;
+        }
+        b01.abs().sqrt() * b10.abs().sqrt()
+    } else {
+        let d = p * p + b01 * b10;
+        if d >= 0.0 || !d.is_finite() {
+            return None;
+        }
+        (-d).sqrt()
+    };
+    let lambda = c(a, omega);
+    // Eigenvector x = (b01, lambda - t00) = (b01, -p + i omega); Q = [x, (-conj x1, conj x0)]/|x|.
+    let nx = b01.hypot(p).hypot(omega);
+    let q = [
+        [c(b01 / nx, 0.0), c(p / nx, omega / nx)],
+        [c(-p / nx, omega / nx), c(b01 / nx, 0.0)],
+    ];
+    let det_q = q[0][0] * q[1][1] - q[0][1] * q[1][0];
+    let tq1 = [
+        c(t[0][0], 0.0) * q[0][1] + c(t[0][1], 0.0) * q[1][1],
+        c(t[1][0], 0.0) * q[0][1] + c(t[1][1], 0.0) * q[1][1],
+    ];
+    let mu = q[0][0].conj() * tq1[0] + q[1][0].conj() * tq1[1];
+    // R~ = Q^* r.
+    let rt =
+        |i: usize, j: usize| q[0][i].conj() * c(r[0][j], 0.0) + q[1][i].conj() * c(r[1][j], 0.0);
+    let (y0, y1, z0, z1) = (rt(0, 0), rt(0, 1), rt(1, 0), rt(1, 1));
+    let r2 = z0.norm().hypot(z1.norm());
+    if r2 == 0.0 || !r2.is_finite() {
+        return None;
+    }
+    // G = [[z1, conj z0], [-z0, conj z1]] / r2: (z0, z1) G = (0, r2), det G = 1.
+    let g = [[z1 / r2, z0.conj() / r2], [-z0 / r2, z1.conj() / r2]];
+    let r12 = (y0 * z0.conj() + y1 * z1.conj()) / r2;
+    let r1 = det_q.conj() * c(r[0][0] * r[1][1], 0.0) / r2;
+    let (kappa, d) = if discrete {
+        let m = lambda.norm();
+        (((1.0 - m) * (1.0 + m)).sqrt(), lambda * lambda - 1.0)
+    } else {
+        ((-2.0 * a).sqrt(), lambda * 2.0)
+    };
+    let nu2 = r2 / kappa;
+    let mu_nu2 = if discrete {
+        mu * nu2 * lambda
+    } else {
+        mu * nu2
+    };
+    let u12 = -(mu_nu2 + r12 * kappa) / d;
+    let rho = (c(0.0, 2.0 * omega) * r12 + mu * r2) / d;
+    let nrm = r1.norm().hypot(rho.norm());
+    let nu1 = nrm / kappa;
+    // K = U_c^{-1} T_c U_c, L = U_c^{-1} R_c (bounded entries; see the doc).
+    let (k01, l00, l01) = if nrm > 0.0 {
+        let rho_l = if discrete { rho * lambda } else { rho };
+        (
+            -(rho * kappa) * (kappa / nrm),
+            r1 * (kappa / nrm),
+            rho_l * (kappa / nrm),
+        )
+    } else {
+        (c(0.0, 0.0), c(kappa, 0.0), c(0.0, 0.0))
+    };
+    let k = [[lambda, k01], [c(0.0, 0.0), lambda.conj()]];
+    let l = [[l00, l01], [c(0.0, 0.0), c(kappa, 0.0)]];
+    // M = Q U_c.
+    let uc = [[c(nu1, 0.0), u12], [c(0.0, 0.0), c(nu2, 0.0)]];
+    let mm = |i: usize, j: usize| q[i][0] * uc[0][j] + q[i][1] * uc[1][j];
+    let (m00, m01, m10, m11) = (mm(0, 0), mm(0, 1), mm(1, 0), mm(1, 1));
+    let u11 = m10.norm().hypot(m11.norm());
+    if u11 == 0.0 || !u11.is_finite() {
+        return None;
+    }
+    let u01 = (m00 * m10.conj() + m01 * m11.conj()).re / u11;
+    let u00 = nu1 * (nu2 / u11);
+    let w1 = [m10 / u11, m11 / u11];
+    let w0 = [det_q * w1[1].conj(), -(det_q * w1[0].conj())];
+    let w = [w0, w1];
+    // S = W K^* W^*, alpha = G L^* W^* (real parts; the imaginary parts are rounding).
+    let prod = |x: [[c64; 2]; 2], y: [[c64; 2]; 2]| {
+        let mut z = [[c(0.0, 0.0); 2]; 2];
+        for i in 0..2 {
+            for j in 0..2 {
+                z[i][j] = x[i][0] * y[0][j] + x[i][1] * y[1][j];
+            }
+        }
+        z
+    };
+    let adj = |x: [[c64; 2]; 2]| {
+        [
+            [x[0][0].conj(), x[1][0].conj()],
+            [x[0][1].conj(), x[1][1].conj()],
+        ]
+    };
+    let sc = prod(prod(w, adj(k)), adj(w));
+    let ac = prod(prod(g, adj(l)), adj(w));
+    let re = |x: [[c64; 2]; 2]| [[x[0][0].re, x[0][1].re], [x[1][0].re, x[1][1].re]];
+    Some(([[u00, u01], [0.0, u11]], re(sc), re(ac)))
+}
+
+/// The $2\times2$ step through the Gramian (fallback for a block with real eigenvalues, which a
+/// standardized Schur form does not produce): solves the $3\times3$ system for
+/// $Y = uu^{\mathsf T}$, takes a reverse Cholesky factor and $S = u^{\mathsf T}t^{\mathsf
+/// T}u^{-\mathsf T}$, $\alpha = r^{\mathsf T}u^{-\mathsf T}$ by inverting $u$ — which loses the
+/// small entry of $u$ to cancellation when $Y$ is nearly singular.
+fn hammarling_block_via_gram(t22: Block2, r: Block2, discrete: bool) -> (Block2, Block2, Block2) {
     // Y = [[y0, y1], [y1, y2]] solves t Y + Y t^T + r r^T = 0 (CT) or t Y t^T - Y + r r^T = 0 (DT).
     let rr = [
         r[0][0] * r[0][0] + r[0][1] * r[0][1],
@@ -635,12 +791,7 @@ fn hammarling_small(
     let tr = |x: [[f64; 2]; 2]| [[x[0][0], x[1][0]], [x[0][1], x[1][1]]];
     let s = mul(mul(tr(un), tr(t)), uinv_t);
     let alpha = mul(tr(r), uinv_t);
-    let scale = if rn > 0.0 { rn } else { 0.0 };
-    let u = [
-        [un[0][0] * scale, un[0][1] * scale],
-        [0.0, un[1][1] * scale],
-    ];
-    (u, s, alpha)
+    (un, s, alpha)
 }
 
 /// Hammarling's recursion on the quasi-triangular $T$: with $B$ ($n\times w$, $w\ge\min(2,n)$)
@@ -1230,5 +1381,187 @@ fn tri_stein_complex(t: MatRef<'_, c64>, mut y: MatMut<'_, c64>) {
             }
             ty[(i, j)] = s;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The $2\times2$ Hammarling step on its own: residuals of the small equation and the
+    //! identities of $S$ and $\alpha$, and the exact determinant of a nearly uncontrollable pair.
+    use super::*;
+
+    type B2 = [[f64; 2]; 2];
+
+    fn mul(x: B2, y: B2) -> B2 {
+        let mut z = [[0.0; 2]; 2];
+        for i in 0..2 {
+            for j in 0..2 {
+                z[i][j] = x[i][0] * y[0][j] + x[i][1] * y[1][j];
+            }
+        }
+        z
+    }
+    fn tr(x: B2) -> B2 {
+        [[x[0][0], x[1][0]], [x[0][1], x[1][1]]]
+    }
+    fn add(x: B2, y: B2, f: f64) -> B2 {
+        [
+            [x[0][0] + f * y[0][0], x[0][1] + f * y[0][1]],
+            [x[1][0] + f * y[1][0], x[1][1] + f * y[1][1]],
+        ]
+    }
+    fn nrm(x: B2) -> f64 {
+        x[0][0].hypot(x[0][1]).hypot(x[1][0]).hypot(x[1][1])
+    }
+
+    /// xorshift64*, uniform in (-1, 1).
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> f64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            let v = self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11;
+            2.0 * (v as f64 / (1u64 << 53) as f64) - 1.0
+        }
+    }
+
+    /// Checks one step; returns the four relative defects.
+    fn defects(t: B2, r: B2, discrete: bool) -> [f64; 4] {
+        let (u, s, alpha) = hammarling_small(t, r, 2, discrete);
+        assert!(u[1][0] == 0.0 && u[0][0] >= 0.0 && u[1][1] >= 0.0, "{u:?}");
+        let y = mul(u, tr(u));
+        let rr = mul(r, tr(r));
+        let (tn, un, rn) = (nrm(t), nrm(u), nrm(r));
+        // Small equation.
+        let res = if discrete {
+            add(add(mul(mul(t, y), tr(t)), y, -1.0), rr, 1.0)
+        } else {
+            add(add(mul(t, y), mul(y, tr(t)), 1.0), rr, 1.0)
+        };
+        let scale = if discrete { tn * tn + 1.0 } else { 2.0 * tn };
+        let d0 = nrm(res) / (scale * un * un + rn * rn);
+        // u^T t^T = S u^T and alpha u^T = r^T.
+        let d1 = nrm(add(mul(tr(u), tr(t)), mul(s, tr(u)), -1.0)) / (tn * un);
+        let d2 = nrm(add(mul(alpha, tr(u)), tr(r), -1.0)) / rn;
+        // S + S^T + alpha^T alpha = 0 (CT), S^T S + alpha^T alpha = I (DT): the small equation
+        // in the metric of u, which a nearly singular u amplifies in the Gram route.
+        let ata = mul(tr(alpha), alpha);
+        let d3 = if discrete {
+            nrm(add(
+                add(mul(tr(s), s), ata, 1.0),
+                [[1.0, 0.0], [0.0, 1.0]],
+                -1.0,
+            ))
+        } else {
+            nrm(add(add(s, tr(s), 1.0), ata, 1.0)) / tn
+        };
+        [d0, d1, d2, d3]
+    }
+
+    #[test]
+    fn pair_step_residuals_on_random_blocks() {
+        let mut g = Rng(0x9e37_79b9_7f4a_7c15);
+        for case in 0..4000 {
+            let discrete = case % 2 == 1;
+            // A 2x2 block with a complex pair: standardized (t00 = t11) or general.
+            let (b01, b10) = (g.next(), g.next());
+            let (b01, b10) = if b01 * b10 < 0.0 {
+                (b01, b10)
+            } else {
+                (b01, -b10)
+            };
+            let p = if case % 3 == 0 {
+                0.0
+            } else {
+                0.1 * g.next() * (-b01 * b10).sqrt()
+            };
+            let a = if discrete {
+                0.3 * g.next()
+            } else {
+                -0.05 - g.next().abs()
+            };
+            let mut t = [[a + p, b01], [b10, a - p]];
+            if discrete {
+                // Scale into the unit disc.
+                let rad = (a * a - (p * p + b01 * b10)).sqrt();
+                let f = 0.95 * g.next().abs().max(0.05) / rad.max(1e-300);
+                t = [[t[0][0] * f, t[0][1] * f], [t[1][0] * f, t[1][1] * f]];
+            }
+            let rank_one = case % 4 < 2;
+            let r = [
+                [if rank_one { 0.0 } else { g.next() }, g.next()],
+                [0.0, g.next()],
+            ];
+            let d = defects(t, r, discrete);
+            let tol = 1e-13;
+            assert!(
+                d.iter().all(|&x| x < tol),
+                "case {case} ({}): t = {t:?}, r = {r:?}: defects {d:?}",
+                if discrete { "DT" } else { "CT" }
+            );
+        }
+    }
+
+    /// $t = aI + \omega J$ (CT) or $c\,R(\theta)$ (DT) with a rank-one $r$ — the lf10 situation
+    /// ($-100\pm10^{-8}i$): the exact $\det Y$ is known in closed form, and $u_{00}u_{11} =
+    /// \sqrt{\det Y}$ must hold to working accuracy although $Y$ is singular to working precision.
+    #[test]
+    fn nearly_uncontrollable_pair_keeps_its_small_factor_entry() {
+        let v = [0.6, -0.8];
+        let r = [[0.0, v[0]], [0.0, v[1]]];
+        for &omega in &[1.0f64, 1e-4, 1e-8, 1e-12] {
+            // CT: det Y = omega^2 / (beta^2 D), beta = -2a, D = beta^2 + 4 omega^2.
+            let a: f64 = -100.0;
+            let t = [[a, omega], [-omega, a]];
+            let beta = -2.0 * a;
+            let dd = beta * beta + 4.0 * omega * omega;
+            let want = omega / (beta * dd.sqrt());
+            let (u, _, _) = hammarling_small(t, r, 2, false);
+            let got = u[0][0] * u[1][1];
+            assert!(
+                ((got - want) / want).abs() < 1e-12,
+                "CT omega = {omega:e}: u00 u11 = {got:e}, exact {want:e}"
+            );
+            let d = defects(t, r, false);
+            assert!(d.iter().all(|&x| x < 1e-13), "CT omega = {omega:e}: {d:?}");
+            // DT: t = c R(theta), det Y = (g^2 - |z|^2)/4, g = 1/(1-q), z = 1/(1 - q e^{2i theta}).
+            let (c, theta) = (0.5f64, omega);
+            let t = [
+                [c * theta.cos(), c * theta.sin()],
+                [-c * theta.sin(), c * theta.cos()],
+            ];
+            let q = c * c;
+            let m = ((1.0 - q) * (1.0 - q) + 4.0 * q * theta.sin().powi(2)).sqrt();
+            let g = 1.0 / (1.0 - q);
+            let z = 1.0 / m;
+            let g_minus_z = 4.0 * q * theta.sin().powi(2) / ((m + 1.0 - q) * (1.0 - q) * m);
+            let want = ((g_minus_z * (g + z)).sqrt()) / 2.0;
+            let (u, _, _) = hammarling_small(t, r, 2, true);
+            let got = u[0][0] * u[1][1];
+            assert!(
+                ((got - want) / want).abs() < 1e-12,
+                "DT theta = {theta:e}: u00 u11 = {got:e}, exact {want:e}"
+            );
+            let d = defects(t, r, true);
+            assert!(d.iter().all(|&x| x < 1e-13), "DT theta = {theta:e}: {d:?}");
+        }
+    }
+
+    /// The Gram route (the fallback for real eigenvalues) loses the small entry on the same
+    /// block: kept as a record of the defect the complex formulas remove.
+    #[test]
+    fn gram_route_loses_the_small_entry() {
+        let r = [[0.0, 0.6], [0.0, -0.8]];
+        let (a, omega): (f64, f64) = (-100.0, 1e-8);
+        let t = [[a, omega], [-omega, a]];
+        let beta = -2.0 * a;
+        let want = omega / (beta * (beta * beta + 4.0 * omega * omega).sqrt());
+        let (u, _, _) = hammarling_block_via_gram(t, r, false);
+        let got = u[0][0] * u[1][1];
+        assert!(
+            ((got - want) / want).abs() > 1e-3,
+            "Gram route: u00 u11 = {got:e}, exact {want:e}"
+        );
     }
 }
