@@ -19,6 +19,7 @@
 //!   measured error [`reduction::Reduction::hinf_error`].
 //! - Norms: [`norms::hinf_norm`], [`norms::h2_norm`]; equations: [`lyapunov`], [`sylvester`];
 //!   Schur forms: [`schur`]; the link to the deep linear network: [`realization`].
+//! - Minimal realizations (any system, unstable included): [`minreal::minimal_realization`].
 //!
 //! # Example
 //! Balanced truncation of a stable model keeps the error between $\sigma_{r+1}$ and
@@ -51,6 +52,7 @@ pub mod equil;
 mod error;
 pub mod gramian;
 pub mod lyapunov;
+pub mod minreal;
 pub mod model;
 pub mod norms;
 pub mod realization;

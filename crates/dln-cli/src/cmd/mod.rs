@@ -54,6 +54,7 @@ pub mod entropy;
 pub mod flow;
 pub mod gram;
 pub mod hsv;
+pub mod minreal;
 pub mod moments;
 pub mod reduce;
 pub mod sample;
@@ -73,6 +74,8 @@ pub enum Command {
     Gram(gram::Args),
     /// Reduce a stable linear system by balanced truncation or singular perturbation.
     Reduce(reduce::Args),
+    /// Minimal realization of a linear system (any A): remove uncontrollable and unobservable parts.
+    Minreal(minreal::Args),
     /// Run a balancing flow (L² or Kirwan–Ness) on a network's fiber.
     Flow(flow::Args),
     /// Train a network by least squares: gradient flow or gradient descent, with weight decay.
@@ -96,6 +99,7 @@ impl Command {
             Command::Hsv(a) => hsv::run(a),
             Command::Gram(a) => gram::run(a),
             Command::Reduce(a) => reduce::run(a),
+            Command::Minreal(a) => minreal::run(a),
             Command::Flow(a) => flow::run(a),
             Command::Train(a) => train::run(a),
             Command::Sample(a) => sample::run(a),
