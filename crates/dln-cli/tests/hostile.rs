@@ -719,6 +719,13 @@ fn training_and_system_reports_on_edge_inputs_hold_no_null() {
             Mat::from_fn(3, 1, |_, _| 2f64.powi(500)),
             Mat::from_fn(1, 3, |_, _| 2f64.powi(500)),
         ),
+        // The Gramians overflow f64 (their factors do not): tr X is reported, not null.
+        (
+            "huger",
+            a.clone(),
+            Mat::from_fn(3, 1, |_, _| 2f64.powi(600)),
+            Mat::from_fn(1, 3, |_, _| 2f64.powi(600)),
+        ),
     ];
     for (name, a, b, c) in systems {
         let sys = dir.path().join(name);
@@ -730,6 +737,22 @@ fn training_and_system_reports_on_edge_inputs_hold_no_null() {
         for kind in ["controllability", "observability"] {
             let g = dir.path().join("g.npy");
             clean_report(&["gram", s(&sys), "--kind", kind, "--out", s(&g)]);
+            let f = clean_report(&["gram", s(&sys), "--kind", kind, "--factor", "--out", s(&g)])
+                .expect("the Cholesky factor is representable");
+            if name == "huger" {
+                // tr X = ‖L‖² ≈ 2^1200 ≈ 10^361: a string in scientific notation.
+                let t = f["trace"].as_str().unwrap_or_else(|| panic!("{f}"));
+                let (m, e) = t.split_once('e').unwrap();
+                let log10 = m.parse::<f64>().unwrap().log10() + e.parse::<f64>().unwrap();
+                assert!((359.0..363.0).contains(&log10), "{f}");
+            }
+        }
+        if name == "tiny" {
+            // X = L·Lᵀ ≈ 2^-2000 underflows to 0: an error, not an all-zero Gramian.
+            let g = dir.path().join("tiny-gram.npy");
+            let args = ["gram", s(&sys), "--kind", "controllability", "--out", s(&g)];
+            run_fail(&args, &["underflow", "--factor"]);
+            assert!(!g.exists());
         }
         let red = dir.path().join(format!("{name}-red"));
         clean_report(&["reduce", s(&sys), "--order", "1", "--out", s(&red)]);

@@ -143,22 +143,17 @@ fn flow_reports_the_relative_moment_norm_at_tiny_scale() {
     }
 }
 
-/// KNOWN FAILURE (opt-in: `cargo test -p dln-cli --test scales -- --ignored`): the flows
-/// themselves are not yet scale-robust. At $2^{-500}$ both flows silently stay put (the
-/// velocity underflows); at $2^{+500}$ the L² flow's fiber solve returns NaN and the
-/// Kirwan–Ness flow is stopped by the step budget. The fix is a power-of-two normalisation of
-/// the state inside `balancing_flow` (with time and `atol` rescaled by the flow's homogeneity),
-/// left to the owner of the flow solver code.
-///
-/// `dln flow l2` on weights $\times2^{\pm500}$. The L² balancing flow is homogeneous of degree 1
-/// ($\mathbf H(\mathbf b)=\mathbf G$ is quadratic on both sides, so $\mathbf b$ is scale-free), hence
-/// the flow of $c\mathbf W$ is $c$ times the flow of $\mathbf W$ at the same times when the absolute
-/// tolerance is scaled alike (`--atol` is in the units of $\mathbf W$). With a power-of-two $c$
-/// every rounding is the same, so the relative moment norms (computed in scaled form: $\|\mathbf
-/// G\|^2$ is $2^{\pm2000}$ here) agree to rounding and the output is $c$ times the unscaled one.
+/// `dln flow l2` on weights $\times2^{\pm500}$ and $\times2^{\pm1000}$. The L² balancing flow is
+/// homogeneous of degree 1 ($\mathbf H(\mathbf b)=\mathbf G$ is quadratic on both sides, so $\mathbf b$ is
+/// scale-free), hence the flow of $c\mathbf W$ is $c$ times the flow of $\mathbf W$ at the same times when
+/// the absolute tolerance is scaled alike (`--atol` is in the units of $\mathbf W$). The library runs
+/// the flow on the weights normalised by a power of two, so with a power-of-two $c$ every rounding
+/// is the same: the relative moment norms agree to rounding, the absolute ones are $c^2$ times the
+/// unscaled ones (strings beyond `f64`, e.g. $\|\mathbf G\|\approx2^{\pm2000}$), and the output is $c$
+/// times the unscaled one. (Before the normalisation, at $2^{-500}$ the flow silently stayed put and
+/// at $2^{+500}$ its fiber solve returned NaN.)
 #[test]
-#[ignore = "known failure: the balancing flows are not scale-robust at 2^±500 (see the doc comment)"]
-fn l2_flow_at_scales_two_to_the_plus_minus_500() {
+fn l2_flow_at_scales_two_to_the_plus_minus_500_and_1000() {
     let dir = tempfile::tempdir().unwrap();
     let layers: Vec<Mat<f64>> = random_layers(21, &[3, 4, 3], None);
     let base = dir.path().join("w.npz");
@@ -189,7 +184,13 @@ fn l2_flow_at_scales_two_to_the_plus_minus_500() {
         .collect();
     assert!(rel0[2] < 0.5 * rel0[0], "the flow balances: {j0}");
     let w0: Vec<Mat<f64>> = read_weights(&base_out);
-    for e in [500, -500] {
+    let g0: Vec<f64> = j0["moment_norm"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    for e in [500, -500, 1000, -1000] {
         let c = 2f64.powi(e);
         let label = format!("x2^{e}");
         let input = dir.path().join(format!("w{e}.npz"));
@@ -209,6 +210,15 @@ fn l2_flow_at_scales_two_to_the_plus_minus_500() {
                 "{label}: relative moment norm {a:e} vs {b:e}"
             );
         }
+        // ‖G‖ in the caller's units: c² times the unscaled one (a string when beyond f64).
+        for (v, g) in j["moment_norm"].as_array().unwrap().iter().zip(&g0) {
+            let got = log10_of(v);
+            let want = g.log10() + 2.0 * f64::from(e) * 2f64.log10();
+            assert!(
+                (got - want).abs() < 1e-9,
+                "{label}: moment norm {v} vs {g:e} c^2"
+            );
+        }
         let w: Vec<Mat<f64>> = read_weights(&out);
         for (x, y) in scale(&w, 1.0 / c).iter().zip(&w0) {
             assert!(
@@ -217,4 +227,95 @@ fn l2_flow_at_scales_two_to_the_plus_minus_500() {
             );
         }
     }
+}
+
+/// `dln flow kirwan-ness` at weights $\times2^{\pm500}$. The Kirwan–Ness flow is cubic in $\mathbf W$: the
+/// flow of $c\mathbf W$ at time $t$ is $c$ times the flow of $\mathbf W$ at time $c^2t$. So at $2^{-500}$ the
+/// run to $t = 2^{1000}\cdot0.5$ and at $2^{+500}$ the run to $t = 2^{-1000}\cdot0.5$ are the scaled
+/// unscaled run to $0.5$; at $2^{-500}$ the run to $t = 0.5$ does not move (the flow's speed is
+/// $\approx2^{-1000}$: the right answer), at $2^{+500}$ it is out of reach of the step budget (it is
+/// the unscaled run to $2^{999}$) and refused saying why, and at $2^{1000}$ its time is not
+/// representable: an error that says so.
+#[test]
+fn kirwan_ness_flow_at_scales_two_to_the_plus_minus_500() {
+    let dir = tempfile::tempdir().unwrap();
+    let layers: Vec<Mat<f64>> = random_layers(22, &[3, 4, 3], None);
+    let flow = |w: &[Mat<f64>], name: &str, t_end: f64, atol: f64| {
+        let input = dir.path().join(format!("{name}.npz"));
+        write_weights(&input, w);
+        let out = dir.path().join(format!("{name}-out.npz"));
+        let args = [
+            "flow",
+            "kirwan-ness",
+            input.to_str().unwrap(),
+            "--t-end",
+            &format!("{t_end:e}"),
+            "--samples",
+            "3",
+            "--atol",
+            &format!("{atol:e}"),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        (args.map(String::from), out)
+    };
+    let series = |j: &serde_json::Value| -> Vec<f64> {
+        j["moment_norm_rel"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{j}"))
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect()
+    };
+    let atol = 1e-12;
+    let (args, base_out) = flow(&layers, "base", 0.5, atol);
+    let j0 = run_json(&args.each_ref().map(String::as_str));
+    let rel0 = series(&j0);
+    assert!(rel0[2] < 0.9 * rel0[0], "the flow balances: {j0}");
+    let w0: Vec<Mat<f64>> = read_weights(&base_out);
+    for e in [500, -500] {
+        let c = 2f64.powi(e);
+        let label = format!("x2^{e}");
+        let t_end = 0.5 * 2f64.powi(-2 * e);
+        let (args, out) = flow(&scale(&layers, c), &format!("w{e}"), t_end, atol * c);
+        let j = run_json(&args.each_ref().map(String::as_str));
+        for (a, b) in series(&j).iter().zip(&rel0) {
+            assert!(rel(*a, *b) < 1e-10, "{label}: {a:e} vs {b:e}");
+        }
+        let w: Vec<Mat<f64>> = read_weights(&out);
+        for (x, y) in scale(&w, 1.0 / c).iter().zip(&w0) {
+            assert!(
+                dln::linalg::rel_diff(x.as_ref(), y.as_ref()) < 1e-10,
+                "{label}"
+            );
+        }
+    }
+    // x2^-500 to t = 0.5: the right answer is "no visible motion".
+    let (args, _) = flow(
+        &scale(&layers, 2f64.powi(-500)),
+        "tiny",
+        0.5,
+        atol * 2f64.powi(-500),
+    );
+    let r = series(&run_json(&args.each_ref().map(String::as_str)));
+    assert!(rel(r[2], r[0]) < 1e-14, "{r:?}");
+    // x2^500 to t = 0.5: refused by the step budget, naming the cause.
+    let (args, out) = flow(
+        &scale(&layers, 2f64.powi(500)),
+        "big",
+        0.5,
+        atol * 2f64.powi(500),
+    );
+    run_fail(
+        &args.each_ref().map(String::as_str),
+        &["out of reach", "‖W‖²"],
+    );
+    assert!(!out.exists());
+    // x2^1000: not representable.
+    let (args, out) = flow(&scale(&layers, 2f64.powi(1000)), "huge", 0.5, 1.0);
+    run_fail(
+        &args.each_ref().map(String::as_str),
+        &["not representable", "time scale"],
+    );
+    assert!(!out.exists());
 }

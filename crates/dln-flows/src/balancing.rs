@@ -26,8 +26,9 @@ use dln_algebra::{
     generator_from_tangent,
 };
 use dln_linalg::Scalar;
-use dln_linalg::scaled::{ScaledReal, frob_norm_scaled};
+use dln_linalg::scaled::{ScaledReal, frob_norm_scaled, ldexp, pow2_exponent, scale_pow2};
 use faer::Mat;
+use std::ops::ControlFlow;
 
 /// How the L² flow solves for its generator at each evaluation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -279,7 +280,12 @@ impl Default for BalancingOptions {
     }
 }
 
-/// Diagnostics of a balancing flow at one time.
+/// Diagnostics of a balancing flow at one time, in the units of the caller's weights.
+///
+/// The `f64` magnitudes are rounded from the exact scaled values (the `*_scaled` fields): they
+/// saturate to `inf` or round towards `0` when the weights are so large or so small that the
+/// quantity leaves the `f64` range (e.g. $\|\mathbf W\|^2$ for weights $\times2^{\pm600}$). The relative
+/// quantities are always right.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BalancingSample {
     /// Time.
@@ -291,10 +297,16 @@ pub struct BalancingSample {
     pub moment_norm_rel: f64,
     /// $\|\mathbf W(t)\|^2$.
     pub l2_norm_sq: f64,
-    /// $\|\mathbf W(t)\|^2 - N\sum_i\sigma_i(X)^{2/N}$.
+    /// $\|\mathbf W(t)\|^2 - N\sum_i\sigma_i^{2/N}$.
     pub l2_gap: f64,
     /// $\|X(t) - X(0)\|_F/\|X(0)\|_F$ (the absolute change $\|X(t)\|_F$ when $X(0)=0$).
     pub product_rel_change: f64,
+    /// $\|\mathbf G(t)\|$, exact in scaled form.
+    pub moment_norm_scaled: ScaledReal,
+    /// $\|\mathbf W(t)\|^2$, exact in scaled form.
+    pub l2_norm_sq_scaled: ScaledReal,
+    /// $\|\mathbf W(t)\|^2 - N\sum_i\sigma_i^{2/N}$, exact in scaled form.
+    pub l2_gap_scaled: ScaledReal,
 }
 
 /// Result of [`balancing_flow`].
@@ -304,8 +316,10 @@ pub struct BalancingRun<T: Scalar> {
     pub network: Network<T>,
     /// One sample per requested time reached.
     pub samples: Vec<BalancingSample>,
-    /// $N\sum_i\sigma_i(X(0))^{2/N}$.
+    /// $N\sum_i\sigma_i(X(0))^{2/N}$ (rounded from [`BalancingRun::lower_bound_scaled`]).
     pub lower_bound: f64,
+    /// $N\sum_i\sigma_i(X(0))^{2/N}$, exact in scaled form.
+    pub lower_bound_scaled: ScaledReal,
     /// Integrator counters.
     pub stats: crate::FlowStats,
     /// Total inner linear-solver iterations (L² flow).
@@ -326,47 +340,206 @@ fn tuple_norm_scaled<T: Scalar>(a: &[Mat<T>]) -> ScaledReal {
     .sqrt()
 }
 
-/// Diagnostics of `w` against the initial product `x0` and the lower bound. The norms are
-/// computed in scaled form and rounded to `f64` only at the end, so the relative quantities are
-/// right at every scale.
+/// $x\cdot2^{k}$, exactly.
+fn shift_scaled(x: ScaledReal, k: i64) -> ScaledReal {
+    ScaledReal::new(x.mantissa(), x.exponent() + k)
+}
+
+/// How far below $2^{0}$ the largest entry of a layer may be brought by the normalisation of
+/// [`balancing_flow`]: above $2^{-968}$, the entries down to its rounding level stay normal numbers.
+const LAYER_FLOOR: i64 = 968;
+
+/// The exponent $e$ of the power of two $s = 2^{e}$ by which [`balancing_flow`] divides the weights:
+/// $\|\mathbf W\|\in[2^{e-1},2^{e})$, so that the normalised state has norm in $[\tfrac12,1)$; lowered
+/// (never below $0$) when dividing by $2^{e}$ would bring a layer's largest entry below
+/// $2^{-968}$ (layers of very different magnitudes), so that no entry loses bits. $0$ for
+/// $\mathbf W = 0$.
+fn normalising_exponent<T: Scalar>(w: &Network<T>) -> i64 {
+    let norm = w.l2_norm_scaled();
+    if norm.is_zero() {
+        return 0;
+    }
+    let e = norm.exponent();
+    let smallest_layer = w
+        .layers()
+        .iter()
+        .filter_map(|l| pow2_exponent(l.as_ref()))
+        .min();
+    match smallest_layer {
+        Some(m) if e > 0 => e.min((m + LAYER_FLOOR).max(0)),
+        _ => e,
+    }
+}
+
+/// $2^{k}W_j$ for every layer (exact while the entries stay normal numbers).
+fn scale_layers<T: Scalar>(layers: &[Mat<T>], k: i64) -> Vec<Mat<T>> {
+    layers.iter().map(|l| scale_pow2(l.as_ref(), k)).collect()
+}
+
+/// The time exponent of a flow of homogeneity degree $d$ ($F(s\mathbf V) = s^{d}F(\mathbf V)$): with
+/// $\mathbf W = s\mathbf V$, $\dot{\mathbf W} = F(\mathbf W)$ becomes $\frac{d\mathbf V}{d\tau} = F(\mathbf V)$ in
+/// $\tau = s^{d-1}t$. The L² flow has $d = 1$ ($\mathbf b$ solves $\mathbf H(\mathbf b) = \mathbf G$, quadratic on
+/// both sides, so it is scale-free and $\mathbf w_{\mathbf b}$ is linear in $\mathbf W$): $\tau = t$. The
+/// Kirwan–Ness flow $\dot W_k = 2(W_kG_{k-1} - G_kW_k)$ has $d = 3$: $\tau = s^{2}t$.
+fn time_exponent(flow: BalancingFlow, e: i64) -> i64 {
+    match flow {
+        BalancingFlow::L2 => 0,
+        BalancingFlow::KirwanNess => 2 * e,
+    }
+}
+
+/// An observer of the normalised run that shows the caller's observer the run in its own units:
+/// weights $\times2^{e}$, times and step sizes $\times2^{-k}$ ($k$ the time exponent), the caller's
+/// final time.
+struct InUserUnits<'o, O> {
+    inner: &'o mut O,
+    e: i64,
+    time_shift: i64,
+    t_end: f64,
+}
+
+impl<O> InUserUnits<'_, O> {
+    fn forward<T: Scalar, R>(
+        &mut self,
+        p: &Progress<'_, T>,
+        f: impl FnOnce(&mut O, &Progress<'_, T>) -> R,
+    ) -> R {
+        let scaled;
+        let weights = if self.e == 0 {
+            p.weights
+        } else {
+            scaled = scale_layers(p.weights, self.e);
+            &scaled
+        };
+        let q = Progress {
+            t: ldexp(p.t, -self.time_shift),
+            h: ldexp(p.h, -self.time_shift),
+            t_end: self.t_end,
+            weights,
+            stats: p.stats,
+        };
+        f(self.inner, &q)
+    }
+}
+
+impl<'a, T: Scalar, O> Observer<Progress<'a, T>> for InUserUnits<'_, O>
+where
+    O: for<'b> Observer<Progress<'b, T>>,
+{
+    fn on_start(&mut self, name: &str, s: &Progress<'a, T>) -> ControlFlow<()> {
+        self.forward(s, |o, q| o.on_start(name, q))
+    }
+    fn on_step(&mut self, s: &Progress<'a, T>) -> ControlFlow<()> {
+        self.forward(s, |o, q| o.on_step(q))
+    }
+    fn on_finish(&mut self, s: &Progress<'a, T>, why: &Termination) {
+        self.forward(s, |o, q| o.on_finish(q, why))
+    }
+}
+
+/// An error of the normalised run with its times and step sizes in the caller's units.
+fn error_in_user_units(err: FlowError, time_shift: i64) -> FlowError {
+    if time_shift == 0 {
+        return err;
+    }
+    let u = |x: f64| ldexp(x, -time_shift);
+    match err {
+        FlowError::Diverged { t, step, what } => FlowError::Diverged {
+            t: u(t),
+            step,
+            what,
+        },
+        FlowError::StepSizeTooSmall { t, h } => FlowError::StepSizeTooSmall { t: u(t), h: u(h) },
+        FlowError::MaxStepsReached { t, max_steps } => {
+            FlowError::MaxStepsReached { t: u(t), max_steps }
+        }
+        FlowError::TimeOutOfRange {
+            requested,
+            from,
+            to,
+        } => FlowError::TimeOutOfRange {
+            requested: u(requested),
+            from: u(from),
+            to: u(to),
+        },
+        FlowError::SolveFailed {
+            t,
+            iterations,
+            residual,
+        } => FlowError::SolveFailed {
+            t: u(t),
+            iterations,
+            residual,
+        },
+        other => other,
+    }
+}
+
+/// Diagnostics of the normalised state `v` ($\mathbf W = 2^{e}\mathbf V$) against the normalised
+/// initial product `x0` and lower bound, in the caller's units: $\|\mathbf G\|$, $\|\mathbf W\|^2$ and the gap
+/// are quadratic ($\times2^{2e}$), the relative quantities invariant, and the absolute change of
+/// $X$ (used when $X(0) = 0$) of degree $N$. The norms are computed in scaled form and rounded to
+/// `f64` only at the end, so the relative quantities are right at every scale.
 fn sample<T: Scalar>(
     t: f64,
-    w: &Network<T>,
+    v: &Network<T>,
     x0: &Mat<T>,
     lower_bound: ScaledReal,
+    e: i64,
 ) -> BalancingSample {
-    let l2 = w.l2_norm_scaled();
+    let l2 = v.l2_norm_scaled();
     let l2 = l2.mul(l2);
-    let moment_norm = w.moment_norm_scaled();
-    let x = w.product();
+    let moment_norm = v.moment_norm_scaled();
+    let x = v.product();
     let change = frob_norm_scaled((&x - x0).as_ref());
     let x0_norm = frob_norm_scaled(x0.as_ref());
+    let moment_norm_scaled = shift_scaled(moment_norm, 2 * e);
+    let l2_norm_sq_scaled = shift_scaled(l2, 2 * e);
+    let l2_gap_scaled = shift_scaled(l2.sub(lower_bound), 2 * e);
     BalancingSample {
         t,
-        moment_norm: moment_norm.to_f64(),
+        moment_norm: moment_norm_scaled.to_f64(),
         moment_norm_rel: if moment_norm.is_zero() {
             0.0
         } else {
             moment_norm.ratio(l2)
         },
-        l2_norm_sq: l2.to_f64(),
-        l2_gap: l2.sub(lower_bound).to_f64(),
+        l2_norm_sq: l2_norm_sq_scaled.to_f64(),
+        l2_gap: l2_gap_scaled.to_f64(),
         product_rel_change: if change.is_zero() {
             0.0
         } else if x0_norm.is_zero() {
-            // X(0) = 0: the absolute change (a relative one is undefined).
-            change.to_f64()
+            // X(0) = 0: the absolute change (a relative one is undefined), of degree N in W.
+            shift_scaled(change, v.depth() as i64 * e).to_f64()
         } else {
             change.ratio(x0_norm)
         },
+        moment_norm_scaled,
+        l2_norm_sq_scaled,
+        l2_gap_scaled,
     }
 }
 
 /// Runs a balancing flow from `w0` and samples it at `t_eval` (non-decreasing, starting at or after 0).
 ///
+/// # Scale
+/// Both flows are homogeneous, so the run is carried out on the normalised weights
+/// $\mathbf V = 2^{-e}\mathbf W$ with $\|\mathbf V\|\in[\tfrac12,1)$ (see the private `normalising_exponent`)
+/// and mapped back exactly: the L² flow is of degree 1, so $\mathbf W(t) = 2^{e}\mathbf V(t)$ at the
+/// same times; the Kirwan–Ness flow is of degree 3, so $\mathbf W(t) = 2^{e}\mathbf V(2^{2e}t)$. The
+/// absolute tolerance (in the units of $\mathbf W$) becomes $2^{-e}\,\texttt{atol}$, the initial and
+/// largest step sizes are converted to the normalised time $\tau = 2^{2e}t$ of the Kirwan–Ness flow
+/// (its `h_min` test applies in $\tau$), and everything reported — samples, the observer's
+/// [`Progress`], times in errors — is in the caller's units. Scaling by a power of two is exact,
+/// so the run of $2^{k}\mathbf W$ is $2^{k}$ times the run of $\mathbf W$ (Kirwan–Ness: at times
+/// $2^{-2k}t$) to the last bit, for weights of any magnitude.
+///
 /// # Errors
 /// Integration failures ([`FlowError::StepSizeTooSmall`], [`FlowError::MaxStepsReached`]),
-/// [`FlowError::SolveFailed`] from the L² flow's solves, and SVD failures for the lower bound.
+/// [`FlowError::SolveFailed`] from the L² flow's solves, SVD failures for the lower bound, and
+/// [`FlowError::NotRepresentable`] when the Kirwan–Ness flow's normalised time $2^{2e}t$ of a
+/// requested time overflows `f64` (weights of norm $\gtrsim2^{512}$: the flow's time scale
+/// $\|\mathbf W\|^{-2}$ is then below the `f64` range).
 ///
 /// # Panics
 /// If `t_eval` is empty or decreasing.
@@ -393,8 +566,45 @@ pub fn balancing_flow<T: Scalar, O>(
 where
     O: for<'a> Observer<Progress<'a, T>>,
 {
-    let lower_bound = BalancedOrbit::of(w0)?.l2_lower_bound_scaled();
-    let x0 = w0.product();
+    assert!(!t_eval.is_empty(), "balancing_flow: no output times");
+    let e = normalising_exponent(w0);
+    let time_shift = time_exponent(opts.flow, e);
+    let v0 = Network::new(scale_layers(w0.layers(), -e))?;
+    let taus = t_eval
+        .iter()
+        .map(|&t| {
+            let tau = ldexp(t, time_shift);
+            if tau.is_finite() {
+                Ok(tau)
+            } else {
+                Err(FlowError::NotRepresentable {
+                    what: format!(
+                        "the {} flow of weights with ‖W‖ ≈ 2^{e} runs on the time scale \
+                         ‖W‖^-2 ≈ 2^{}: t = {t:e} is t·2^{time_shift} of its time units, beyond \
+                         f64 (the flow is cubic in W, so its speed grows as ‖W‖²)",
+                        opts.flow.name(),
+                        -2 * e,
+                    ),
+                })
+            }
+        })
+        .collect::<Result<Vec<f64>>>()?;
+    let mut integration = opts.integration;
+    // atol is in the units of W. Clamped to [smallest subnormal, f64::MAX] so that the error test
+    // never divides by 0 (that far below the weights' size it is pure relative control anyway).
+    integration.atol = ldexp(integration.atol, -e).clamp(f64::from_bits(1), f64::MAX);
+    integration.h0 = integration.h0.map(|h| ldexp(h, time_shift));
+    integration.h_max = ldexp(integration.h_max, time_shift);
+    let mut user_obs = InUserUnits {
+        inner: obs,
+        e,
+        time_shift,
+        t_end: *t_eval.last().expect("non-empty"),
+    };
+    let in_user_units = |err| error_in_user_units(err, time_shift);
+
+    let lower_bound = BalancedOrbit::of(&v0)?.l2_lower_bound_scaled();
+    let x0 = v0.product();
     let mut cg_iterations = 0;
     let mut h_solves = 0;
     let cg = CgOptions {
@@ -404,48 +614,58 @@ where
     let traj: Trajectory<T> = match (opts.flow, opts.scheme) {
         (BalancingFlow::L2, Scheme::Structured) => {
             let field = L2Field::with_solver(cg, opts.solver);
-            let mut rk = Rkmk5::new(field, 0.0, w0.clone(), opts.integration);
-            let tr = rk.solve_dense(t_eval, obs)?;
+            let mut rk = Rkmk5::new(field, 0.0, v0.clone(), integration);
+            let tr = rk
+                .solve_dense(&taus, &mut user_obs)
+                .map_err(in_user_units)?;
             cg_iterations = rk.field().cg_iterations;
             h_solves = rk.field().h_solves;
             tr
         }
         (BalancingFlow::KirwanNess, Scheme::Structured) => {
-            Rkmk5::new(KirwanNessField, 0.0, w0.clone(), opts.integration)
-                .solve_dense(t_eval, obs)?
+            Rkmk5::new(KirwanNessField, 0.0, v0.clone(), integration)
+                .solve_dense(&taus, &mut user_obs)
+                .map_err(in_user_units)?
         }
         (BalancingFlow::L2, Scheme::Generic) => {
             let mut rk = Dopri5::new(
                 OnOrbit(L2Field::with_solver(cg, opts.solver)),
                 0.0,
-                w0.layers().to_vec(),
-                opts.integration,
+                v0.layers().to_vec(),
+                integration,
             );
-            let tr = rk.solve_dense(t_eval, obs)?;
+            let tr = rk
+                .solve_dense(&taus, &mut user_obs)
+                .map_err(in_user_units)?;
             cg_iterations = rk.field().0.cg_iterations;
             h_solves = rk.field().0.h_solves;
             tr
         }
         (BalancingFlow::KirwanNess, Scheme::Generic) => {
-            Dopri5::new(KirwanNessField, 0.0, w0.layers().to_vec(), opts.integration)
-                .solve_dense(t_eval, obs)?
+            Dopri5::new(KirwanNessField, 0.0, v0.layers().to_vec(), integration)
+                .solve_dense(&taus, &mut user_obs)
+                .map_err(in_user_units)?
         }
     };
+    // The trajectory's samples are at a prefix of `taus`, i.e. at the same prefix of `t_eval`.
     let mut samples = Vec::with_capacity(traj.t.len());
-    let mut last = w0.clone();
-    for (t, w) in traj.t.iter().zip(traj.w) {
-        let net = Network::new(w).map_err(|_| FlowError::Diverged {
+    let mut last = v0;
+    for (t, v) in t_eval.iter().zip(traj.w) {
+        let net = Network::new(v).map_err(|_| FlowError::Diverged {
             t: *t,
             step: traj.stats.n_steps,
             what: "weights are not finite",
         })?;
-        samples.push(sample(*t, &net, &x0, lower_bound));
+        samples.push(sample(*t, &net, &x0, lower_bound, e));
         last = net;
     }
+    let network = Network::new(scale_layers(last.layers(), e))?;
+    let lower_bound_scaled = shift_scaled(lower_bound, 2 * e);
     Ok(BalancingRun {
-        network: last,
+        network,
         samples,
-        lower_bound: lower_bound.to_f64(),
+        lower_bound: lower_bound_scaled.to_f64(),
+        lower_bound_scaled,
         stats: traj.stats,
         cg_iterations,
         h_solves,

@@ -96,6 +96,13 @@ pub enum FlowError {
         /// The admissible level.
         tolerance: f64,
     },
+    /// A quantity the run needs is outside the `f64` range although the input is finite (e.g. the
+    /// Kirwan–Ness flow's normalised time $t\cdot2^{2e}$ for weights of norm $\approx2^{e}$).
+    #[error("not representable in f64: {what}")]
+    NotRepresentable {
+        /// Which quantity, and its size.
+        what: String,
+    },
     /// The learning-flow operator $\mathcal A_{N,X}$ is singular on the given argument (rank-deficient $X$, $N\ge2$).
     #[error(
         "the operator A_(N,X) is singular (rank-deficient X): cannot invert it on this argument"

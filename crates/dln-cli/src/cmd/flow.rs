@@ -4,7 +4,7 @@
 //! $\dot W_k = 2(W_kG_{k-1} - G_kW_k)$ is the gradient flow of $\tfrac12\|\mathbf G\|^2$. Both keep
 //! $X = W_N\cdots W_1$ fixed (to rounding, with the default structure-preserving integrator).
 
-use super::{Report, emit, num, positive_f64};
+use super::{Magnitude, Report, emit, num, positive_f64};
 use crate::error::{CliError, Result};
 use crate::io::{Element, check_output_file, dispatch, read_weights, write_weights};
 use crate::resources::{DEFAULT_MAX_STEPS, StepBudget, check_samples};
@@ -13,6 +13,7 @@ use dln::flows::balancing::{
     BalancingFlow, BalancingOptions, FiberSolver, Scheme, balancing_flow, linspace,
 };
 use dln::flows::{FlowBuilder, Observer, Progress, Termination};
+use dln::linalg::ScaledReal;
 use serde::Serialize;
 use std::fmt::Write;
 use std::io::IsTerminal;
@@ -113,22 +114,23 @@ pub struct FlowReport {
     pub cg_iterations: usize,
     /// Evaluations solved by the H route (L² flow; 0 when the normal route served all).
     pub h_solves: usize,
-    /// $\|\mathbf G(0)\|$.
-    pub moment_norm_initial: f64,
+    /// $\|\mathbf G(0)\|$ (this and the other absolute quantities are [`Magnitude`]s: strings when out
+    /// of the `f64` range, e.g. for weights $\times2^{\pm1000}$).
+    pub moment_norm_initial: Magnitude,
     /// $\|\mathbf G(T)\|$.
-    pub moment_norm_final: f64,
+    pub moment_norm_final: Magnitude,
     /// $\max_t\|X(t)-X(0)\|_F/\|X(0)\|_F$ over the samples.
     pub product_rel_change: f64,
     /// $N\sum_i\sigma_i^{2/N}$.
-    pub lower_bound: f64,
+    pub lower_bound: Magnitude,
     /// Sample times.
     pub t: Vec<f64>,
     /// $\|\mathbf G(t)\|$.
-    pub moment_norm: Vec<f64>,
+    pub moment_norm: Vec<Magnitude>,
     /// $\|\mathbf G(t)\|/\|\mathbf W(t)\|^2$ (scale-invariant, computed in scaled form).
     pub moment_norm_rel: Vec<f64>,
     /// $\|\mathbf W(t)\|^2 - N\sum_i\sigma_i^{2/N}$.
-    pub l2_gap: Vec<f64>,
+    pub l2_gap: Vec<Magnitude>,
 }
 
 impl Report for FlowReport {
@@ -150,19 +152,19 @@ impl Report for FlowReport {
         let _ = writeln!(
             s,
             "‖G‖               {} → {}",
-            num(self.moment_norm_initial),
-            num(self.moment_norm_final)
+            self.moment_norm_initial.text(),
+            self.moment_norm_final.text()
         );
         let _ = writeln!(s, "‖ΔX‖/‖X‖ (max)    {}", num(self.product_rel_change));
-        let _ = writeln!(s, "N·Σσ^(2/N)        {}", num(self.lower_bound));
+        let _ = writeln!(s, "N·Σσ^(2/N)        {}", self.lower_bound.text());
         let _ = writeln!(s, "t                 ‖G‖           ‖W‖² − bound");
         for i in 0..self.t.len() {
             let _ = writeln!(
                 s,
                 "{:<18}{:<14}{}",
                 num(self.t[i]),
-                num(self.moment_norm[i]),
-                num(self.l2_gap[i])
+                self.moment_norm[i].text(),
+                self.l2_gap[i].text()
             );
         }
         s.pop();
@@ -264,11 +266,19 @@ fn compute<T: Element>(args: &Args, net: &Network<T>) -> Result<FlowReport> {
     let run = balancing_flow(net, &opts, &linspace(args.t_end, args.samples), &mut bar)
         .map_err(|e| CliError::file(&args.weights, format!("{} flow failed: {e}", flow.name())))?;
     if let Some(e) = bar.refusal() {
-        return Err(e);
+        return Err(match flow {
+            // The reason is usually the size of the weights: say so.
+            BalancingFlow::KirwanNess => CliError::new(format!(
+                "{}; the Kirwan–Ness flow is cubic in W, so its speed grows as ‖W‖² (here {})",
+                e.problem(),
+                Magnitude(net.l2_norm_scaled().mul(net.l2_norm_scaled())).text()
+            )),
+            BalancingFlow::L2 => e,
+        });
     }
     write_weights(&args.out, &run.network)?;
-    let first = run.samples.first().map(|s| s.moment_norm).unwrap_or(0.0);
-    let last = run.samples.last().map(|s| s.moment_norm).unwrap_or(0.0);
+    let first = run.samples.first().map(|s| s.moment_norm_scaled);
+    let last = run.samples.last().map(|s| s.moment_norm_scaled);
     Ok(FlowReport {
         file: args.weights.display().to_string(),
         out: args.out.display().to_string(),
@@ -283,18 +293,26 @@ fn compute<T: Element>(args: &Args, net: &Network<T>) -> Result<FlowReport> {
         linear_iterations: run.cg_iterations,
         cg_iterations: run.cg_iterations,
         h_solves: run.h_solves,
-        moment_norm_initial: first,
-        moment_norm_final: last,
+        moment_norm_initial: Magnitude(first.unwrap_or(ScaledReal::ZERO)),
+        moment_norm_final: Magnitude(last.unwrap_or(ScaledReal::ZERO)),
         product_rel_change: run
             .samples
             .iter()
             .map(|s| s.product_rel_change)
             .fold(0.0, f64::max),
-        lower_bound: run.lower_bound,
+        lower_bound: Magnitude(run.lower_bound_scaled),
         t: run.samples.iter().map(|s| s.t).collect(),
-        moment_norm: run.samples.iter().map(|s| s.moment_norm).collect(),
+        moment_norm: run
+            .samples
+            .iter()
+            .map(|s| Magnitude(s.moment_norm_scaled))
+            .collect(),
         moment_norm_rel: run.samples.iter().map(|s| s.moment_norm_rel).collect(),
-        l2_gap: run.samples.iter().map(|s| s.l2_gap).collect(),
+        l2_gap: run
+            .samples
+            .iter()
+            .map(|s| Magnitude(s.l2_gap_scaled))
+            .collect(),
     })
 }
 

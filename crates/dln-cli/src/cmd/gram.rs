@@ -3,9 +3,10 @@
 //! $$AP+PA^\top+BB^\top=0,\quad A^\top Q+QA+C^\top C=0\qquad(\text{discrete: }APA^\top-P+BB^\top=0,\ A^\top QA-Q+C^\top C=0),$$
 //! or with `--factor` its Cholesky factor $L$, $X = LL^\top$, computed by Hammarling's method.
 
-use super::{Equil, Report, SystemArgs, emit, num};
+use super::{Equil, Magnitude, Report, SystemArgs, emit, num};
 use crate::error::Result;
 use crate::io::{check_output_file, write_npy};
+use dln::linalg::frob_norm_scaled;
 use dln::systems::SystemsError;
 use dln::systems::gramian::controllability_factor_with;
 use dln::systems::model::{Sampling, StateSpace};
@@ -72,8 +73,9 @@ pub struct GramReport {
     /// Relative residual of the Lyapunov equation for $X = LL^\top$:
     /// $\|AX+XA^\top+W\|_F/(2\|A\|_F\|X\|_F+\|W\|_F)$ (discrete: $\|AXA^\top-X+W\|_F/((\|A\|_F^2+1)\|X\|_F+\|W\|_F)$).
     pub residual: f64,
-    /// $\operatorname{tr}X$.
-    pub trace: f64,
+    /// $\operatorname{tr}X = \|L\|_F^2$ (a [`Magnitude`]: a string when beyond `f64`, e.g. for the
+    /// factor of a Gramian whose entries overflow).
+    pub trace: Magnitude,
 }
 
 impl Report for GramReport {
@@ -89,7 +91,7 @@ impl Report for GramReport {
             "{what} {} Gramian, n = {}, {} time → {}",
             self.kind, self.n, self.time, self.out
         );
-        let _ = writeln!(s, "trace      {}", num(self.trace));
+        let _ = writeln!(s, "trace      {}", self.trace.text());
         let _ = write!(s, "residual   {}", num(self.residual));
         s.trim_start().to_string()
     }
@@ -145,12 +147,25 @@ pub fn run(args: Args) -> Result<()> {
         .map_err(|e| l.error(e))?,
     };
     let factor = controllability_factor_with(&sys, args.equil.options()).map_err(|e| l.error(e))?;
+    // tr X = ‖L‖_F², exact in scaled form whatever the size of X.
+    let factor_norm = frob_norm_scaled(factor.as_ref());
+    let trace = factor_norm.mul(factor_norm);
     let x = &factor * factor.transpose();
     if !args.factor && (0..x.ncols()).any(|j| (0..x.nrows()).any(|i| !x[(i, j)].is_finite())) {
         return Err(l.error(SystemsError::NotRepresentable {
             quantity: "Gramian X = L·Lᵀ",
             detail: "an entry overflows f64 (its Cholesky factor, --factor, is representable)"
                 .to_string(),
+        }));
+    }
+    if !args.factor && !trace.is_zero() && trace.to_f64_checked().is_none() {
+        // Not an overflow (checked above): every entry of X is below the normal range.
+        return Err(l.error(SystemsError::NotRepresentable {
+            quantity: "Gramian X = L·Lᵀ",
+            detail: format!(
+                "its entries underflow f64 (tr X ≈ {trace}); its Cholesky factor, --factor, is \
+                 representable"
+            ),
         }));
     }
     let res = residual(sys.a(), &factor, sys.b(), sys.sampling());
@@ -163,7 +178,7 @@ pub fn run(args: Args) -> Result<()> {
         time: l.time().name(),
         out: args.out.display().to_string(),
         residual: res,
-        trace: (0..x.nrows()).map(|i| x[(i, i)]).sum(),
+        trace: Magnitude(trace),
     };
     emit(&report, args.json)
 }
