@@ -211,7 +211,7 @@ pub(super) fn checks() -> Vec<Check> {
         Check::new(
             "claim17-thm1-minimum",
             "Theorem 1, (1.5)",
-            "X full rank, W ∈ F_X: ‖W‖² ≥ NΣσ_i^{2/N}, strict if G ≠ 0, equality on O_X and at balance(W)",
+            "X full rank, W ∈ F_X: ‖W‖² ≥ NΣσ_i^{2/N}, strict if G ≠ 0, equality on O_X and at balance(W); near O_X the gap is 2ε²‖w_a‖²",
             |cx| {
                 claim17::<f64>(cx)?;
                 claim17::<c64>(cx)
@@ -225,7 +225,7 @@ pub(super) fn checks() -> Vec<Check> {
         Check::new(
             "claim18-thm1-any-widths-rank",
             "Theorem 1 (generalised; ours)",
-            "any widths/rank: ‖W‖² ≥ NΣ_{σ_i>0}σ_i^{2/N}; Q·C (Q_k ∈ F^{d_k×r}) balanced, in F_X, equality",
+            "any widths/rank: ‖W‖² ≥ NΣ_{σ_i>0}σ_i^{2/N}; Q·C (Q_k ∈ F^{d_k×r}) balanced, in F_X, equality; near Q·C the gap is 2ε²‖w_a‖²",
             |cx| {
                 claim18::<f64>(cx)?;
                 claim18::<c64>(cx)
@@ -772,8 +772,47 @@ fn claim17<T: Scalar>(cx: &mut Ctx) -> CheckResult {
             let opts = BalanceOptions::default();
             let b = balance(&w, opts)?;
             cx.record(label::<T>(&widths, "balance: equality"), (b.network.l2_norm_sq() / bound - 1.0).abs(), te + opts.tol);
+            near_minimum(cx, &q, &widths, "")?;
         }
     }
+    Ok(())
+}
+
+/// Theorem 1 near its minimum: points $\mathbf W = e^{\varepsilon\mathbf a}\cdot\mathbf B$ of the orbit of a
+/// balanced $\mathbf B$, $\mathbf a$ Hermitian with $\|\mathbf a\| = 1$. The first variation of $\|\cdot\|^2$,
+/// $2\operatorname{Re}\langle\mathbf G(\mathbf B),\mathbf a\rangle$, vanishes and the second is $4\|\mathbf w_{\mathbf a}\|^2$, so
+/// $\tfrac12(\|\mathbf W_{\varepsilon}\|^2 + \|\mathbf W_{-\varepsilon}\|^2) - \|\mathbf B\|^2 = 2\varepsilon^2\|\mathbf w_{\mathbf a}\|^2 + O(\varepsilon^4)$
+/// (the odd orders cancel). Records the inequality $\|\mathbf W\|^2\ge\|\mathbf B\|^2$ at $\varepsilon = 10^{-6}$,
+/// where the true gap ($\sim10^{-12}$) is two orders above the tolerance, and the second-order
+/// law at $\varepsilon = 10^{-3}$ against the infinitesimal action computed independently.
+fn near_minimum<T: Scalar>(cx: &mut Ctx, b: &Network<T>, widths: &[usize], note: &str) -> CheckResult {
+    let a: Vec<Mat<T>> = random_algebra::<T, _>(cx.rng(), widths)
+        .iter()
+        .map(|m| faer::Scale(T::from_f64(0.5)) * (m + m.adjoint()))
+        .collect();
+    let a = tscale(&a, 1.0 / tnorm(&a).max(f64::MIN_POSITIVE));
+    let hess = 2.0 * tnorm(&b.infinitesimal_action(&a)).powi(2);
+    let b2 = b.l2_norm_sq();
+    let nd = widths.len() * max_width(widths);
+    let t = tol(16.0, nd, 1.0);
+    let orbit_point = |eps: f64| -> Result<Network<T>, CheckError> {
+        let g: Vec<Mat<T>> = a
+            .iter()
+            .map(|ak| dln_linalg::expm((faer::Scale(T::from_f64(eps)) * ak).as_ref()))
+            .collect::<Result<_, _>>()?;
+        Ok(b.act(&g)?)
+    };
+    for eps in [1e-6, -1e-6] {
+        let w = orbit_point(eps)?;
+        cx.record_ge(label::<T>(widths, &format!("{note}near minimum ε={eps:e}: ‖W‖²/‖B‖² ≥ 1")), w.l2_norm_sq() / b2, 1.0, t);
+    }
+    let eps = 1e-3;
+    let (wp, wm) = (orbit_point(eps)?, orbit_point(-eps)?);
+    let gap = 0.5 * (wp.l2_norm_sq() + wm.l2_norm_sq()) - b2;
+    let pred = hess * eps * eps;
+    // Truncation O(ε²) relative; rounding of the difference of two norms, relative to the prediction.
+    let te = 1e-4 + 10.0 * t * b2 / pred.max(f64::MIN_POSITIVE);
+    cx.record(label::<T>(widths, &format!("{note}near minimum: gap = 2ε²‖w_a‖²")), (gap - pred).abs() / pred.max(f64::MIN_POSITIVE), te);
     Ok(())
 }
 
@@ -821,6 +860,7 @@ fn claim18<T: Scalar>(cx: &mut Ctx) -> CheckResult {
         cx.record(label::<T>(&widths, &format!("{note}: G(Q·C) = 0")), q.moment_norm() / q.l2_norm_sq(), t);
         let xr = rel_diff(q.product().as_ref(), x.as_ref());
         cx.record(label::<T>(&widths, &format!("{note}: φ(Q·C) = X")), xr, t + sigma.get(r).copied().unwrap_or(0.0) / sigma[0]);
+        near_minimum(cx, &q, &widths, &format!("{note}: "))?;
     }
     Ok(())
 }
