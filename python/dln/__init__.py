@@ -44,6 +44,7 @@ __all__ = [
     "bayesian_bt",
     "sample_prior",
     "sample_train",
+    "sample_fiber",
     "entropy",
 ]
 
@@ -445,6 +446,50 @@ def sample_train(
         _count(paths, "paths"),
         _count(records, "records"),
         _count(seed, "seed"),
+    )
+
+
+def sample_fiber(
+    ws: Sequence[Any],
+    beta: float,
+    kappa: float,
+    samples: int,
+    measure: str = "hausdorff",
+    seed: int = 0,
+    burn_in: Optional[int] = None,
+    thin: Optional[int] = None,
+) -> tuple[list[np.ndarray], dict]:
+    """Samples of the posterior on a fiber (``dln sample fiber``).
+
+    The posterior proportional to ``exp(-beta kappa |W|^2 / 2)`` on the fiber
+    ``{W' : W'_N...W'_1 = X}`` of ``X = WN...W1``, ``ws = [W1, ..., WN]`` the chain's start, against
+    the base measure ``measure``: ``"hausdorff"`` (the fiber's Riemannian volume, the paper's (4.5))
+    or ``"conditional"`` (divided by ``det(dphi dphi^*)^(1/2)``: the conditional law of the Gaussian
+    prior given X). Constrained Metropolis (tangent Gaussian moves, Newton projection back to the
+    fiber, reverse-projection check) with junction sign flips between the branches of a real fiber;
+    the step adapts during the ``burn_in`` steps (default 1000), then every ``thin``-th state
+    (default 1) is kept. The same ``seed`` gives the same samples as the program.
+
+    Returns ``(ws, info)``: ``Wk`` of shape ``samples x d_k x d_{k-1}`` (the program's ``.npz``
+    arrays), and the keys of ``dln sample fiber --json`` (without file names): ``dtype``, ``widths``,
+    ``beta``, ``kappa``, ``measure``, ``samples``, ``burn_in``, ``thin``, ``seed``,
+    ``fiber_dimension``, ``acceptance_rate``, ``ess`` (of |W|^2, batch means), ``steps``,
+    ``mean_l2_norm_sq``, ``standard_error``, ``max_constraint_residual``
+    (max |phi(W) - X|_F / |X|_F), ``mean_moment_norm``, ``step``, ``projection_failures``,
+    ``reverse_failures``, ``flips``. X = 0, or weights where dphi is not onto, raise ``ValueError``.
+    Ctrl-C raises ``KeyboardInterrupt``.
+    """
+    if not isinstance(measure, str):
+        raise ValueError(f"measure: expected \"hausdorff\" or \"conditional\", got {measure!r}")
+    return _dln.sample_fiber(
+        _layers(ws),
+        _float(beta, "beta"),
+        _float(kappa, "kappa"),
+        _count(samples, "samples"),
+        measure,
+        _count(seed, "seed"),
+        1000 if burn_in is None else _count(burn_in, "burn_in"),
+        1 if thin is None else _count(thin, "thin"),
     )
 
 

@@ -98,6 +98,16 @@ def sample_train(
     records: int,
     seed: int,
 ) -> tuple[list[npt.NDArray[Any]], dict[str, Any]]: ...
+def sample_fiber(
+    ws: _Layers,
+    beta: float,
+    kappa: float,
+    samples: int,
+    measure: str,
+    seed: int,
+    burn_in: int,
+    thin: int,
+) -> tuple[list[npt.NDArray[Any]], dict[str, Any]]: ...
 def entropy(
     x: Optional[npt.NDArray[Any]] = None,
     depth: Optional[int] = None,

@@ -175,6 +175,23 @@ def test_ctrl_c_interrupts_noisy_training():
     assert time.monotonic() - start < 30.0
 
 
+def test_ctrl_c_interrupts_noisy_training_between_records():
+    # Two recordings only (t = 0 and t_end = 10^6, 10^9 steps): Ctrl-C must still stop the run
+    # within a fraction of a second (the observer runs between batches of ~0.05 s of steps).
+    u, y = lsq_data(2, 2, 3, np.float64, seed=1)
+    w0 = random_net([2, 2, 2], seed=2)
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    start = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            dln.sample_train(u, y, w0, 1.0, 1.0, 1e6, 1e-3, 1, records=2)
+    finally:
+        timer.cancel()
+    # 0.3 s + a few batches; generous for a loaded machine (without batching: hours)
+    assert time.monotonic() - start < 10.0
+
+
 def test_noisy_training_releases_the_gil():
     u, y = lsq_data(8, 8, 20, np.float64, seed=1)
     w0 = random_net([8, 8, 8, 8], seed=2)
@@ -199,6 +216,94 @@ def test_noisy_training_releases_the_gil():
         pytest.skip(f"the call took only {took:.3f} s: too short to tell")
     # the other thread kept running during the call
     assert len(ticks) >= 0.25 * took / 0.005 * 0.2
+
+
+# --------------------------------------------------------------------------------------------
+# posterior on a fiber
+
+
+def fiber_quadrature(beta_kappa, x_abs, measure):
+    """E|W|^2 of the posterior on the real fiber w2 w1 = x (d = 1, N = 2) by quadrature in t = |w1|:
+    |W|^2 = q = t^2 + x^2/t^2, g = exp(-beta kappa q / 2); the density in t is g sqrt(1 + x^2/t^4)
+    (Hausdorff: arc length of the hyperbola) or g / t (conditional: the prior density at
+    (w1, x/w1) times |dw2/dx| = 1/t). Trapezoid rule in log t."""
+    u = np.linspace(-12.0, 12.0, 40001)
+    t = np.exp(u)
+    q = t**2 + x_abs**2 / t**2
+    g = np.exp(-0.5 * beta_kappa * q)
+    dens = g * np.sqrt(1 + x_abs**2 / t**4) if measure == "hausdorff" else g / t
+    w = dens * t  # dt = t du
+    trapezoid = getattr(np, "trapezoid", None) or np.trapz
+    return trapezoid(w * q, u) / trapezoid(w, u)
+
+
+@pytest.mark.parametrize("measure", ["hausdorff", "conditional"])
+def test_fiber_posterior_against_quadrature(measure):
+    # d = 1, N = 2, w2 w1 = x: E|W|^2 of the chain within 5 batch-means standard errors of the
+    # 1-D quadrature; every sample on the fiber; both branches visited (sign flips).
+    x, beta, kappa = -0.7, 2.0, 0.5
+    w0 = [np.array([[1.5]]), np.array([[x / 1.5]])]
+    (w1, w2), info = dln.sample_fiber(w0, beta, kappa, 6000, measure=measure, seed=3)
+    assert w1.shape == (6000, 1, 1) and w2.shape == (6000, 1, 1)
+    want = fiber_quadrature(beta * kappa, abs(x), measure)
+    assert abs(info["mean_l2_norm_sq"] - want) <= 5 * info["standard_error"], (info, want)
+    assert np.max(np.abs(w2 * w1 - x)) <= 1e-10 * abs(x)
+    assert info["max_constraint_residual"] <= 1e-10
+    assert 0 < np.count_nonzero(w1 > 0) < 6000
+    assert info["measure"] == measure and info["fiber_dimension"] == 1 and info["steps"] == 6000
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("widths", [[3, 3, 3], [2, 4, 3]])
+def test_fiber_samples_stay_on_the_fiber(dtype, widths):
+    ws = random_net(widths, dtype, seed=21)
+    x = ws[1] @ ws[0]
+    out, info = dln.sample_fiber(ws, 1.0, 1.0, 40, burn_in=50, thin=2, seed=5)
+    assert [w.shape for w in out] == [(40, widths[k], widths[k - 1]) for k in range(1, len(widths))]
+    assert all(w.dtype == np.dtype(dtype) for w in out)
+    res = np.linalg.norm(out[1] @ out[0] - x, axis=(1, 2)) / np.linalg.norm(x)
+    assert res.max() <= 1e-10 and abs(info["max_constraint_residual"] - res.max()) <= 1e-12
+    # real dimension of the fiber: D - c_F d_N d_0
+    c = c_f(dtype == np.complex128)
+    assert info["fiber_dimension"] == dimension(widths, dtype == np.complex128) - c * widths[-1] * widths[0]
+    assert info["dtype"] == np.dtype(dtype).name and info["widths"] == widths
+    assert 0.0 < info["acceptance_rate"] <= 1.0
+
+
+def test_fiber_posterior_concentrates_on_balanced_points():
+    # as beta grows the mean moment norm |G| = |w1^2 - w2^2| falls (balanced points: G = 0)
+    w0 = [np.array([[2.0]]), np.array([[0.5]])]
+    g = []
+    for beta in (1.0, 16.0, 256.0):
+        (w1, w2), info = dln.sample_fiber(w0, beta, 1.0, 1000, thin=2, seed=1)
+        g.append(info["mean_moment_norm"])
+        assert abs(np.mean(np.abs(w1**2 - w2**2)) - info["mean_moment_norm"]) <= 1e-12 * (1 + g[-1])
+    assert g[0] > 2 * g[1] > 4 * g[2], g
+
+
+def test_fiber_posterior_is_seeded_and_layout_free():
+    ws = random_net([3, 3, 3], seed=22)
+    a, ia = dln.sample_fiber(ws, 2.0, 1.0, 20, burn_in=30, seed=8)
+    b, ib = dln.sample_fiber([np.asfortranarray(ws[0]), np.repeat(ws[1], 2, axis=1)[:, ::2]], 2.0, 1.0, 20, burn_in=30, seed=8)
+    for x, z in zip(a, b):
+        np.testing.assert_array_equal(x, z)
+    assert ia == ib
+    c, _ = dln.sample_fiber(ws, 2.0, 1.0, 20, burn_in=30, seed=9)
+    assert not np.array_equal(a[0], c[0])
+
+
+def test_ctrl_c_interrupts_fiber_sampling():
+    w0 = [np.array([[2.0]]), np.array([[0.5]])]
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    start = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            # 10^7 steps (tens of seconds): the chain must stop long before
+            dln.sample_fiber(w0, 1.0, 1.0, 200_000, thin=50)
+    finally:
+        timer.cancel()
+    assert time.monotonic() - start < 10.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -331,6 +436,15 @@ def test_entropy_nearly_equal_singular_values_keep_their_digits():
         (lambda: dln.sample_train(np.ones((2, 3)), np.ones((2, 4)), [np.eye(2)], 1.0, 1.0, 1.0, 0.1, 2), "columns"),
         (lambda: dln.sample_train(np.ones((2, 3)), np.ones((2, 3)), [np.full((2, 2), np.nan)], 1.0, 1.0, 1.0, 0.1, 2), "init"),
         (lambda: dln.sample_train(np.ones((2, 3)), np.ones((2, 3)), [np.ones((2, 2)), np.ones((3, 3))], 1.0, 1.0, 1.0, 0.1, 2), "init"),
+        (lambda: dln.sample_fiber([np.eye(2), np.eye(2)], 0.0, 1.0, 5), "beta"),
+        (lambda: dln.sample_fiber([np.eye(2), np.eye(2)], 1.0, -1.0, 5), "kappa"),
+        (lambda: dln.sample_fiber([np.eye(2), np.eye(2)], 1.0, 1.0, 0), "samples"),
+        (lambda: dln.sample_fiber([np.eye(2), np.eye(2)], 1.0, 1.0, 5, thin=0), "thin"),
+        (lambda: dln.sample_fiber([np.eye(2), np.eye(2)], 1.0, 1.0, 5, burn_in=-1), "burn_in"),
+        (lambda: dln.sample_fiber([np.eye(2), np.eye(2)], 1.0, 1.0, 5, measure="lebesgue"), "measure"),
+        (lambda: dln.sample_fiber([np.eye(2), np.zeros((2, 2))], 1.0, 1.0, 5), "zero"),
+        (lambda: dln.sample_fiber([np.eye(2), np.full((2, 2), np.nan)], 1.0, 1.0, 5), "W2|ws"),
+        (lambda: dln.sample_fiber([np.ones((2, 2)), np.ones((3, 3))], 1.0, 1.0, 5), "W2|ws"),
         (lambda: dln.entropy(np.eye(3), depth=2), "coincide"),
         (lambda: dln.entropy(np.diag([2.0, 0.0]), depth=2), "rank deficient"),
         (lambda: dln.entropy(np.ones((2, 3)), depth=2), "square"),
@@ -401,6 +515,29 @@ def test_sample_train_equals_program(tmp_path, dtype):
     z = np.load(out)
     for k, w in enumerate(ws):
         np.testing.assert_array_equal(w, z[f"W{k + 1}"])
+    for key, v in info.items():
+        assert rep[key] == v, key
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("measure", ["hausdorff", "conditional"])
+def test_sample_fiber_equals_program(tmp_path, dtype, measure):
+    program()
+    ws = random_net([2, 4, 3], dtype, seed=23)
+    init, out = tmp_path / "W.npz", tmp_path / "out.npz"
+    np.savez(init, W1=ws[0], W2=ws[1])
+    rep = run_program(
+        "sample", "fiber", init, "--beta", "2", "--kappa", "0.5", "--samples", "15", "--measure", measure,
+        "--seed", "6", "--burn-in", "40", "--thin", "3", "--out", out,
+    )
+    # Fortran-ordered and strided inputs through Python
+    mine, info = dln.sample_fiber(
+        [np.asfortranarray(ws[0]), np.repeat(ws[1], 2, axis=0)[::2]], 2.0, 0.5, 15, measure=measure, seed=6, burn_in=40, thin=3
+    )
+    z = np.load(out)
+    for k, w in enumerate(mine):
+        np.testing.assert_array_equal(w, z[f"W{k + 1}"])
+    assert set(info) == set(rep) - {"file", "out"}
     for key, v in info.items():
         assert rep[key] == v, key
 

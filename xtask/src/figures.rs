@@ -7,21 +7,19 @@
 //! | `fig1_geometry.svg` | $d=1$, $N=2$: fibers $w_2w_1=x$, moment levels $w_1^2-w_2^2=G$, L², Kirwan–Ness and training trajectories | `Network::act`, `Rkmk5` with `L2Field` / `KirwanNessField`, `Dopri5` with `TrainingField` |
 //! | `fig2_moment_decay.svg` | $\|\mathbf G(t)\|/\|\mathbf G(0)\|$: L² flow vs $e^{-2t}$, Kirwan–Ness on a closed and a non-closed orbit, training vs $e^{-2\kappa t}$ | `balancing_flow`, `train_flow` |
 //! | `fig3_learning.svg` | $\|X(t)-Y\|_F/\|Y\|_F$ of full training, training from the balanced point and the learning flow (two-stage approximation), several $\kappa$ | `two_stage`, `Dopri5` with `TrainingField` |
-//! | `fig4_kempf_ness.svg` | relative gap to $N\sum_i\sigma_i^{2/N}$ per Newton iteration on the orbit, closed vs non-closed orbits | `FiberOperator::l2_gradient_generator`, `expm`, `Network::act_with_inverse` |
+//! | `fig4_kempf_ness.svg` | relative gap to $N\sum_i\sigma_i^{2/N}$ per Newton iteration on the orbit, closed vs non-closed orbits | `balance_with_history` (`BalanceInfo::history`) |
 //! | `fig5_hsv.svg` | Hankel singular values of benchmark systems; $\|G-G_r\|_{\mathcal H_\infty}$ between $\sigma_{r+1}$ and $2\sum_{k>r}\sigma_k$ | `hankel_singular_values`, `reduce`, `Reduction::hinf_error` |
+//! | `fig6_posterior_fiber.svg` | $d=1$, $N=2$: samples of the posterior $\propto e^{-\beta\kappa\|\mathbf W\|^2/2}$ on the fiber $w_2w_1=1$ (both branches) for $\beta\kappa = 1, 4, 16, 64$, concentrating on the balanced points $\pm(1,1)$; histograms of $G=w_1^2-w_2^2$ against the exact density | `FiberPosterior::sample` |
 //!
-//! Figure 6 (posterior samples on the $d=1$, $N=2$ fiber as $\beta$ grows) needs the fiber sampler
-//! of `dln-bayes`, which is not in the workspace yet: [`posterior_on_fiber`] is the hook, and the
-//! command says that the figure was skipped.
 //!
 //! The data functions (`fig*_data`) are separate from the drawing so that `xtask/src/tests.rs` can
 //! check their invariants (finite data, $\mathbf G(t)=\mathbf G(0)e^{-2t}$ along the L² flow, the
 //! $\mathcal H_\infty$ error between its bounds, ...).
 
 use crate::project_root;
-use dln_algebra::fiber::{CgOptions, FiberOperator};
-use dln_algebra::kempf_ness::{BalanceMethod, BalanceOptions, balance};
-use dln_algebra::{BalancedOrbit, Network};
+use dln_algebra::Network;
+use dln_algebra::kempf_ness::{BalanceMethod, BalanceOptions, balance, balance_with_history};
+use dln_bayes::{BaseMeasure, FiberMcmcOptions, FiberPosterior};
 use dln_flows::balancing::{
     BalancingFlow, BalancingOptions, KirwanNessField, L2Field, balancing_flow, linspace,
 };
@@ -29,7 +27,7 @@ use dln_flows::fast_slow::two_stage;
 use dln_flows::loss::Frobenius;
 use dln_flows::training::{TrainingField, TrainingOptions, train_flow};
 use dln_flows::{Dopri5, FlowBuilder, FlowOptions, Integrator, Rkmk5};
-use dln_linalg::{Scalar, c64, expm, random, rel_diff};
+use dln_linalg::{Scalar, c64, random, rel_diff};
 use dln_systems::gramian::hankel_singular_values;
 use dln_systems::model::StateSpace;
 use dln_systems::reduction::{OrderSelection, ReductionOptions, reduce};
@@ -395,56 +393,23 @@ pub fn fig3_data(t_end: f64, samples: usize) -> Result<Vec<Learning>, String> {
 // Figure 4: Kempf–Ness convergence.
 
 /// Relative gaps $(\|\mathbf W_k\|^2 - N\sum_i\sigma_i^{2/N})/N\sum_i\sigma_i^{2/N}$ of the Newton
-/// iterates on the orbit, $k = 0, 1, \dots$ (at most `max_iter` steps; stops when
-/// $\|\mathbf G\|\le10^{-13}\|\mathbf W\|^2$ or no step decreases $\|\mathbf G\|$).
-///
-/// The iteration is the one of `balance` with [`BalanceMethod::Newton`], which reports only its
-/// answer: $\mathbf H(\mathbf b)=\mathbf G$ by [`FiberOperator::l2_gradient_generator`], then
-/// $\mathbf W\leftarrow e^{-\tau\mathbf b}\cdot\mathbf W$ with $\tau = 1/2, 1/4, \dots$ until
-/// $\|\mathbf G\|$ decreases. It is traced here, step by step, through the same public API.
+/// iterates $\mathbf W_0 = \mathbf W, \mathbf W_1, \dots$ of `balance` with [`BalanceMethod::Newton`]
+/// (at most `max_iter` steps, the default tolerance $\|\mathbf G\|\le10^{-13}\|\mathbf W\|^2$), as
+/// recorded by the solver itself ([`balance_with_history`], [`dln_algebra::BalanceInfo::history`]).
 ///
 /// # Errors
-/// Solve, SVD and exponential failures.
+/// Balancing failures.
 pub fn newton_gaps<T: Scalar>(w0: &Network<T>, max_iter: usize) -> Result<Vec<f64>, String> {
-    let bound = BalancedOrbit::of(w0).map_err(err("SVD"))?.l2_lower_bound();
-    let gap = |w: &Network<T>| (w.l2_norm_sq() - bound) / bound;
-    let mut w = w0.clone();
-    let mut m = w.moment_norm();
-    let mut gaps = vec![gap(&w)];
-    for _ in 0..max_iter {
-        if m <= 1e-13 * w.l2_norm_sq() {
-            break;
-        }
-        let sol = FiberOperator::new(&w)
-            .l2_gradient_generator(CgOptions {
-                rtol: 1e-10_f64.min(m / w.l2_norm_sq()),
-                max_iter: 400,
-            })
-            .map_err(err("H-solve"))?;
-        let mut tau = 0.5;
-        let mut accepted = None;
-        for _ in 0..30 {
-            let step = |s: f64| -> Result<Vec<Mat<T>>, String> {
-                sol.b
-                    .iter()
-                    .map(|b| expm((faer::Scale(T::from_f64(s)) * b).as_ref()))
-                    .collect::<Result<_, _>>()
-                    .map_err(err("expm"))
-            };
-            let trial = w.act_with_inverse(&step(-tau)?, &step(tau)?);
-            let mt = trial.moment_norm();
-            if mt.is_finite() && mt < m {
-                accepted = Some((trial, mt));
-                break;
-            }
-            tau *= 0.5;
-        }
-        let Some((trial, mt)) = accepted else { break };
-        w = trial;
-        m = mt;
-        gaps.push(gap(&w));
-    }
-    Ok(gaps)
+    let out = balance_with_history(
+        w0,
+        BalanceOptions {
+            method: BalanceMethod::Newton,
+            max_iter,
+            ..Default::default()
+        },
+    )
+    .map_err(err("balance"))?;
+    Ok(out.info.history)
 }
 
 /// Figure 4 data: $(k, \text{relative gap})$ per Newton iteration for closed and non-closed orbits,
@@ -620,24 +585,143 @@ pub fn fig5_data(
 }
 
 // ------------------------------------------------------------------------------------------
-// Figure 6: posterior on the fiber (hook).
+// Figure 6: posterior on the fiber.
 
-/// Samples $(w_1, w_2)$ of the posterior on the fiber $w_2w_1 = x$ for each inverse temperature $\beta$.
+/// The product value $x$ of the fiber $w_2w_1 = x$ of figure 6.
+pub const FIG6_X: f64 = 1.0;
+
+/// Weight decay $\kappa$ of figure 6 (so $\beta\kappa = \beta$).
+pub const FIG6_KAPPA: f64 = 1.0;
+
+/// Inverse temperatures $\beta$ of figure 6.
+pub const FIG6_BETAS: [f64; 4] = [1.0, 4.0, 16.0, 64.0];
+
+/// Half-width of the moment axis $G\in[-R, R]$ of the histograms of figure 6.
+pub const FIG6_G_RANGE: f64 = 6.0;
+
+/// One chain of figure 6.
+#[derive(Debug, Clone)]
+pub struct PosteriorRun {
+    /// Inverse temperature $\beta$.
+    pub beta: f64,
+    /// Retained samples $(w_1, w_2)$.
+    pub samples: Vec<(f64, f64)>,
+    /// Histogram of the moment $G = w_1^2-w_2^2$ of the samples on [`FIG6_G_RANGE`]: (bin centre,
+    /// density = count / (samples · bin width)).
+    pub histogram: Vec<(f64, f64)>,
+    /// The exact posterior density of $G$ (see [`moment_density`]) on a fine grid of the same range.
+    pub exact: Vec<(f64, f64)>,
+    /// The sampler's diagnostics.
+    pub diagnostics: dln_bayes::FiberDiagnostics,
+}
+
+/// Data of figure 6.
 #[derive(Debug, Clone)]
 pub struct PosteriorOnFiber {
     /// The product value $x$.
     pub x: f64,
-    /// $(\beta, \text{samples})$.
-    pub samples: Vec<(f64, Vec<(f64, f64)>)>,
+    /// Weight decay $\kappa$.
+    pub kappa: f64,
+    /// The base measure (`"hausdorff"`: the paper's (4.5)).
+    pub measure: &'static str,
+    /// One chain per $\beta$, in increasing $\beta$.
+    pub runs: Vec<PosteriorRun>,
 }
 
-/// **Hook for figure 6**: posterior samples on the $d=1$, $N=2$ fiber concentrating on the balanced
-/// points $\pm(\sqrt{|x|}, \operatorname{sign}(x)\sqrt{|x|})$ as $\beta$ grows. It needs the fiber sampler
-/// (MCMC) of `dln-bayes`, which is not in the workspace yet; until then it returns `None` and
-/// `cargo xtask figures` reports figure 6 as skipped. Fill it with calls to that sampler (the
-/// drawing of a fiber is in [`crate::figures_plot`]).
-pub fn posterior_on_fiber() -> Option<PosteriorOnFiber> {
-    None
+/// The density of the moment $G = w_1^2-w_2^2$ under the posterior
+/// $\propto e^{-\beta\kappa\|\mathbf W\|^2/2}$ on $w_2w_1 = x$, both branches together:
+/// on the fiber $\|\mathbf W\|^2 = \sqrt{G^2+4x^2}$, and with $t = |w_1|$,
+/// $dG = 2t(1+x^2/t^4)\,dt$, so against the Hausdorff measure (arc length
+/// $\sqrt{1+x^2/t^4}\,dt$)
+/// $$p(G)\propto e^{-\beta\kappa\sqrt{G^2+4x^2}/2}\,(G^2+4x^2)^{-1/4},$$
+/// and against the conditional measure (an extra $1/J_\varphi = 1/\|\mathbf W\|$)
+/// $p(G)\propto e^{-\beta\kappa\sqrt{G^2+4x^2}/2}\,(G^2+4x^2)^{-1/2}$. Unnormalised.
+pub fn moment_density(g: f64, x: f64, beta_kappa: f64, measure: BaseMeasure) -> f64 {
+    let q = (g * g + 4.0 * x * x).sqrt();
+    let base = (-0.5 * beta_kappa * q).exp();
+    match measure {
+        BaseMeasure::Hausdorff => base / q.sqrt(),
+        BaseMeasure::Conditional => base / q,
+    }
+}
+
+/// Figure 6 data: for each $\beta$ of `betas`, `samples` draws (thinned by `thin`, after 1000
+/// burn-in steps, seeded) of the posterior $\propto e^{-\beta\kappa\|\mathbf W\|^2/2}$ on the real
+/// fiber $w_2w_1 = $ [`FIG6_X`] against the Hausdorff measure, by
+/// [`FiberPosterior::sample`] from the unbalanced point $(w_1, w_2) = (2, x/2)$ (the sign-flip
+/// moves carry the chain to the other branch); the histogram of $G = w_1^2-w_2^2$ and its exact
+/// density ([`moment_density`], normalised over the whole line by the trapezoid rule).
+///
+/// # Errors
+/// Sampler failures.
+pub fn fig6_data(betas: &[f64], samples: usize, thin: usize) -> Result<PosteriorOnFiber, String> {
+    let x = FIG6_X;
+    let measure = BaseMeasure::Hausdorff;
+    let w0 = net2(2.0, x / 2.0);
+    let bins = 48;
+    let width = 2.0 * FIG6_G_RANGE / bins as f64;
+    let mut runs = Vec::new();
+    for (i, &beta) in betas.iter().enumerate() {
+        let post = FiberPosterior::new(beta, FIG6_KAPPA, measure).map_err(err("posterior"))?;
+        let opts = FiberMcmcOptions {
+            samples,
+            burn_in: 1000,
+            thin,
+            ..Default::default()
+        };
+        let chain = post
+            .sample(&w0, &opts, 60 + i as u64, &mut ())
+            .map_err(err("fiber sampler"))?;
+        let pts: Vec<(f64, f64)> = chain.samples.iter().map(|w| coords(w.layers())).collect();
+        let mut counts = vec![0usize; bins];
+        for &(a, b) in &pts {
+            let g = a * a - b * b;
+            let k = ((g + FIG6_G_RANGE) / width).floor();
+            if (0.0..bins as f64).contains(&k) {
+                counts[k as usize] += 1;
+            }
+        }
+        let histogram = counts
+            .iter()
+            .enumerate()
+            .map(|(k, &c)| {
+                (
+                    -FIG6_G_RANGE + (k as f64 + 0.5) * width,
+                    c as f64 / (pts.len() as f64 * width),
+                )
+            })
+            .collect();
+        // Normalise over the whole line: the tails decay like e^{-βκ|G|/2}.
+        let bk = beta * FIG6_KAPPA;
+        let (g_max, n) = (80.0 / bk + FIG6_G_RANGE, 200_001);
+        let h = 2.0 * g_max / (n - 1) as f64;
+        let mass: f64 = (0..n)
+            .map(|k| {
+                let w = if k == 0 || k == n - 1 { 0.5 } else { 1.0 };
+                w * moment_density(-g_max + h * k as f64, x, bk, measure)
+            })
+            .sum::<f64>()
+            * h;
+        let exact = (0..=600)
+            .map(|k| {
+                let g = -FIG6_G_RANGE + 2.0 * FIG6_G_RANGE * f64::from(k) / 600.0;
+                (g, moment_density(g, x, bk, measure) / mass)
+            })
+            .collect();
+        runs.push(PosteriorRun {
+            beta,
+            samples: pts,
+            histogram,
+            exact,
+            diagnostics: chain.diagnostics,
+        });
+    }
+    Ok(PosteriorOnFiber {
+        x,
+        kappa: FIG6_KAPPA,
+        measure: measure.name(),
+        runs,
+    })
 }
 
 // ------------------------------------------------------------------------------------------
@@ -692,14 +776,11 @@ pub fn figures(opts: &FiguresOptions) -> Result<bool, String> {
         let (hsv, red) = fig5_data(&FIG5_HSV_SYSTEMS, &[("build", 30), ("CDplayer", 30)])?;
         plot::fig5(&hsv, &red, &path("fig5_hsv.svg"))
     })?;
-    match posterior_on_fiber() {
-        Some(p) => timed("fig6_posterior_fiber.svg", &mut || {
-            plot::fig6(&p, &path("fig6_posterior_fiber.svg"))
-        })?,
-        None => eprintln!(
-            "skipped fig6_posterior_fiber.svg: needs the fiber sampler of dln-bayes \
-             (hook: xtask/src/figures.rs, posterior_on_fiber)"
-        ),
-    }
+    timed("fig6_posterior_fiber.svg", &mut || {
+        plot::fig6(
+            &fig6_data(&FIG6_BETAS, 2000, 5)?,
+            &path("fig6_posterior_fiber.svg"),
+        )
+    })?;
     Ok(true)
 }

@@ -628,42 +628,170 @@ pub fn fig5(hsv: &[Curve], red: &[ReductionErrors], path: &Path) -> Result<(), S
     root.present().map_err(e)
 }
 
-/// Figure 6: posterior samples on the fiber $w_2w_1 = x$, one colour per $\beta$ (drawn when
-/// [`crate::figures::posterior_on_fiber`] provides data).
+/// Half-width of the square $[-R,R]^2$ of the scatter panels of figure 6.
+const FIG6_BOX: f64 = 3.0;
+
+/// Figure 6: posterior samples on the fiber $w_2w_1 = x$, one scatter panel per $\beta$ (the fiber
+/// and its balanced points drawn under the samples), and the histograms of $G = w_1^2-w_2^2$
+/// against the exact density.
 pub fn fig6(p: &PosteriorOnFiber, path: &Path) -> Result<(), String> {
-    let root = SVGBackend::new(path, (860, 860)).into_drawing_area();
+    let root = SVGBackend::new(path, (1300, 700)).into_drawing_area();
     root.fill(&WHITE).map_err(e)?;
-    let r = FIG1_BOX;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            format!(
-                "Posterior samples on the fiber w₂w₁ = {} (d = 1, N = 2)",
-                p.x
+    let root = root
+        .titled(
+            &format!(
+                "Posterior ∝ exp(−βκ‖W‖²/2) on the fiber w₂w₁ = {} (d = 1, N = 2, κ = {}, {} base measure)",
+                p.x, p.kappa, p.measure
             ),
             (FONT, 19),
         )
-        .margin(14)
-        .x_label_area_size(44)
-        .y_label_area_size(52)
-        .build_cartesian_2d(-r..r, -r..r)
         .map_err(e)?;
+    let (left, right) = root.split_horizontally(660);
+    let panels = left.split_evenly((2, 2));
+    let r = FIG6_BOX;
+    let x = p.x;
+    // The two branches of the hyperbola w₂ = x/w₁ inside the box.
+    let branch = |sign: f64| -> Vec<(f64, f64)> {
+        let lo = (x.abs() / r).ln();
+        (0..=300)
+            .map(|k| {
+                let w1 = sign * (lo + (r.ln() - lo) * f64::from(k) / 300.0).exp();
+                (w1, x / w1)
+            })
+            .collect()
+    };
+    let balanced = [(x.abs().sqrt(), x / x.abs().sqrt()); 2];
+    let balanced = [balanced[0], (-balanced[1].0, -balanced[1].1)];
+    for (i, (run, area)) in p.runs.iter().zip(&panels).enumerate() {
+        let c = PALETTE[i % PALETTE.len()];
+        let on_plus = run.samples.iter().filter(|q| q.0 > 0.0).count();
+        let mut chart = ChartBuilder::on(area)
+            .caption(
+                format!(
+                    "βκ = {}: {} samples, {:.0} % on the branch w₁ > 0",
+                    run.beta * p.kappa,
+                    run.samples.len(),
+                    100.0 * on_plus as f64 / run.samples.len().max(1) as f64
+                ),
+                (FONT, 13),
+            )
+            .margin(8)
+            .x_label_area_size(34)
+            .y_label_area_size(40)
+            .build_cartesian_2d(-r..r, -r..r)
+            .map_err(e)?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc("w₁ (dimensionless)")
+            .y_desc("w₂ (dimensionless)")
+            .x_labels(7)
+            .y_labels(7)
+            .label_style((FONT, 11))
+            .axis_desc_style((FONT, 12))
+            .draw()
+            .map_err(e)?;
+        let fiber_c = RGBColor(150, 150, 150);
+        for sign in [1.0, -1.0] {
+            chart
+                .draw_series(LineSeries::new(branch(sign), fiber_c.stroke_width(1)))
+                .map_err(e)?;
+        }
+        chart
+            .draw_series(
+                run.samples
+                    .iter()
+                    .filter(|q| q.0.abs() <= r && q.1.abs() <= r)
+                    .map(|&q| Circle::new(q, 2, c.mix(0.35).filled())),
+            )
+            .map_err(e)?;
+        chart
+            .draw_series(
+                balanced
+                    .iter()
+                    .map(|&q| Cross::new(q, 6, BLACK.stroke_width(2))),
+            )
+            .map_err(e)?;
+    }
+
+    let peak = p
+        .runs
+        .iter()
+        .flat_map(|run| run.histogram.iter().chain(&run.exact))
+        .map(|q| q.1)
+        .fold(0.0_f64, f64::max);
+    let g_max = p
+        .runs
+        .iter()
+        .flat_map(|run| run.exact.last())
+        .map(|q| q.0)
+        .fold(1.0_f64, f64::max);
+    let mut chart = ChartBuilder::on(&right)
+        .caption(
+            "Moment G = w₁² − w₂² of the samples (balanced: G = 0)",
+            (FONT, 15),
+        )
+        .margin(12)
+        .x_label_area_size(44)
+        .y_label_area_size(56)
+        .build_cartesian_2d(-g_max..g_max, 0.0..peak * 1.75)
+        .map_err(e)?;
+    // The band above the tallest histogram holds the legend.
     chart
         .configure_mesh()
         .disable_mesh()
-        .x_desc("w₁ (dimensionless)")
-        .y_desc("w₂ (dimensionless)")
-        .label_style((FONT, 14))
-        .axis_desc_style((FONT, 15))
+        .x_desc("moment G = w₁² − w₂² (dimensionless)")
+        .y_desc("probability density of G")
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 14))
         .draw()
         .map_err(e)?;
-    for (i, (beta, pts)) in p.samples.iter().enumerate() {
+    for (i, run) in p.runs.iter().enumerate() {
         let c = PALETTE[i % PALETTE.len()];
+        let half = run
+            .histogram
+            .get(1)
+            .zip(run.histogram.first())
+            .map_or(0.0, |(b, a)| 0.5 * (b.0 - a.0));
+        // Step outline of the histogram.
+        let steps: Vec<(f64, f64)> = run
+            .histogram
+            .iter()
+            .flat_map(|&(g, d)| [(g - half, d), (g + half, d)])
+            .collect();
+        let d = run.diagnostics;
         chart
-            .draw_series(pts.iter().map(|&q| Circle::new(q, 2, c.mix(0.5).filled())))
+            .draw_series(LineSeries::new(steps, c.stroke_width(2)))
             .map_err(e)?
-            .label(format!("β = {beta}"))
-            .legend(move |(x, y)| Circle::new((x + 10, y), 3, c.filled()));
+            .label(format!(
+                "βκ = {}: samples (acceptance {:.2}, ESS of ‖W‖² {:.0} of {} steps)",
+                run.beta * p.kappa,
+                d.acceptance_rate,
+                d.ess,
+                d.steps
+            ))
+            .legend(line_legend!(c, false));
+        chart
+            .draw_series(DashedLineSeries::new(
+                run.exact.iter().copied(),
+                5,
+                3,
+                BLACK.stroke_width(1),
+            ))
+            .map_err(e)?;
     }
-    legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
+    chart
+        .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
+        .map_err(e)?
+        .label("exact density ∝ e^(−βκ√(G²+4x²)/2) (G²+4x²)^(−1/4)")
+        .legend(line_legend!(BLACK, true));
+    chart
+        .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
+        .map_err(e)?
+        .label(format!(
+            "left: fiber w₂w₁ = {x} (grey), balanced points ±(√x, √x) (×)"
+        ))
+        .legend(|(x, y)| Cross::new((x + 10, y), 5, BLACK.stroke_width(2)));
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     root.present().map_err(e)
 }

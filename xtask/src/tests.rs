@@ -447,7 +447,8 @@ fn tidy_fails_on_planted_violations() {
 /// claims (kept small: the whole module runs in a few seconds).
 mod figures_data {
     use crate::figures::{
-        FIG1_STARTS, FIG2_KAPPA, fig1_data, fig2_data, fig3_data, fig4_data, fig5_data,
+        FIG1_STARTS, FIG2_KAPPA, FIG6_G_RANGE, fig1_data, fig2_data, fig3_data, fig4_data,
+        fig5_data, fig6_data,
     };
     use dln_algebra::Network;
     use faer::Mat;
@@ -591,6 +592,58 @@ mod figures_data {
                 r.orders[k]
             );
         }
+    }
+
+    /// Figure 6: every sample lies on the fiber, both branches are visited, the spread of the
+    /// moment shrinks as β grows (concentration on the balanced points), the histograms and the
+    /// exact densities are probability densities; the drawing writes an SVG with one panel per β.
+    #[test]
+    fn fig6_posterior_concentrates_on_balanced_points() {
+        let p = fig6_data(&[1.0, 16.0], 400, 2).unwrap();
+        let mut spread = Vec::new();
+        for run in &p.runs {
+            assert_eq!(run.samples.len(), 400);
+            assert!(finite(&run.samples) && finite(&run.histogram) && finite(&run.exact));
+            for &(a, b) in &run.samples {
+                assert!(
+                    (a * b - p.x).abs() <= 1e-10 * p.x,
+                    "({a}, {b}) off the fiber"
+                );
+            }
+            assert!(run.diagnostics.max_constraint_residual <= 1e-10);
+            let plus = run.samples.iter().filter(|q| q.0 > 0.0).count();
+            assert!(plus > 0 && plus < 400, "beta {}: one branch only", run.beta);
+            // Mass of the histogram = fraction of samples with |G| < range; exact density's
+            // mass on the same range is at most 1.
+            let width = run.histogram[1].0 - run.histogram[0].0;
+            let inside = run
+                .samples
+                .iter()
+                .filter(|q| (q.0 * q.0 - q.1 * q.1).abs() < FIG6_G_RANGE)
+                .count() as f64
+                / 400.0;
+            let mass: f64 = run.histogram.iter().map(|h| h.1 * width).sum();
+            assert!((mass - inside).abs() < 1e-12, "{mass} vs {inside}");
+            let h = run.exact[1].0 - run.exact[0].0;
+            let exact_mass: f64 = run.exact.iter().map(|q| q.1 * h).sum();
+            assert!(exact_mass > 0.5 && exact_mass < 1.0 + 1e-2, "{exact_mass}");
+            let mean_abs_g = run
+                .samples
+                .iter()
+                .map(|q| (q.0 * q.0 - q.1 * q.1).abs())
+                .sum::<f64>()
+                / 400.0;
+            spread.push(mean_abs_g);
+        }
+        assert!(spread[1] < 0.5 * spread[0], "no concentration: {spread:?}");
+        let dir = std::env::temp_dir().join(format!("dln-fig6-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let svg = dir.join("fig6.svg");
+        crate::figures_plot::fig6(&p, &svg).unwrap();
+        let text = std::fs::read_to_string(&svg).unwrap();
+        assert!(text.starts_with("<svg") && text.contains("βκ = 16"));
+        assert!(text.matches("<circle").count() >= 400);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
 

@@ -120,6 +120,13 @@ pub struct BalanceInfo {
     /// before the final canonicalisation (closed orbit) or the frames read off it (orbit not
     /// closed). `None` for the closed forms.
     pub iterate_gap: Option<f64>,
+    /// Only from [`balance_with_history`] with `Newton`: the relative gap
+    /// $(\|\mathbf W_k\|_2^2 - N\sum_i\sigma_i^{2/N})/N\sum_i\sigma_i^{2/N}$ of each Newton iterate
+    /// $\mathbf W_0 = \mathbf W$ and of every accepted step $\mathbf W_1, \mathbf W_2, \dots$
+    /// (`iterations + 1` values, or `iterations` when the last iteration found no descent step;
+    /// the last value is `iterate_gap`). Empty otherwise: recording is off by default and costs
+    /// nothing then.
+    pub history: Vec<f64>,
     /// Whether the orbit of the input is closed ([`orbit_is_closed`]), i.e. the minimum is attained
     /// in it. For `Orbit` with a closed orbit the answer is $p\cdot\mathbf W$; otherwise it is the
     /// balanced limit point in the orbit closure.
@@ -184,7 +191,28 @@ pub struct Balanced<T: Scalar> {
 /// # Errors
 /// SVD/eigendecomposition failures, a non-finite iterate.
 pub fn balance<T: Scalar>(net: &Network<T>, opts: BalanceOptions) -> Result<Balanced<T>> {
-    let out = balance_unchecked(net, opts)?;
+    balance_impl(net, opts, false)
+}
+
+/// [`balance`], recording the convergence history of the Newton iteration in
+/// [`BalanceInfo::history`] (the relative gap of every iterate; the closed-form methods have
+/// none). The answer is the same as [`balance`]'s.
+///
+/// # Errors
+/// As [`balance`].
+pub fn balance_with_history<T: Scalar>(
+    net: &Network<T>,
+    opts: BalanceOptions,
+) -> Result<Balanced<T>> {
+    balance_impl(net, opts, true)
+}
+
+fn balance_impl<T: Scalar>(
+    net: &Network<T>,
+    opts: BalanceOptions,
+    record: bool,
+) -> Result<Balanced<T>> {
+    let out = balance_unchecked(net, opts, record)?;
     // Never lose what the input had: a non-zero X must give finite, non-zero balanced layers.
     for (k, w) in out.network.layers().iter().enumerate() {
         if dln_linalg::check_finite(w.as_ref()).is_err()
@@ -205,7 +233,11 @@ pub fn balance<T: Scalar>(net: &Network<T>, opts: BalanceOptions) -> Result<Bala
     Ok(out)
 }
 
-fn balance_unchecked<T: Scalar>(net: &Network<T>, opts: BalanceOptions) -> Result<Balanced<T>> {
+fn balance_unchecked<T: Scalar>(
+    net: &Network<T>,
+    opts: BalanceOptions,
+    record: bool,
+) -> Result<Balanced<T>> {
     let orbit = BalancedOrbit::of(net)?;
     let (x_hat, x_exp) = net.product_scaled();
     let sq = |n: ScaledReal| n.mul(n);
@@ -233,6 +265,7 @@ fn balance_unchecked<T: Scalar>(net: &Network<T>, opts: BalanceOptions) -> Resul
             cg_iterations,
             h_solves: 0,
             iterate_gap: None,
+            history: Vec::new(),
             orbit_closed: closed,
             moment_norm_before: norms.moment_before.to_f64(),
             moment_norm_after: norms.moment_after.to_f64(),
@@ -289,16 +322,19 @@ fn balance_unchecked<T: Scalar>(net: &Network<T>, opts: BalanceOptions) -> Resul
                     .map(|w| scale_pow2(w.as_ref(), -e))
                     .collect(),
             );
-            let mut run = newton(&scaled, opts)?;
-            let iterate_gap = {
-                let lb = orbit.l2_lower_bound_scaled();
-                let l2 = sq(run.w.l2_norm_scaled()).mul(ScaledReal::new(1.0, 2 * e));
+            let mut run = newton(&scaled, opts, record)?;
+            // The gap of an iterate of the scaled run, whose ||W||^2 is l2 * 4^{-e}.
+            let lb = orbit.l2_lower_bound_scaled();
+            let gap_of = |l2: ScaledReal| {
+                let l2 = l2.mul(ScaledReal::new(1.0, 2 * e));
                 if lb.is_zero() {
                     l2.to_f64()
                 } else {
                     l2.sub(lb).ratio(lb)
                 }
             };
+            let iterate_gap = gap_of(sq(run.w.l2_norm_scaled()));
+            let history: Vec<f64> = run.l2_history.iter().map(|&v| gap_of(v)).collect();
             run.w = Network::from_layers_unchecked(
                 run.w
                     .layers()
@@ -339,6 +375,7 @@ fn balance_unchecked<T: Scalar>(net: &Network<T>, opts: BalanceOptions) -> Resul
             };
             out.info.h_solves = run.h_solves;
             out.info.iterate_gap = Some(iterate_gap);
+            out.info.history = history;
             Ok(out)
         }
     }
@@ -422,6 +459,8 @@ struct NewtonRun<T: Scalar> {
     cg_iterations: usize,
     h_solves: usize,
     converged: bool,
+    /// $\|\mathbf W_k\|_2^2$ of every iterate when recording (empty otherwise).
+    l2_history: Vec<ScaledReal>,
 }
 
 /// The Newton direction $\mathbf b$ at $\mathbf W$: the generator of the tangent projection of
@@ -547,7 +586,7 @@ fn newton_step<T: Scalar>(
     Some((w.act_with_inverse(&g, &g_inv), g))
 }
 
-fn newton<T: Scalar>(net: &Network<T>, opts: BalanceOptions) -> Result<NewtonRun<T>> {
+fn newton<T: Scalar>(net: &Network<T>, opts: BalanceOptions, record: bool) -> Result<NewtonRun<T>> {
     let n = net.depth();
     let mut w = net.clone();
     let mut h: Vec<Mat<T>> = (1..n)
@@ -556,6 +595,11 @@ fn newton<T: Scalar>(net: &Network<T>, opts: BalanceOptions) -> Result<NewtonRun
     let mut dir = NewtonDirection::new(net)?;
     let mut m = w.moment_norm();
     let mut l2 = w.l2_norm_sq();
+    let mut l2_history = Vec::new();
+    let sq = |n: ScaledReal| n.mul(n);
+    if record {
+        l2_history.push(sq(w.l2_norm_scaled()));
+    }
     let mut it = 0;
     let mut slow = 0;
     while it < opts.max_iter && m > opts.tol * l2 {
@@ -599,6 +643,9 @@ fn newton<T: Scalar>(net: &Network<T>, opts: BalanceOptions) -> Result<NewtonRun
         w = trial;
         m = mt;
         l2 = w.l2_norm_sq();
+        if record {
+            l2_history.push(sq(w.l2_norm_scaled()));
+        }
         if slow >= 8 {
             break;
         }
@@ -610,6 +657,7 @@ fn newton<T: Scalar>(net: &Network<T>, opts: BalanceOptions) -> Result<NewtonRun
         iterations: it,
         cg_iterations: dir.cg_iterations,
         h_solves: dir.h_solves,
+        l2_history,
     })
 }
 

@@ -31,6 +31,10 @@ use faer::Mat;
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 use std::ops::ControlFlow;
+use std::time::Duration;
+
+/// About how much work [`NoisyTraining::run_paths`] does between two calls of its observer.
+pub const OBSERVER_INTERVAL: Duration = Duration::from_millis(50);
 
 /// The OU process $d\mathbf W = -\kappa\mathbf W\,dt + \sqrt{2/\beta}\,d\mathbf B$.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -220,8 +224,14 @@ impl<L> NoisyTraining<L> {
 
     /// Runs `paths` independent paths from `w0` to `t_end` in parallel (rayon), path $i$ seeded with
     /// [`path_seed`]`(seed, i)` (reproducible whatever the number of threads). Path averages are
-    /// recorded `records` times evenly (plus $t=0$); the observer sees, after each recording, the
-    /// time and the weights of path 0, and may stop the run.
+    /// recorded `records` times evenly (plus $t=0$). The observer sees the time and the weights of
+    /// path 0 after each recording and, between recordings, after every batch of steps (batches
+    /// sized to about [`OBSERVER_INTERVAL`] of work, so that a stop request is honoured promptly
+    /// however few the recordings); it may stop the run. The batching does not change the
+    /// samples: every path runs the same steps with the same random numbers whatever the batch
+    /// sizes. A run stopped between two recordings has `termination` `Interrupted`, no record
+    /// for that time, and `finals` the paths' current states (mid-splitting: their OU part is
+    /// half a step ahead).
     ///
     /// # Errors
     /// [`BayesError::InvalidParameter`] for `paths == 0` or a negative/non-finite `t_end`;
@@ -306,23 +316,51 @@ impl<L> NoisyTraining<L> {
         }
         let mut done = 0usize;
         let mut r = 1usize;
-        while run.termination == Termination::StopTimeReached && done < steps {
+        // Steps per batch between two calls of the observer, adapted to OBSERVER_INTERVAL of work.
+        let mut batch = 1usize;
+        'records: while run.termination == Termination::StopTimeReached && done < steps {
             let target = (steps * r).div_ceil(records);
             let n = target - done;
-            states.par_iter_mut().for_each(|p| {
-                // OU(h/2) [grad, OU(h)]^(n-1) grad OU(h/2): Strang steps with merged halves.
-                self.ou.step(&mut p.w, 0.5 * h, &mut p.rng);
-                for s in 0..n {
-                    let (_, gsq) = self.gradient_step(&mut p.w, h);
-                    p.defect += h * h * gsq;
-                    let tail = if s + 1 == n { 0.5 * h } else { h };
-                    self.ou.step(&mut p.w, tail, &mut p.rng);
+            // OU(h/2) [grad, OU(h)]^(n-1) grad OU(h/2): Strang steps with merged halves, run in
+            // batches of steps s0..s1 (the same operations whatever the batches).
+            let mut s0 = 0;
+            while s0 < n {
+                let s1 = (s0 + batch).min(n);
+                let clock = std::time::Instant::now();
+                states.par_iter_mut().for_each(|p| {
+                    if s0 == 0 {
+                        self.ou.step(&mut p.w, 0.5 * h, &mut p.rng);
+                    }
+                    for s in s0..s1 {
+                        let (_, gsq) = self.gradient_step(&mut p.w, h);
+                        p.defect += h * h * gsq;
+                        let tail = if s + 1 == n { 0.5 * h } else { h };
+                        self.ou.step(&mut p.w, tail, &mut p.rng);
+                    }
+                });
+                let took = clock.elapsed();
+                if took < OBSERVER_INTERVAL / 4 {
+                    batch = batch.saturating_mul(2);
+                } else if took > OBSERVER_INTERVAL && batch > 1 {
+                    batch /= 2;
                 }
-            });
+                stats.n_steps += s1 - s0;
+                stats.n_evals += (s1 - s0) * paths;
+                s0 = s1;
+                if s1 < n {
+                    let t = (done + s1) as f64 * h;
+                    if obs
+                        .on_step(&progress(&states, t, h, t_end, stats))
+                        .is_break()
+                    {
+                        run.termination = Termination::Interrupted;
+                        done += s1;
+                        break 'records;
+                    }
+                }
+            }
             done = target;
             r += 1;
-            stats.n_steps += n;
-            stats.n_evals += n * paths;
             let t = done as f64 * h;
             self.record(&states, t, &mut run)?;
             if obs.on_step(&progress(&states, t, h, t_end, stats)) == ControlFlow::Break(()) {

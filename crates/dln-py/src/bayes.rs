@@ -1,5 +1,5 @@
-//! The Bayesian layer: `sample_prior`, `sample_train`, `entropy` (the program's commands
-//! `dln sample prior`, `dln sample train`, `dln entropy`).
+//! The Bayesian layer: `sample_prior`, `sample_train`, `sample_fiber`, `entropy` (the program's
+//! commands `dln sample prior`, `dln sample train`, `dln sample fiber`, `dln entropy`).
 //!
 //! Samples are returned as the program writes them: one array per layer, `W1..WN` stacked along a
 //! leading sample axis ($S\times d_k\times d_{k-1}$), C-ordered. The same seed gives the same samples
@@ -11,8 +11,9 @@ use crate::network::{PyObserver, positive};
 use dln::algebra::Network;
 use dln::bayes::entropy::{Entropy, NORMALIZATION, entropy as lib_entropy};
 use dln::bayes::ou::expected_moments;
-use dln::bayes::{GaussianPrior, NoisyTraining};
+use dln::bayes::{BaseMeasure, FiberMcmcOptions, FiberPosterior, GaussianPrior, NoisyTraining};
 use dln::flows::loss::LeastSquares;
+use dln::flows::{Observer, Progress};
 use dln::linalg::{Scalar, c64, random};
 use faer::{Mat, MatRef};
 use numpy::PyArray3;
@@ -20,6 +21,8 @@ use numpy::ndarray::Array3;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use std::ops::ControlFlow;
+use std::time::{Duration, Instant};
 
 /// The networks `nets` (all of the same widths) as stacked numpy arrays `W1..WN`, shape
 /// $S\times d_k\times d_{k-1}$.
@@ -269,6 +272,153 @@ pub fn sample_train(
             };
             sample_train_impl(py, &a, w, promote_any(u), promote_any(y))
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// sample_fiber
+
+/// Time between two checks for Ctrl-C during a chain (its steps take microseconds: checking at
+/// each one would cost more than the step).
+const SIGNAL_INTERVAL: Duration = Duration::from_millis(20);
+
+/// Runs Python's signal handlers at most every [`SIGNAL_INTERVAL`]; a pending `KeyboardInterrupt`
+/// stops the run.
+struct SignalCheck {
+    last: Instant,
+    error: Option<PyErr>,
+}
+
+impl SignalCheck {
+    fn new() -> Self {
+        Self {
+            last: Instant::now(),
+            error: None,
+        }
+    }
+
+    fn finish(&mut self) -> PyResult<()> {
+        self.error.take().map_or(Ok(()), Err)
+    }
+}
+
+impl<T: Elem> Observer<Progress<'_, T>> for SignalCheck {
+    fn on_step(&mut self, _: &Progress<'_, T>) -> ControlFlow<()> {
+        if self.last.elapsed() < SIGNAL_INTERVAL {
+            return ControlFlow::Continue(());
+        }
+        self.last = Instant::now();
+        match Python::attach(|py| py.check_signals()) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                self.error = Some(e);
+                ControlFlow::Break(())
+            }
+        }
+    }
+}
+
+/// The settings of a fiber chain (the program's `dln sample fiber` flags).
+struct FiberArgs {
+    beta: f64,
+    kappa: f64,
+    measure: BaseMeasure,
+    samples: usize,
+    burn_in: usize,
+    thin: usize,
+    seed: u64,
+}
+
+fn sample_fiber_impl<T: Elem>(
+    py: Python<'_>,
+    a: &FiberArgs,
+    ws: Vec<Mat<T>>,
+) -> PyResult<Py<PyAny>> {
+    let w0 = Network::new(ws).map_err(|e| errors::algebra("ws", e))?;
+    let post = FiberPosterior::new(a.beta, a.kappa, a.measure).map_err(|e| errors::bayes("", e))?;
+    let opts = FiberMcmcOptions {
+        samples: a.samples,
+        burn_in: a.burn_in,
+        thin: a.thin,
+        ..Default::default()
+    };
+    let mut obs = SignalCheck::new();
+    let chain = py.detach(|| post.sample(&w0, &opts, a.seed, &mut obs));
+    obs.finish()?;
+    let chain = chain.map_err(|e| errors::bayes("ws", e))?;
+    let g = chain.diagnostics;
+    let d = PyDict::new(py);
+    d.set_item("dtype", T::DTYPE)?;
+    d.set_item("widths", w0.widths())?;
+    d.set_item("beta", a.beta)?;
+    d.set_item("kappa", a.kappa)?;
+    d.set_item("measure", a.measure.name())?;
+    d.set_item("samples", a.samples)?;
+    d.set_item("burn_in", a.burn_in)?;
+    d.set_item("thin", a.thin)?;
+    d.set_item("seed", a.seed)?;
+    d.set_item("fiber_dimension", g.fiber_dimension)?;
+    d.set_item("acceptance_rate", g.acceptance_rate)?;
+    d.set_item("ess", g.ess)?;
+    d.set_item("steps", g.steps)?;
+    d.set_item("mean_l2_norm_sq", g.mean_l2_norm_sq)?;
+    d.set_item("standard_error", g.standard_error)?;
+    d.set_item("max_constraint_residual", g.max_constraint_residual)?;
+    d.set_item("mean_moment_norm", g.mean_moment_norm)?;
+    d.set_item("step", g.step)?;
+    d.set_item("projection_failures", g.projection_failures)?;
+    d.set_item("reverse_failures", g.reverse_failures)?;
+    d.set_item("flips", g.flips)?;
+    Ok((stacked(py, &chain.samples), d)
+        .into_pyobject(py)?
+        .into_any()
+        .unbind())
+}
+
+/// sample_fiber(ws, beta, kappa, samples, measure, seed, burn_in, thin)
+/// --
+///
+/// Samples of the posterior on the fiber of X = WN...W1 (see `dln.sample_fiber`).
+#[pyfunction]
+#[pyo3(signature = (ws, beta, kappa, samples, measure, seed, burn_in, thin))]
+pub fn sample_fiber(
+    py: Python<'_>,
+    ws: &Bound<'_, PyAny>,
+    beta: f64,
+    kappa: f64,
+    samples: usize,
+    measure: &str,
+    seed: u64,
+    burn_in: usize,
+    thin: usize,
+) -> PyResult<Py<PyAny>> {
+    let measure = match measure {
+        "hausdorff" => BaseMeasure::Hausdorff,
+        "conditional" => BaseMeasure::Conditional,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "measure: expected \"hausdorff\" or \"conditional\", got {other:?}"
+            )));
+        }
+    };
+    let a = FiberArgs {
+        beta: positive("beta", beta)?,
+        kappa: positive("kappa", kappa)?,
+        measure,
+        samples,
+        burn_in,
+        thin,
+        seed,
+    };
+    if samples == 0 {
+        return Err(PyValueError::new_err("samples must be at least 1, got 0"));
+    }
+    if thin == 0 {
+        return Err(PyValueError::new_err("thin must be at least 1, got 0"));
+    }
+    match layers(ws, "ws")? {
+        AnyLayers::Real(v) => sample_fiber_impl(py, &a, v),
+        AnyLayers::Complex(v) => sample_fiber_impl(py, &a, v),
     }
 }
 

@@ -32,6 +32,7 @@ fn _dln(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(systems::bayesian_bt, m)?)?;
     m.add_function(wrap_pyfunction!(bayes::sample_prior, m)?)?;
     m.add_function(wrap_pyfunction!(bayes::sample_train, m)?)?;
+    m.add_function(wrap_pyfunction!(bayes::sample_fiber, m)?)?;
     m.add_function(wrap_pyfunction!(bayes::entropy, m)?)?;
     m.add_function(wrap_pyfunction!(network::_time_balance, m)?)?;
     m.add_function(wrap_pyfunction!(systems::_time_hsv, m)?)?;
