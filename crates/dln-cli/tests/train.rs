@@ -393,3 +393,77 @@ fn train_divergence_names_the_step_and_suggests_a_smaller_lr() {
     assert!(!out.exists());
     assert!(listing(dir.path()) == vec!["c.npz".to_string()]);
 }
+
+/// The situation of issue 8: a rank-5 $100\times100$ completion problem (entries of $M$ of size 1,
+/// 30 % observed) that depth 2 fits with step size 0.05 while depth 3, with the same step size,
+/// diverges within a few steps. The program must stop with one line naming the step, what
+/// diverged and a smaller `--lr`, exit non-zero, and write nothing; the suggested remedy (a
+/// smaller step) then trains depth 3.
+#[test]
+fn train_depth_three_diverges_at_the_step_size_that_trains_depth_two() {
+    fn refs(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    let d = 100;
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = random::rng(8);
+    let m = random::low_rank::<f64, _>(&mut rng, d, d, 5);
+    let m = random::scaled(m.as_ref(), d as f64 / m.norm_l2());
+    let coin: Mat<f64> = random::gaussian(&mut rng, d, d);
+    // P(N(0,1) < -0.5244) = 0.3.
+    let mask = Mat::<f64>::from_fn(d, d, |i, j| if coin[(i, j)] < -0.5244 { 1.0 } else { 0.0 });
+    let data = dir.path().join("arora.npz");
+    write_zip(
+        &data,
+        &[("targets", npy_bytes(&m)), ("mask", npy_bytes(&mask))],
+        false,
+    );
+    let run = |widths: &str, lr: &str, steps: &str, out: &Path| {
+        vec![
+            "train".to_string(),
+            data.to_str().unwrap().to_string(),
+            "--loss".into(),
+            "completion".into(),
+            "--widths".into(),
+            widths.into(),
+            "--steps".into(),
+            steps.into(),
+            "--lr".into(),
+            lr.into(),
+            "--out".into(),
+            out.to_str().unwrap().to_string(),
+        ]
+    };
+    let w2 = dir.path().join("w2.npz");
+    let v = run_json(&refs(&run("100,100,100", "0.05", "1000", &w2)));
+    let (e0, e1) = (f(&v, "loss_initial"), f(&v, "loss_final"));
+    assert!(e1 < 1e-8 * e0, "depth 2 at lr 0.05: loss {e0} → {e1}");
+    assert!(w2.exists());
+    let w3 = dir.path().join("w3.npz");
+    let line = run_fail(
+        &refs(&run("100,100,100,100", "0.05", "1000", &w3)),
+        &[
+            "arora.npz",
+            "diverged at step",
+            "of 1000",
+            "not finite",
+            "smaller --lr than 0.05",
+        ],
+    );
+    assert!(!line.contains("NaN") && !line.contains("nan"), "{line}");
+    let step: usize = line
+        .split("diverged at step ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no step number in {line}"));
+    assert!(step < 1000, "{line}");
+    assert!(!w3.exists());
+    let mut names = listing(dir.path());
+    names.sort();
+    assert_eq!(names, vec!["arora.npz".to_string(), "w2.npz".to_string()]);
+    // A smaller step trains depth 3.
+    let v = run_json(&refs(&run("100,100,100,100", "0.01", "1000", &w3)));
+    let (e0, e1) = (f(&v, "loss_initial"), f(&v, "loss_final"));
+    assert!(e1 < 1e-6 * e0, "depth 3 at lr 0.01: loss {e0} → {e1}");
+}

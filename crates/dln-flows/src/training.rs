@@ -22,55 +22,206 @@ use crate::options::FlowOptions;
 use crate::{FlowError, FlowStats, Result};
 use dln_algebra::{BalanceMethod, BalanceOptions, CgOptions, FiberOperator, Network, balance};
 use dln_linalg::{Scalar, random};
-use faer::{Mat, Scale};
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, Par, unzip, zip};
 use std::ops::ControlFlow;
+
+/// Buffers for [`network_gradient_into`]: the prefix products, $E'(X)$, the back-propagated
+/// suffixes and the gradient, sized once for the widths of a network so that a gradient evaluation
+/// (and a gradient-descent step) allocates nothing.
+#[derive(Debug, Clone)]
+pub struct GradientWorkspace<T: Scalar> {
+    widths: Vec<usize>,
+    /// $P_k = W_k\cdots W_1$ for $k = 2..N$ at index $k-2$ ($P_N = X$); $P_1 = W_1$ is read in place.
+    prefix: Vec<Mat<T>>,
+    /// $E'(X)$ ($d_N\times d_0$).
+    de: Mat<T>,
+    /// $S_k = (W_N\cdots W_{k+1})^*E'(X)$ ($d_k\times d_0$) for $k = 1..N-1$ at index $k-1$.
+    suffix: Vec<Mat<T>>,
+    /// $\partial_{W_k}L$ at index $k-1$.
+    grad: Vec<Mat<T>>,
+    par: Par,
+}
+
+/// Products of at most this many multiply-adds ($128^3$) run on one thread: at these sizes a
+/// product takes tens of microseconds and handing it to a thread pool costs a comparable time.
+const SEQUENTIAL_FLOPS: usize = 1 << 21;
+
+impl<T: Scalar> GradientWorkspace<T> {
+    /// Buffers for a network with widths $d_0,\dots,d_N$.
+    ///
+    /// # Panics
+    /// If `widths` has fewer than two entries.
+    #[track_caller]
+    pub fn new(widths: &[usize]) -> Self {
+        assert!(
+            widths.len() >= 2,
+            "GradientWorkspace: need d0, ..., dN with N >= 1"
+        );
+        let n = widths.len() - 1;
+        let d0 = widths[0];
+        let largest = widths
+            .windows(2)
+            .map(|w| w[0] * w[1] * d0)
+            .max()
+            .unwrap_or(0);
+        let par = if largest <= SEQUENTIAL_FLOPS {
+            Par::Seq
+        } else {
+            faer::get_global_parallelism()
+        };
+        Self {
+            widths: widths.to_vec(),
+            prefix: (2..=n).map(|k| Mat::zeros(widths[k], d0)).collect(),
+            de: Mat::zeros(widths[n], d0),
+            suffix: (1..n).map(|k| Mat::zeros(widths[k], d0)).collect(),
+            grad: (1..=n)
+                .map(|k| Mat::zeros(widths[k], widths[k - 1]))
+                .collect(),
+            par,
+        }
+    }
+    /// The widths $d_0,\dots,d_N$ the buffers are sized for.
+    pub fn widths(&self) -> &[usize] {
+        &self.widths
+    }
+    /// The gradient of the last [`network_gradient_into`], input layer first.
+    pub fn gradient(&self) -> &[Mat<T>] {
+        &self.grad
+    }
+    /// The gradient, moved out (the workspace keeps empty matrices in its place and must not be
+    /// reused).
+    fn into_gradient(self) -> Vec<Mat<T>> {
+        self.grad
+    }
+}
+
+/// Checks that `w` has the widths `ws` was built for.
+#[track_caller]
+fn check_widths<T: Scalar>(w: &[Mat<T>], ws: &GradientWorkspace<T>) {
+    let n = w.len();
+    assert!(
+        n + 1 == ws.widths.len()
+            && w.iter()
+                .enumerate()
+                .all(|(k, m)| { m.nrows() == ws.widths[k + 1] && m.ncols() == ws.widths[k] }),
+        "network_gradient_into: the layers do not have the workspace's widths {:?}",
+        ws.widths
+    );
+}
 
 /// $E(X)$ and $\nabla_{\mathbf W}\big(E\circ\varphi + \tfrac\kappa2\|\mathbf W\|^2\big)$, input layer first.
 ///
-/// The returned value is $E(X)$ **without** the regularizer.
+/// The returned value is $E(X)$ **without** the regularizer. Allocates its buffers; a loop calls
+/// [`network_gradient_into`] with one [`GradientWorkspace`] instead.
 ///
 /// # Panics
-/// If `w` is empty or the loss's shape is not $(d_N, d_0)$.
+/// If `w` is empty, its layers do not compose, or the loss's shape is not $(d_N, d_0)$.
 #[track_caller]
 pub fn network_gradient<T: Scalar, L: Loss<T> + ?Sized>(
     w: &[Mat<T>],
     loss: &L,
     kappa: f64,
 ) -> (f64, Vec<Mat<T>>) {
+    assert!(!w.is_empty(), "network_gradient: empty network");
+    let mut widths = vec![w[0].ncols()];
+    widths.extend(w.iter().map(|m| m.nrows()));
+    let mut ws = GradientWorkspace::new(&widths);
+    let e = network_gradient_into(w, loss, kappa, &mut ws);
+    (e, ws.into_gradient())
+}
+
+/// [`network_gradient`] into the buffers of `ws` (read the gradient with
+/// [`GradientWorkspace::gradient`]); returns $E(X)$. Allocates nothing when the loss's
+/// [`Loss::value_and_gradient_into`] does not.
+///
+/// # Algorithm
+/// $P_k = W_kP_{k-1}$ ($k = 2..N$, $X = P_N$), $E'(X)$ in place, then for $k = N..1$:
+/// $\partial_{W_k} = S_kP_{k-1}^* + \kappa W_k$ and $S_{k-1} = W_k^*S_k$ ($S_N = E'(X)$), every
+/// product written into its buffer with faer's `matmul` ($3(N-1)$ products in all).
+///
+/// # Panics
+/// If the layers do not have the widths `ws` was built for, or the loss's shape is not
+/// $(d_N, d_0)$.
+#[track_caller]
+pub fn network_gradient_into<T: Scalar, L: Loss<T> + ?Sized>(
+    w: &[Mat<T>],
+    loss: &L,
+    kappa: f64,
+    ws: &mut GradientWorkspace<T>,
+) -> f64 {
+    check_widths(w, ws);
     let n = w.len();
-    assert!(n >= 1, "network_gradient: empty network");
     assert_eq!(
         loss.shape(),
         (w[n - 1].nrows(), w[0].ncols()),
         "network_gradient: loss shape is not (d_N, d_0)"
     );
-    // Prefix products P_1..P_N (P_k = W_k ... W_1); P_N = X.
-    let mut prefix: Vec<Mat<T>> = Vec::with_capacity(n);
-    prefix.push(w[0].clone());
-    for k in 1..n {
-        let next = &w[k] * &prefix[k - 1];
-        prefix.push(next);
-    }
-    let x = prefix.pop().expect("non-empty");
-    let (e, de) = loss.value_and_gradient(x.as_ref());
-    let mut grad: Vec<Mat<T>> = (0..n).map(|_| Mat::new()).collect();
-    let mut s = de;
-    for k in (1..=n).rev() {
-        // s = (W_N ... W_{k+1})^* E'(X).
-        let mut gk = if k >= 2 {
-            &s * prefix[k - 2].adjoint()
+    let par = ws.par;
+    let one = T::from_f64(1.0);
+    // Prefix products P_2..P_N (P_1 = W_1 read in place).
+    for k in 2..=n {
+        let (done, rest) = ws.prefix.split_at_mut(k - 2);
+        let prev = if k == 2 {
+            w[0].as_ref()
         } else {
-            s.clone()
+            done[k - 3].as_ref()
         };
-        if kappa != 0.0 {
-            gk += Scale(T::from_f64(kappa)) * &w[k - 1];
+        matmul(
+            rest[0].as_mut(),
+            Accum::Replace,
+            w[k - 1].as_ref(),
+            prev,
+            one,
+            par,
+        );
+    }
+    let x = if n == 1 {
+        w[0].as_ref()
+    } else {
+        ws.prefix[n - 2].as_ref()
+    };
+    let e = loss.value_and_gradient_into(x, ws.de.as_mut());
+    let kappa_t = T::from_f64(kappa);
+    for k in (1..=n).rev() {
+        // S_k = (W_N ... W_{k+1})^* E'(X).
+        let s_k = if k == n {
+            ws.de.as_ref()
+        } else {
+            ws.suffix[k - 1].as_ref()
+        };
+        let g = ws.grad[k - 1].as_mut();
+        match k {
+            1 => {
+                let mut g = g;
+                g.copy_from(s_k);
+            }
+            2 => matmul(g, Accum::Replace, s_k, w[0].adjoint(), one, par),
+            _ => matmul(g, Accum::Replace, s_k, ws.prefix[k - 3].adjoint(), one, par),
         }
-        grad[k - 1] = gk;
+        if kappa != 0.0 {
+            zip!(ws.grad[k - 1].as_mut(), w[k - 1].as_ref())
+                .for_each(|unzip!(g, wk)| *g += kappa_t * *wk);
+        }
         if k >= 2 {
-            s = w[k - 1].adjoint() * &s;
+            // S_{k-1} = W_k^* S_k.
+            let (lower, upper) = ws.suffix.split_at_mut(k - 1);
+            let s_k = if k == n {
+                ws.de.as_ref()
+            } else {
+                upper[0].as_ref()
+            };
+            matmul(
+                lower[k - 2].as_mut(),
+                Accum::Replace,
+                w[k - 1].adjoint(),
+                s_k,
+                one,
+                par,
+            );
         }
     }
-    (e, grad)
+    e
 }
 
 /// The training vector field $\dot{\mathbf W} = -\nabla_{\mathbf W}\big(E\circ\varphi + \tfrac\kappa2\|\mathbf W\|^2\big)$.
@@ -369,8 +520,10 @@ where
         }
     }
     let mut k = 0;
+    let mut ws = GradientWorkspace::new(&w0.widths());
+    let minus_lr = T::from_f64(-lr);
     while termination == Termination::StopTimeReached && k < steps {
-        let (e, g) = network_gradient(&w, loss, kappa);
+        let e = network_gradient_into(&w, loss, kappa, &mut ws);
         stats.n_evals += 1;
         let t = k as f64 * lr;
         if !e.is_finite() {
@@ -380,8 +533,8 @@ where
                 what: "loss is not finite",
             });
         }
-        for (wk, gk) in w.iter_mut().zip(&g) {
-            *wk -= Scale(T::from_f64(lr)) * gk;
+        for (wk, gk) in w.iter_mut().zip(ws.gradient()) {
+            zip!(wk.as_mut(), gk.as_ref()).for_each(|unzip!(w, g)| *w += minus_lr * *g);
         }
         k += 1;
         stats.n_steps = k;

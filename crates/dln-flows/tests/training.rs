@@ -7,7 +7,8 @@ use dln_flows::FlowError;
 use dln_flows::balancing::linspace;
 use dln_flows::loss::{Frobenius, LeastSquares, Loss, MatrixCompletion, MatrixSensing};
 use dln_flows::training::{
-    TrainingOptions, gradient_descent, network_gradient, split_velocity, train_flow,
+    GradientWorkspace, TrainingOptions, gradient_descent, network_gradient, network_gradient_into,
+    split_velocity, train_flow,
 };
 use dln_linalg::{Scalar, c64, random, re_inner};
 use faer::Mat;
@@ -209,4 +210,39 @@ fn training_records_split_norms() {
         "tangent norms {tan:?}"
     );
     assert!(run.samples.iter().all(|s| s.normal_norm.is_some()));
+}
+
+/// One workspace reused across networks and losses gives what fresh buffers give (every buffer is
+/// overwritten), and `value_and_gradient_into` agrees with `value_and_gradient` for every loss,
+/// including when the destination holds garbage.
+fn workspace_reuse<T: Scalar>(seed: u64) {
+    for widths in [vec![3, 5], vec![3, 4, 2, 5], vec![3, 6, 6, 6, 5]] {
+        let mut ws = GradientWorkspace::<T>::new(&widths);
+        for (i, loss) in losses::<T>(seed, 5, 3).iter().enumerate() {
+            let w: Network<T> = net(seed + i as u64, &widths, 0.8);
+            let x = w.product();
+            let (e, de) = loss.value_and_gradient(x.as_ref());
+            let mut into = Mat::<T>::from_fn(5, 3, |_, _| T::from_f64(f64::NAN));
+            let e_into = loss.value_and_gradient_into(x.as_ref(), into.as_mut());
+            assert!(
+                (e - e_into).abs() <= 1e-14 * e.abs().max(1.0),
+                "{e} vs {e_into}"
+            );
+            assert!((&de - &into).norm_l2() <= 1e-14 * de.norm_l2().max(1.0));
+            for kappa in [0.0, 0.3] {
+                let (e1, g1) = network_gradient(w.layers(), loss.as_ref(), kappa);
+                let e2 = network_gradient_into(w.layers(), loss.as_ref(), kappa, &mut ws);
+                assert!((e1 - e2).abs() <= 1e-14 * e1.abs().max(1.0));
+                for (a, b) in g1.iter().zip(ws.gradient()) {
+                    assert!((a - b).norm_l2() <= 1e-13 * a.norm_l2().max(1.0));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn gradient_workspace_reuse_real_and_complex() {
+    workspace_reuse::<f64>(40);
+    workspace_reuse::<c64>(41);
 }
