@@ -277,7 +277,12 @@ pub struct TrainingRun<T: Scalar> {
 pub struct TrainingOptions {
     /// Weight decay $\kappa\ge0$. Default `0`.
     pub kappa: f64,
-    /// Tolerances. Default `rtol = 1e-10`, `atol = 1e-12`.
+    /// Tolerances. Default `rtol = 1e-10`, `atol = 1e-12`. [`train_flow`] reads `atol` in units
+    /// of the initial weights when they are small: with $\|\mathbf W(0)\|\in[2^{e-1},2^{e})$ and
+    /// $e<0$ it integrates with $\mathrm{atol}\cdot2^{e}$, so that a tiny initialisation
+    /// ($\|\mathbf W(0)\| = 2^{-500}$, say) is followed as accurately as a unit one instead of being
+    /// swamped by an absolute tolerance far above its entries; for $\|\mathbf W(0)\|\ge\tfrac12$ it is
+    /// used as given.
     pub integration: FlowOptions,
     /// Also split the velocity into fiber-tangent and normal parts at every sample (one
     /// conjugate-gradient solve per sample). Default `false`.
@@ -427,6 +432,8 @@ pub fn train_flow<T: Scalar, L: Loss<T>, O>(
 where
     O: for<'a> Observer<Progress<'a, T>>,
 {
+    let mut integration = opts.integration;
+    integration.atol = atol_in_units_of(w0, integration.atol);
     let mut rk = Dopri5::new(
         TrainingField {
             loss,
@@ -434,7 +441,7 @@ where
         },
         0.0,
         w0.layers().to_vec(),
-        opts.integration,
+        integration,
     );
     let traj = rk.solve_dense(t_eval, obs)?;
     let mut samples = Vec::with_capacity(traj.t.len());
@@ -457,6 +464,23 @@ where
         stats: traj.stats,
         termination: traj.termination,
     })
+}
+
+/// The absolute tolerance [`train_flow`] integrates with: $\mathrm{atol}\cdot2^{\min(e,0)}$ where
+/// $\|\mathbf W(0)\|\in[2^{e-1},2^{e})$ (see [`TrainingOptions::integration`]); never below the
+/// smallest positive `f64`.
+fn atol_in_units_of<T: Scalar>(w0: &Network<T>, atol: f64) -> f64 {
+    let norm = w0.l2_norm_scaled();
+    let e = if norm.is_zero() {
+        0
+    } else {
+        norm.exponent().min(0)
+    };
+    // 2^e in two exact halves (2^e alone underflows to 0 below e = −1074).
+    let half = i32::try_from(e / 2).unwrap_or(i32::MIN / 2);
+    let rest = i32::try_from(e - e / 2).unwrap_or(i32::MIN / 2);
+    let scaled = atol * 2f64.powi(half) * 2f64.powi(rest);
+    scaled.max(f64::from_bits(1))
 }
 
 /// Gradient descent $\mathbf W\leftarrow\mathbf W - \eta\\,\nabla L(\mathbf W)$ for `steps` iterations,

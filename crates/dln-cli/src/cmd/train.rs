@@ -82,7 +82,8 @@ pub struct Args {
     /// Relative tolerance of the integrator (--t-end).
     #[arg(long, value_name = "R", default_value = "1e-10", value_parser = positive_f64)]
     pub rtol: f64,
-    /// Absolute tolerance of the integrator (--t-end).
+    /// Absolute tolerance of the integrator (--t-end), in units of ‖W(0)‖ when the initial weights
+    /// are smaller than 1 (so a tiny initialisation is followed as accurately as a unit one).
     #[arg(long, value_name = "A", default_value = "1e-12", value_parser = positive_f64)]
     pub atol: f64,
     /// Output .npz archive for the trained weights W1..WN.
