@@ -384,8 +384,8 @@ pub fn log_jacobian<T: Scalar>(w: &Network<T>) -> Result<f64> {
 /// $\operatorname{tr}(G\,dA_j) = 2\operatorname{Re}\operatorname{tr}(GP_j^*dP_j)$ and
 /// $\operatorname{tr}(H\,dB_j) = 2\operatorname{Re}\operatorname{tr}(S_j^*H\,dS_j)$; expanding
 /// $dP_j = \sum_{k<j}W_{j-1}\cdots W_{k+1}\,dW_k\,P_k$ and $dS_j = \sum_{k>j}S_k\,dW_k\,W_{k-1}\cdots W_{j+1}$,
-/// $$\nabla_{W_k}\log\det\mathcal M = 2\sum_{j>k}(W_{j-1}\cdots W_{k+1})^*P_jG_jP_k^*
-///   + 2\sum_{j<k}S_k^*H_jS_j(W_{k-1}\cdots W_{j+1})^*.$$
+/// $$\nabla_{W_k}\log\det\mathcal M = 2\sum_{j>k}(W_{j-1}\cdots W_{k+1})^*P_jG_jP_k^* +
+///   2\sum_{j<k}S_k^*H_jS_j(W_{k-1}\cdots W_{j+1})^*.$$
 /// Cost: one inverse of the $d_Nd_0\times d_Nd_0$ matrix (from its Cholesky factor), $2N(d_Nd_0)^2$
 /// for the partial traces, $O(N^2)$ products of layers.
 ///
