@@ -59,8 +59,8 @@
 //! **Constrained HMC.** [`FiberPosterior::sample_hmc`] ([`hmc`], Lelièvre–Rousset–Stoltz 2019)
 //! samples the same target with RATTLE trajectories (the same Newton projection, a tangent
 //! momentum, the reverse check at every step) and the force $\nabla U$, including
-//! $\nabla\log J_\varphi$ ([`log_jacobian_gradient`]) for the conditional measure; it mixes far
-//! faster per unit of work on large fibers (docs/performance.md).
+//! $\nabla\log J_\varphi$ ([`log_jacobian_gradient`]) for the conditional measure (measured speed
+//! against the random walk: docs/performance.md).
 //!
 //! **Diagnostics** ([`FiberDiagnostics`]): acceptance rate, effective sample size of
 //! $\|\mathbf W\|^2$ by batch means (batches of $\lfloor\sqrt n\rfloor$ over all $n$ post-burn-in
