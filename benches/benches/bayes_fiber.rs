@@ -3,15 +3,20 @@
 //! step against its unavoidable work (forming and Cholesky-factoring the 256 × 256 matrix of
 //! dφ dφ* at the proposed point, needed for the reverse projection and for log J_φ).
 //!
-//! Run: `cargo bench -p dln-benches --bench bayes_fiber`. The ESS/s figure is printed (stderr)
-//! from one long seeded chain before the criterion groups.
+//! The same for constrained HMC (`FiberPosterior::sample_hmc`): ESS of ‖W‖² per second, and the
+//! time of one RATTLE step against its unavoidable work (the same matrix and Cholesky at the new
+//! point; for the conditional measure with the exact force also the inverse of that matrix for
+//! ∇log J_φ).
+//!
+//! Run: `cargo bench -p dln-benches --bench bayes_fiber`. The ESS/s figures are printed (stderr)
+//! from long seeded chains (random walk and HMC in the same process) before the criterion groups.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use dln_algebra::{Network, NormalOperator};
-use dln_bayes::{BaseMeasure, FiberMcmcOptions, FiberPosterior};
+use dln_bayes::{BaseMeasure, FiberMcmcOptions, FiberPosterior, HmcOptions};
 use dln_linalg::random;
 use faer::Side;
-use faer::linalg::solvers::Llt;
+use faer::linalg::solvers::{DenseSolveCore, Llt};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -57,6 +62,41 @@ fn ess_per_second() {
             d.ess / secs,
             d.max_constraint_residual
         );
+        // HMC: burn-in (adapts h), then a timed run with h frozen.
+        let burn = HmcOptions {
+            samples: 1,
+            burn_in: 150,
+            ..Default::default()
+        };
+        let warm = post.sample_hmc(&w0, &burn, 1, &mut ()).unwrap();
+        let opts = HmcOptions {
+            samples: 300,
+            burn_in: 0,
+            step: Some(warm.diagnostics.step),
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let chain = post
+            .sample_hmc(&warm.samples[0], &opts, 2, &mut ())
+            .unwrap();
+        let secs = t.elapsed().as_secs_f64();
+        let d = chain.diagnostics;
+        eprintln!(
+            "fiber HMC  d={D} N={N} {}: {} trajectories of {} RATTLE steps (h = {:.3}) in {secs:.2} s \
+             ({:.3} ms/RATTLE step), acceptance {:.3}, ESS(‖W‖²) {:.1} → {:.2} effective samples/s; \
+             max residual {:.1e}; mean ‖W‖² {:.2} ± {:.2}",
+            measure.name(),
+            d.steps,
+            d.leapfrog_steps,
+            d.step,
+            1e3 * secs / (d.steps * d.leapfrog_steps) as f64,
+            d.acceptance_rate,
+            d.ess,
+            d.ess / secs,
+            d.max_constraint_residual,
+            d.mean_l2_norm_sq,
+            d.standard_error
+        );
     }
 }
 
@@ -98,6 +138,46 @@ fn fiber_step(c: &mut Criterion) {
             }
         })
     });
+    // HMC: one trajectory of L RATTLE steps against L times the unavoidable work (matrix and
+    // Cholesky at each new point, plus the inverse for ∇log J_φ with the conditional force).
+    let warm = post
+        .sample_hmc(
+            &w0,
+            &HmcOptions {
+                samples: 1,
+                burn_in: 60,
+                ..Default::default()
+            },
+            1,
+            &mut (),
+        )
+        .unwrap();
+    let w = warm.samples[0].clone();
+    let l = warm.diagnostics.leapfrog_steps;
+    let opts = HmcOptions {
+        samples: 1,
+        burn_in: 0,
+        step: Some(warm.diagnostics.step),
+        flip_probability: 0.0,
+        ..Default::default()
+    };
+    eprintln!("HMC trajectory: {l} RATTLE steps");
+    g.bench_function("hmc_one_trajectory_d16_n4_conditional", |b| {
+        b.iter(|| black_box(post.sample_hmc(black_box(&w), &opts, 3, &mut ()).unwrap()))
+    });
+    g.bench_function(
+        "unavoidable_per_trajectory_matrix_cholesky_inverse_d16_n4",
+        |b| {
+            b.iter(|| {
+                for _ in 0..l {
+                    let op = NormalOperator::new(black_box(&w));
+                    let m = op.matrix();
+                    let llt = Llt::new(m.as_ref(), Side::Lower).unwrap();
+                    black_box(llt.inverse());
+                }
+            })
+        },
+    );
     g.finish();
 }
 

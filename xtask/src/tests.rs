@@ -190,6 +190,27 @@ fn fiber_posterior_swapped_measure_fails() {
     assert!(bad.worst_ratio > 2.0, "and clearly: {bad:?}");
 }
 
+/// The HMC fiber check fails when each chain is compared with the other measure's quadrature.
+#[test]
+fn fiber_hmc_swapped_measure_fails() {
+    use crate::checks::bayes_fiber::{Sampler, Target, fiber_quadrature_with};
+    let swapped = Check::new(
+        "bayes-fiber-hmc-swapped",
+        "(4.5) with the other base measure",
+        "E‖W‖² of each measure's HMC chain = the other measure's quadrature",
+        |cx| {
+            fiber_quadrature_with::<f64>(cx, Target::Swapped, Sampler::Hmc)?;
+            fiber_quadrature_with::<dln_linalg::c64>(cx, Target::Swapped, Sampler::Hmc)
+        },
+    );
+    let bad = run_check(&swapped, 1, false);
+    assert!(
+        bad.error.is_none() && !bad.passed,
+        "the swapped base measure must fail: {bad:?}"
+    );
+    assert!(bad.worst_ratio > 2.0, "and clearly: {bad:?}");
+}
+
 /// Every check names at least one API item, and every named item resolves to a public item of the
 /// workspace (a renamed or removed item fails here, not silently in the guide).
 #[test]

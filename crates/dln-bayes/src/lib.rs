@@ -16,7 +16,8 @@
 //!   (value, gradient, proximal map) and MAP estimation of $X$ by proximal gradient;
 //! - [`posterior`]: the posterior $\propto e^{-\beta\kappa\|\mathbf W\|^2/2}$ on the fiber $\mathcal F_X$
 //!   against its Hausdorff measure or the conditional law of the prior ([`BaseMeasure`]), by a
-//!   constrained Metropolis chain with the reverse-projection check ([`FiberPosterior`]);
+//!   constrained Metropolis chain with the reverse-projection check or constrained HMC (RATTLE with
+//!   the reverse check, [`FiberPosterior::sample_hmc`]);
 //! - [`bbt`]: Bayesian balanced truncation — a Gaussian prior on the initial state of a linear
 //!   system (its reachability Gramian), the Fisher information of noisy outputs (the observability
 //!   Gramian), the posterior, and the optimal low-rank posterior update from balanced truncation;
@@ -62,6 +63,8 @@ pub use entropy::{Entropy, FreeEnergy, entropy, entropy_gradient};
 pub use error::{BayesError, Result};
 pub use map::{EffectiveRegulariser, MapEstimate, MapOptions, map_estimate};
 pub use ou::{NoisyTraining, OrnsteinUhlenbeck};
-pub use posterior::{BaseMeasure, FiberChain, FiberDiagnostics, FiberMcmcOptions, FiberPosterior};
+pub use posterior::{
+    BaseMeasure, FiberChain, FiberDiagnostics, FiberMcmcOptions, FiberPosterior, HmcOptions,
+};
 pub use prior::{DensityConvention, GaussianPrior, c_f, real_dimension};
 pub use small_noise::{LaplaceExpansion, OrbitSampler};

@@ -56,6 +56,12 @@
 //! $\log\sigma$ towards `target_acceptance`) and frozen afterwards, so the retained chain is a
 //! time-homogeneous exact chain.
 //!
+//! **Constrained HMC.** [`FiberPosterior::sample_hmc`] ([`hmc`], Lelièvre–Rousset–Stoltz 2019)
+//! samples the same target with RATTLE trajectories (the same Newton projection, a tangent
+//! momentum, the reverse check at every step) and the force $\nabla U$, including
+//! $\nabla\log J_\varphi$ ([`log_jacobian_gradient`]) for the conditional measure (measured speed
+//! against the random walk: docs/performance.md).
+//!
 //! **Diagnostics** ([`FiberDiagnostics`]): acceptance rate, effective sample size of
 //! $\|\mathbf W\|^2$ by batch means (batches of $\lfloor\sqrt n\rfloor$ over all $n$ post-burn-in
 //! states) with the standard error of its mean, the largest constraint residual
@@ -74,6 +80,9 @@ use faer::linalg::triangular_solve::{
 use faer::{Mat, MatRef, Par, Side};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+
+pub mod hmc;
+pub use hmc::HmcOptions;
 
 /// The base measure on the fiber against which the density $e^{-\beta\kappa\|\mathbf W\|^2/2}$ is taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -166,6 +175,9 @@ pub struct FiberDiagnostics {
     pub reverse_failures: usize,
     /// Junction sign flips performed after burn-in.
     pub flips: usize,
+    /// RATTLE steps per proposal of the Hamiltonian sampler ([`FiberPosterior::sample_hmc`]); 0 for
+    /// the random-walk sampler ([`FiberPosterior::sample`]).
+    pub leapfrog_steps: usize,
 }
 
 /// A run of the fiber sampler.
@@ -203,6 +215,9 @@ struct Run<'a, T: Scalar> {
     x_norm: f64,
     rtol: f64,
     max_iter: usize,
+    /// Newton fails if the residual contracts by less than this factor per iteration (after the
+    /// second).
+    contraction: f64,
 }
 
 /// $\operatorname{vec}(Z)$, columns stacked.
@@ -294,9 +309,9 @@ impl<T: Scalar> Point<T> {
             if res <= run.rtol {
                 return Some(y);
             }
-            // A contraction slower than 1/2 per iteration (a step too long for the frozen
-            // Jacobian) is a failure: a deterministic rule, so the chain stays exact.
-            if it == run.max_iter || (it >= 2 && res > 0.5 * prev) {
+            // A contraction slower than `run.contraction` per iteration (a step too long for the
+            // frozen Jacobian) is a failure: a deterministic rule, so the chain stays exact.
+            if it == run.max_iter || (it >= 2 && res > run.contraction * prev) {
                 return None;
             }
             prev = res;
@@ -354,6 +369,125 @@ pub fn batch_means(y: &[f64]) -> (f64, f64, f64) {
 pub fn log_jacobian<T: Scalar>(w: &Network<T>) -> Result<f64> {
     let op = NormalOperator::new(w);
     factor(&op).map(|(_, lj)| lj).ok_or_else(not_a_manifold)
+}
+
+/// $\nabla_{\mathbf W}\log J_\varphi$, the gradient of $\log J_\varphi = \tfrac{c_F}2\log\det_{\mathbb F}\mathcal M$
+/// for the real inner product $\langle\mathbf A,\mathbf B\rangle = \operatorname{Re}\sum_k\operatorname{tr}(A_k^*B_k)$
+/// (so over $\mathbb C$ it is the gradient in the $D$ real coordinates).
+///
+/// **Derivation.** With $P_j = W_{j-1}\cdots W_1$, $S_j = W_N\cdots W_{j+1}$, $A_j = P_j^*P_j$,
+/// $B_j = S_jS_j^*$, the matrix of $\mathcal M$ is $[\mathcal M] = \sum_jA_j^\top\otimes B_j$, so with
+/// $C = [\mathcal M]^{-1}$ (indices $(i,a)\leftrightarrow i+d_Na$),
+/// $d\log\det\mathcal M = \operatorname{tr}(C\,d[\mathcal M]) = \sum_j\operatorname{tr}(G_j\,dA_j)+\operatorname{tr}(H_j\,dB_j)$ with the
+/// partial traces $(G_j)_{al} = \sum_{i,k}C_{(k,l),(i,a)}(B_j)_{ik}$ and
+/// $(H_j)_{ki} = \sum_{l,a}C_{(k,l),(i,a)}(A_j)_{la}$, both Hermitian. Then
+/// $\operatorname{tr}(G\,dA_j) = 2\operatorname{Re}\operatorname{tr}(GP_j^*dP_j)$ and
+/// $\operatorname{tr}(H\,dB_j) = 2\operatorname{Re}\operatorname{tr}(S_j^*H\,dS_j)$; expanding
+/// $dP_j = \sum_{k<j}W_{j-1}\cdots W_{k+1}\,dW_k\,P_k$ and $dS_j = \sum_{k>j}S_k\,dW_k\,W_{k-1}\cdots W_{j+1}$,
+/// $$\nabla_{W_k}\log\det\mathcal M = 2\sum_{j>k}(W_{j-1}\cdots W_{k+1})^*P_jG_jP_k^* +
+///   2\sum_{j<k}S_k^*H_jS_j(W_{k-1}\cdots W_{j+1})^*.$$
+/// Cost: one inverse of the $d_Nd_0\times d_Nd_0$ matrix (from its Cholesky factor), $2N(d_Nd_0)^2$
+/// for the partial traces, $O(N^2)$ products of layers.
+///
+/// # Errors
+/// [`BayesError::Unsupported`] where $d\varphi$ is not onto (to working precision).
+pub fn log_jacobian_gradient<T: Scalar>(w: &Network<T>) -> Result<Vec<Mat<T>>> {
+    let op = NormalOperator::new(w);
+    let (l, _) = factor(&op).ok_or_else(not_a_manifold)?;
+    Ok(log_j_gradient(w, &l))
+}
+
+/// [`log_jacobian_gradient`] from the Cholesky factor $L$ of $[\mathcal M]$ at `net`.
+fn log_j_gradient<T: Scalar>(net: &Network<T>, l: &Mat<T>) -> Vec<Mat<T>> {
+    let depth = net.depth();
+    let w = net.layers();
+    let (m, n) = (net.width(depth), net.width(0));
+    let mm = m * n;
+    let mut c = Mat::<T>::identity(mm, mm);
+    solve_lower_triangular_in_place(l.as_ref(), c.as_mut(), Par::Seq);
+    solve_upper_triangular_in_place(l.adjoint(), c.as_mut(), Par::Seq);
+    // pre[k] = W_k...W_1 (pre[0] = I), suf[k] = W_N...W_{k+1} (suf[N] = I); P_j = pre[j-1], S_j = suf[j].
+    let mut pre = vec![Mat::<T>::identity(n, n)];
+    for wk in w {
+        let next = wk * pre.last().expect("nonempty");
+        pre.push(next);
+    }
+    let mut suf = vec![Mat::<T>::identity(m, m); depth + 1];
+    for k in (0..depth).rev() {
+        suf[k] = &suf[k + 1] * &w[k];
+    }
+    let mut grad: Vec<Mat<T>> = w.iter().map(|a| Mat::zeros(a.nrows(), a.ncols())).collect();
+    let two = T::from_f64(2.0);
+    for j in 1..=depth {
+        let p = &pre[j - 1];
+        let s = &suf[j];
+        let a = p.adjoint() * p;
+        let b = s * s.adjoint();
+        let mut g = Mat::<T>::zeros(n, n);
+        let mut h = Mat::<T>::zeros(m, m);
+        for la in 0..n {
+            for aa in 0..n {
+                let mut acc_g = T::from_f64(0.0);
+                let a_la = a[(la, aa)];
+                for i in 0..m {
+                    for k in 0..m {
+                        let cv = c[(k + m * la, i + m * aa)];
+                        acc_g += cv * b[(i, k)];
+                        h[(k, i)] += cv * a_la;
+                    }
+                }
+                g[(aa, la)] = acc_g;
+            }
+        }
+        // Layers k < j (1-based): t = (W_{j-1}...W_{k+1})^* P_j G_j, grad W_k += 2 t P_k^*.
+        if j >= 2 {
+            let mut t = p * &g;
+            for k in (1..j).rev() {
+                grad[k - 1] += faer::Scale(two) * &(&t * pre[k - 1].adjoint());
+                if k > 1 {
+                    t = w[k - 1].adjoint() * &t;
+                }
+            }
+        }
+        // Layers k > j: v = H_j S_j (W_{k-1}...W_{j+1})^*, grad W_k += 2 S_k^* v.
+        if j < depth {
+            let mut v = &h * s;
+            for k in j + 1..=depth {
+                grad[k - 1] += faer::Scale(two) * &(suf[k].adjoint() * &v);
+                if k < depth {
+                    v = &v * w[k - 1].adjoint();
+                }
+            }
+        }
+    }
+    let half_cf = T::from_f64(0.5 * c_f::<T>() as f64);
+    for g in &mut grad {
+        *g = faer::Scale(half_cf) * &*g;
+    }
+    grad
+}
+
+/// Checks the start of a chain; returns $X = \varphi(\mathbf W_0)$, $\|X\|_F$ and the Newton tolerance
+/// $\max(\mathrm{rtol}, 8N\varepsilon\prod_k\|W_k\|_F/\|X\|_F)$.
+fn start<T: Scalar>(w0: &Network<T>, newton_rtol: f64) -> Result<(Mat<T>, f64, f64)> {
+    for k in 1..=w0.depth() {
+        dln_linalg::check_finite(w0.w(k))?;
+    }
+    let x = w0.product();
+    let x_norm = dln_linalg::frob_sq(x.as_ref()).sqrt();
+    if !(x_norm > 0.0 && x_norm.is_finite()) {
+        return Err(BayesError::Unsupported {
+            what: "X = W_N...W_1 is zero (or not finite): its fiber is not a manifold at the \
+                   origin and its branches do not communicate; no fiber posterior"
+                .into(),
+        });
+    }
+    let depth = w0.depth();
+    let layer_norms: f64 = (1..=depth)
+        .map(|k| dln_linalg::frob_sq(w0.w(k)).sqrt())
+        .product();
+    let rtol = newton_rtol.max(8.0 * depth as f64 * f64::EPSILON * layer_norms / x_norm);
+    Ok((x, x_norm, rtol))
 }
 
 fn not_a_manifold() -> BayesError {
@@ -435,33 +569,17 @@ impl FiberPosterior {
         O: for<'a> Observer<Progress<'a, T>>,
     {
         validate(opts)?;
-        for k in 1..=w0.depth() {
-            dln_linalg::check_finite(w0.w(k))?;
-        }
-        let x = w0.product();
-        let x_norm = dln_linalg::frob_sq(x.as_ref()).sqrt();
-        if !(x_norm > 0.0 && x_norm.is_finite()) {
-            return Err(BayesError::Unsupported {
-                what: "X = W_N...W_1 is zero (or not finite): its fiber is not a manifold at the \
-                       origin and its branches do not communicate; no fiber posterior"
-                    .into(),
-            });
-        }
+        let (x, x_norm, rtol) = start(w0, opts.newton_rtol)?;
         let depth = w0.depth();
         let widths = w0.widths();
         let dim = real_dimension::<T>(&widths);
         let fiber_dim = dim.saturating_sub(c_f::<T>() * widths[0] * widths[depth]);
-        let layer_norms: f64 = (1..=depth)
-            .map(|k| dln_linalg::frob_sq(w0.w(k)).sqrt())
-            .product();
-        let rtol = opts
-            .newton_rtol
-            .max(8.0 * depth as f64 * f64::EPSILON * layer_norms / x_norm);
         let run = Run {
             x: &x,
             x_norm,
             rtol,
             max_iter: opts.newton_max_iter,
+            contraction: 0.5,
         };
         let mut cur = Point::new(w0.clone()).ok_or_else(not_a_manifold)?;
         let mut sigma = match opts.step {
@@ -562,6 +680,7 @@ impl FiberPosterior {
                 projection_failures: proj_fail,
                 reverse_failures: rev_fail,
                 flips,
+                leapfrog_steps: 0,
             },
             samples,
             x,
@@ -641,20 +760,27 @@ enum Outcome {
 
 /// The junction sign flip $W_k\to DW_k$, $W_{k+1}\to W_{k+1}D$, $D = I - 2e_ie_i^*$, at a uniform
 /// junction $k$ and position $i$. Leaves $\varphi$, $\|\mathbf W\|^2$, $\mathcal M$ and $J_\varphi$ unchanged.
-fn flip<T: Scalar>(net: &mut Network<T>, rng: &mut StdRng) {
+/// Returns $(k, i)$.
+fn flip<T: Scalar>(net: &mut Network<T>, rng: &mut StdRng) -> (usize, usize) {
     let n = net.depth();
     let k = rng.random_range(1..n);
     let i = rng.random_range(0..net.width(k));
+    negate_row(net.w_mut(k), i);
+    negate_col(net.w_mut(k + 1), i);
+    (k, i)
+}
+
+fn negate_row<T: Scalar>(mut w: faer::MatMut<'_, T>, i: usize) {
     let minus = T::from_f64(-1.0);
-    {
-        let mut wk = net.w_mut(k);
-        for j in 0..wk.ncols() {
-            wk[(i, j)] *= minus;
-        }
+    for j in 0..w.ncols() {
+        w[(i, j)] *= minus;
     }
-    let mut wk1 = net.w_mut(k + 1);
-    for r in 0..wk1.nrows() {
-        wk1[(r, i)] *= minus;
+}
+
+fn negate_col<T: Scalar>(mut w: faer::MatMut<'_, T>, i: usize) {
+    let minus = T::from_f64(-1.0);
+    for r in 0..w.nrows() {
+        w[(r, i)] *= minus;
     }
 }
 

@@ -1,10 +1,11 @@
 //! The fiber posterior: d = 1, N = 2 against 1-D quadrature on the hyperbola $w_2w_1 = x$ for both
 //! base measures (and a swapped measure failing the same comparison), real and complex; constraint
-//! residuals, products preserved, errors where the fiber is not a manifold.
+//! residuals, products preserved, errors where the fiber is not a manifold; the same for the
+//! constrained HMC sampler, and the gradient of $\log J_\varphi$ against finite differences.
 
 use dln_algebra::{Network, NormalOperator};
-use dln_bayes::posterior::{batch_means, log_jacobian};
-use dln_bayes::{BaseMeasure, FiberMcmcOptions, FiberPosterior};
+use dln_bayes::posterior::{batch_means, log_jacobian, log_jacobian_gradient};
+use dln_bayes::{BaseMeasure, FiberMcmcOptions, FiberPosterior, HmcOptions};
 use dln_linalg::{Scalar, c64, random};
 use faer::Mat;
 
@@ -283,4 +284,329 @@ fn batch_means_of_iid_series_has_ess_near_n() {
     let (mean, ess, se) = batch_means(&y);
     assert!((mean - 0.5).abs() < 5.0 * se);
     assert!(ess > 5_000.0 && ess < 20_000.0, "{ess}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Constrained HMC (`FiberPosterior::sample_hmc`).
+
+/// A fixed step of 0.15 (about 10 RATTLE steps per trajectory, almost no failed projections):
+/// this tests the kernel's exactness with enough effective samples for the swapped measure to
+/// fail clearly; the adapted step is exercised by the other tests and by `cargo xtask verify`.
+fn run_hmc<T: Scalar>(
+    w0: &Network<T>,
+    measure: BaseMeasure,
+    seed: u64,
+) -> dln_bayes::FiberChain<T> {
+    let post = FiberPosterior::new(2.0, 0.5, measure).unwrap();
+    let opts = HmcOptions {
+        samples: 6_000,
+        burn_in: 200,
+        step: Some(0.15),
+        ..Default::default()
+    };
+    post.sample_hmc(w0, &opts, seed, &mut ()).unwrap()
+}
+
+/// z-scores of the HMC chain for `measure` against both quadratures `[hausdorff, conditional]`.
+fn hmc_z_scores<T: Scalar>(w0: &Network<T>, x_abs: f64, measure: BaseMeasure) -> [f64; 2] {
+    let chain = run_hmc(w0, measure, 17);
+    let d = chain.diagnostics;
+    assert!(d.max_constraint_residual <= 1e-10, "{d:?}");
+    assert!(d.acceptance_rate > 0.3, "{d:?}");
+    assert!(d.leapfrog_steps >= 1, "{d:?}");
+    assert!(d.ess > 1000.0, "{d:?}");
+    [BaseMeasure::Hausdorff, BaseMeasure::Conditional]
+        .map(|m| (d.mean_l2_norm_sq - reference(1.0, x_abs, T::IS_COMPLEX, m)) / d.standard_error)
+}
+
+fn hmc_own_passes_swapped_fails<T: Scalar>(w0: &Network<T>, x_abs: f64) {
+    let [zh, zc] = hmc_z_scores(w0, x_abs, BaseMeasure::Hausdorff);
+    assert!(
+        zh.abs() <= 5.0,
+        "HMC Hausdorff vs Hausdorff quadrature: z = {zh}"
+    );
+    assert!(
+        zc.abs() > 5.0,
+        "HMC Hausdorff vs conditional quadrature: z = {zc}"
+    );
+    let [zh, zc] = hmc_z_scores(w0, x_abs, BaseMeasure::Conditional);
+    assert!(
+        zc.abs() <= 5.0,
+        "HMC conditional vs conditional quadrature: z = {zc}"
+    );
+    assert!(
+        zh.abs() > 5.0,
+        "HMC conditional vs Hausdorff quadrature: z = {zh}"
+    );
+}
+
+#[test]
+fn hmc_scalar_real_matches_quadrature_and_swap_fails() {
+    hmc_own_passes_swapped_fails(&scalar_net(1.0, 0.5), 0.5);
+}
+
+#[test]
+fn hmc_scalar_complex_matches_quadrature_and_swap_fails() {
+    let x = c64::new(0.3, -0.4);
+    let w1 = c64::new(0.6, 0.8);
+    hmc_own_passes_swapped_fails(&scalar_net(w1, x / w1), 0.5);
+}
+
+#[test]
+fn hmc_scalar_real_visits_both_branches() {
+    let post = FiberPosterior::new(2.0, 0.5, BaseMeasure::Hausdorff).unwrap();
+    let opts = HmcOptions {
+        samples: 4000,
+        burn_in: 300,
+        ..Default::default()
+    };
+    let chain = post
+        .sample_hmc(&scalar_net(1.0, 0.5), &opts, 3, &mut ())
+        .unwrap();
+    let pos = chain
+        .samples
+        .iter()
+        .filter(|w| w.w(1)[(0, 0)] > 0.0)
+        .count() as f64
+        / chain.samples.len() as f64;
+    assert!((pos - 0.5).abs() < 0.1, "fraction on w1 > 0: {pos}");
+    let opts = HmcOptions {
+        flip_probability: 0.0,
+        samples: 1000,
+        ..opts
+    };
+    let c = post
+        .sample_hmc(&scalar_net(1.0, 0.5), &opts, 3, &mut ())
+        .unwrap();
+    assert!(c.samples.iter().all(|w| w.w(1)[(0, 0)] > 0.0));
+}
+
+fn hmc_general<T: Scalar>(widths: &[usize], measure: BaseMeasure, seed: u64) {
+    let mut rng = random::rng(seed);
+    let w0: Network<T> = random_net(&mut rng, widths);
+    let x = w0.product();
+    let post = FiberPosterior::new(1.0, 1.0, measure).unwrap();
+    let opts = HmcOptions {
+        samples: 100,
+        burn_in: 100,
+        thin: 2,
+        ..Default::default()
+    };
+    let chain = post.sample_hmc(&w0, &opts, seed, &mut ()).unwrap();
+    let d = chain.diagnostics;
+    assert_eq!(chain.samples.len(), 100);
+    assert!(d.acceptance_rate > 0.3, "{widths:?}: {d:?}");
+    assert!(d.max_constraint_residual <= 1e-10, "{widths:?}: {d:?}");
+    let xn = x.norm_l2();
+    for s in &chain.samples {
+        assert_eq!(s.widths(), widths);
+        let err = (s.product() - &x).norm_l2();
+        assert!(err <= 1e-10 * xn, "product not preserved: {err}");
+    }
+    let moved = (chain.samples.last().unwrap().w(1) - w0.w(1)).norm_l2();
+    assert!(moved > 1e-3, "chain did not move");
+}
+
+#[test]
+fn hmc_square_and_rectangular_real_and_complex_preserve_products() {
+    hmc_general::<f64>(&[3, 3, 3], BaseMeasure::Hausdorff, 1);
+    hmc_general::<f64>(&[2, 3, 4, 2], BaseMeasure::Conditional, 2);
+    hmc_general::<c64>(&[2, 2, 2, 2], BaseMeasure::Conditional, 3);
+    hmc_general::<c64>(&[3, 4, 2], BaseMeasure::Hausdorff, 4);
+    let mut rng = random::rng(4);
+    let w: Network<c64> = random_net(&mut rng, &[3, 2, 4]);
+    let post = FiberPosterior::new(1.0, 1.0, BaseMeasure::Hausdorff).unwrap();
+    assert!(
+        post.sample_hmc(&w, &HmcOptions::default(), 0, &mut ())
+            .is_err()
+    );
+    let bad = HmcOptions {
+        trajectory_length: Some(0.0),
+        ..Default::default()
+    };
+    assert!(
+        post.sample_hmc(
+            &scalar_net(c64::new(1.0, 0.0), c64::new(1.0, 0.0)),
+            &bad,
+            0,
+            &mut ()
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn hmc_seeded_runs_are_reproducible() {
+    let mut rng = random::rng(9);
+    let w0: Network<f64> = random_net(&mut rng, &[2, 2, 2]);
+    let post = FiberPosterior::new(1.0, 2.0, BaseMeasure::Conditional).unwrap();
+    let opts = HmcOptions {
+        samples: 30,
+        burn_in: 20,
+        ..Default::default()
+    };
+    let a = post.sample_hmc(&w0, &opts, 5, &mut ()).unwrap();
+    let b = post.sample_hmc(&w0, &opts, 5, &mut ()).unwrap();
+    for (p, q) in a.samples.iter().zip(&b.samples) {
+        for k in 1..=2 {
+            assert!((p.w(k) - q.w(k)).norm_l2() <= 0.0);
+        }
+    }
+}
+
+/// $\nabla\log J_\varphi$ against central differences of [`log_jacobian`] in every real coordinate.
+fn gradient_matches_differences<T: Scalar>(widths: &[usize], seed: u64) {
+    let mut rng = random::rng(seed);
+    let w: Network<T> = random_net(&mut rng, widths);
+    let g = log_jacobian_gradient(&w).unwrap();
+    let eps = 1e-6;
+    let mut worst = 0.0_f64;
+    let mut scale = 0.0_f64;
+    for k in 1..=w.depth() {
+        let (r, c) = w.w(k).shape();
+        for i in 0..r {
+            for j in 0..c {
+                let parts: &[(f64, f64)] = if T::IS_COMPLEX {
+                    &[(1.0, 0.0), (0.0, 1.0)]
+                } else {
+                    &[(1.0, 0.0)]
+                };
+                for &(re, im) in parts {
+                    let shift = |s: f64| {
+                        let mut v = w.clone();
+                        v.w_mut(k)[(i, j)] += T::from_parts(s * re, s * im);
+                        log_jacobian(&v).unwrap()
+                    };
+                    let fd = (shift(eps) - shift(-eps)) / (2.0 * eps);
+                    let an = g[k - 1][(i, j)];
+                    let an = re * an.re() + im * an.im();
+                    worst = worst.max((fd - an).abs());
+                    scale = scale.max(an.abs());
+                }
+            }
+        }
+    }
+    assert!(scale > 0.0);
+    assert!(
+        worst <= 1e-6 * scale.max(1.0),
+        "{widths:?}: {worst} (scale {scale})"
+    );
+}
+
+#[test]
+fn log_jacobian_gradient_matches_finite_differences() {
+    gradient_matches_differences::<f64>(&[1, 1, 1], 1);
+    gradient_matches_differences::<f64>(&[3, 3, 3], 2);
+    gradient_matches_differences::<f64>(&[2, 3, 4, 2], 3);
+    gradient_matches_differences::<c64>(&[2, 2, 2, 2], 4);
+    gradient_matches_differences::<c64>(&[3, 4, 2], 5);
+}
+
+/// Measurement, not a test (opt-in: `cargo test -p dln-bayes --test posterior -- --ignored
+/// --nocapture fiber_speed`): effective samples of ‖W‖² per second at d = 16, N = 4, βκ = 1 from a
+/// prior sample, random walk and HMC in the same process (the criterion bench `bayes_fiber` runs
+/// the same comparison in release).
+#[test]
+#[ignore]
+fn fiber_speed_d16_n4_rwm_vs_hmc() {
+    use std::time::Instant;
+    let mut rng = random::rng(1);
+    let w0: Network<f64> = random_net(&mut rng, &[16, 16, 16, 16, 16]);
+    for measure in [BaseMeasure::Hausdorff, BaseMeasure::Conditional] {
+        let post = FiberPosterior::new(1.0, 1.0, measure).unwrap();
+        let warm = post
+            .sample(
+                &w0,
+                &FiberMcmcOptions {
+                    samples: 1,
+                    burn_in: 1000,
+                    ..Default::default()
+                },
+                1,
+                &mut (),
+            )
+            .unwrap();
+        let opts = FiberMcmcOptions {
+            samples: 4000,
+            burn_in: 0,
+            step: Some(warm.diagnostics.step),
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let d = post
+            .sample(&warm.samples[0], &opts, 2, &mut ())
+            .unwrap()
+            .diagnostics;
+        let secs = t.elapsed().as_secs_f64();
+        eprintln!(
+            "rwm {}: {} steps {secs:.1} s ({:.2} ms/step) acc {:.3} ESS {:.1} -> {:.2}/s mean {:.1}±{:.1}",
+            measure.name(),
+            d.steps,
+            1e3 * secs / d.steps as f64,
+            d.acceptance_rate,
+            d.ess,
+            d.ess / secs,
+            d.mean_l2_norm_sq,
+            d.standard_error
+        );
+        let warm = post
+            .sample_hmc(
+                &w0,
+                &HmcOptions {
+                    samples: 1,
+                    burn_in: 150,
+                    ..Default::default()
+                },
+                1,
+                &mut (),
+            )
+            .unwrap();
+        let opts = HmcOptions {
+            samples: 400,
+            burn_in: 0,
+            step: Some(warm.diagnostics.step),
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let d = post
+            .sample_hmc(&warm.samples[0], &opts, 2, &mut ())
+            .unwrap()
+            .diagnostics;
+        let secs = t.elapsed().as_secs_f64();
+        eprintln!(
+            "hmc {}: {} trajectories x {} steps (h {:.3}) {secs:.1} s ({:.2} ms/RATTLE step) acc {:.3} pf {} rf {} ESS {:.1} -> {:.2}/s mean {:.1}±{:.1}",
+            measure.name(),
+            d.steps,
+            d.leapfrog_steps,
+            d.step,
+            1e3 * secs / (d.steps * d.leapfrog_steps) as f64,
+            d.acceptance_rate,
+            d.projection_failures,
+            d.reverse_failures,
+            d.ess,
+            d.ess / secs,
+            d.mean_l2_norm_sq,
+            d.standard_error
+        );
+        // Unavoidable work of one RATTLE step: the matrix of d phi d phi^* at the new point and
+        // its Cholesky (+ the inverse for grad log J with the conditional measure), 20 times.
+        let w = warm.samples[0].clone();
+        let t = Instant::now();
+        for _ in 0..20 {
+            let op = NormalOperator::new(&w);
+            let m = op.matrix();
+            let llt = faer::linalg::solvers::Llt::new(m.as_ref(), faer::Side::Lower).unwrap();
+            if measure == BaseMeasure::Conditional {
+                use faer::linalg::solvers::DenseSolveCore;
+                std::hint::black_box(llt.inverse());
+            } else {
+                std::hint::black_box(llt);
+            }
+        }
+        eprintln!(
+            "unavoidable per RATTLE step ({}): {:.2} ms",
+            measure.name(),
+            1e3 * t.elapsed().as_secs_f64() / 20.0
+        );
+    }
 }

@@ -71,7 +71,12 @@ fn sample_prior_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o.npz");
     let o = out.to_str().unwrap();
-    for bad in [["--beta", "0"], ["--kappa", "-1"], ["--samples", "0"]] {
+    for bad in [
+        ["--beta", "0"],
+        ["--beta", "-1"],
+        ["--kappa", "-1"],
+        ["--samples", "0"],
+    ] {
         let mut args = vec![
             "sample",
             "prior",
@@ -88,8 +93,8 @@ fn sample_prior_bad_input() {
         ];
         let pos = args.iter().position(|a| *a == bad[0]).unwrap();
         args[pos + 1] = bad[1];
-        let st = dln().args(&args).output().unwrap();
-        assert!(!st.status.success());
+        // The program's one-line error (exit 1), not clap's usage text; `-1` is a value, not a flag.
+        run_fail(&args, &[bad[0], bad[1]]);
         assert!(!out.exists());
     }
 }
@@ -153,6 +158,35 @@ fn train_case<T: Scalar + npyz::AutoSerialize + npyz::Deserialize>(
         (m - law).abs() <= allowance + 5.0 * se,
         "{widths:?}: {m} vs {law} (se {se}, allowance {allowance})"
     );
+    // The program's own verdict on the whole moment matrices: the standard error of the
+    // Frobenius deviation recomputed here from the output (junction 1 only when it is the
+    // worst), and the 5-SE verdict.
+    let dev = v["moment_law_deviation"].as_f64().unwrap();
+    let se_f = v["moment_law_standard_error"].as_f64().unwrap();
+    assert!(se_f > 0.0 && se_f.is_finite(), "{v}");
+    assert!(dev <= allowance + 5.0 * se_f, "{v}");
+    assert_eq!(v["moment_law_consistent"], true, "{v}");
+    if widths.len() == 3 {
+        let d1 = widths[1];
+        let gs: Vec<Mat<T>> = (0..300)
+            .map(|s| &w1[s] * w1[s].adjoint() - w2[s].adjoint() * &w2[s])
+            .collect();
+        let mut mean = Mat::<T>::zeros(d1, d1);
+        for g in &gs {
+            mean += g;
+        }
+        mean = faer::Scale(T::from_f64(1.0 / 300.0)) * &mean;
+        let var_sum: f64 = gs
+            .iter()
+            .map(|g| (g - &mean).norm_l2().powi(2))
+            .sum::<f64>()
+            / 299.0;
+        let want = (var_sum / 300.0).sqrt();
+        assert!(
+            (se_f - want).abs() <= 1e-9 * want,
+            "{widths:?}: standard error {se_f} vs {want}"
+        );
+    }
     assert_eq!(v["t"].as_array().unwrap().len(), 11);
 }
 
@@ -205,6 +239,39 @@ fn sample_train_bad_input() {
         &["data.npz", "inputs"],
     );
     assert!(!out.exists());
+    // Bad numbers: the program's one-line error, checked before any file is read.
+    for (flag, bad) in [
+        ("--beta", "0"),
+        ("--beta", "-2"),
+        ("--kappa", "-1"),
+        ("--t-end", "0"),
+        ("--dt", "-0.1"),
+        ("--paths", "0"),
+    ] {
+        let mut args = vec![
+            "sample",
+            "train",
+            data.to_str().unwrap(),
+            "--init",
+            w0.to_str().unwrap(),
+            "--beta",
+            "1",
+            "--kappa",
+            "1",
+            "--t-end",
+            "1",
+            "--dt",
+            "0.1",
+            "--paths",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        let pos = args.iter().position(|a| *a == flag).unwrap();
+        args[pos + 1] = bad;
+        run_fail(&args, &[flag, bad]);
+        assert!(!out.exists());
+    }
 }
 
 #[test]

@@ -37,17 +37,15 @@ fn fiber_case<T: Scalar + npyz::Deserialize + npyz::AutoSerialize>(
     widths: &[usize],
     measure: &str,
     seed: u64,
+    sampler: &str,
 ) {
     let layers: Vec<Mat<T>> = random_layers(seed, widths, None);
     let w = dir.join(format!("w{seed}.npz"));
     write_weights(&w, &layers);
-    let out = dir.join(format!("fiber{seed}.npz"));
-    let v = run_json(&fiber_args(
-        w.to_str().unwrap(),
-        out.to_str().unwrap(),
-        "150",
-        measure,
-    ));
+    let out = dir.join(format!("fiber{seed}-{sampler}.npz"));
+    let mut args = fiber_args(w.to_str().unwrap(), out.to_str().unwrap(), "150", measure);
+    args.extend(["--sampler", sampler]);
+    let v = run_json(&args);
     for key in [
         "acceptance_rate",
         "ess",
@@ -58,6 +56,8 @@ fn fiber_case<T: Scalar + npyz::Deserialize + npyz::AutoSerialize>(
         assert!(v[key].as_f64().unwrap().is_finite(), "{key}: {v}");
     }
     assert_eq!(v["measure"], measure);
+    assert_eq!(v["sampler"], sampler);
+    assert_eq!(v["leapfrog_steps"].as_u64().unwrap() > 0, sampler == "hmc");
     assert_eq!(v["steps"].as_u64(), Some(300));
     assert!(v["acceptance_rate"].as_f64().unwrap() > 0.05, "{v}");
     assert!(
@@ -86,10 +86,12 @@ fn fiber_case<T: Scalar + npyz::Deserialize + npyz::AutoSerialize>(
 #[test]
 fn sample_fiber_real_complex_square_rectangular() {
     let dir = tempfile::tempdir().unwrap();
-    fiber_case::<f64>(dir.path(), &[3, 3, 3], "hausdorff", 1);
-    fiber_case::<f64>(dir.path(), &[2, 3, 4, 2], "conditional", 2);
-    fiber_case::<c64>(dir.path(), &[2, 2, 2, 2], "conditional", 3);
-    fiber_case::<c64>(dir.path(), &[3, 4, 2], "hausdorff", 4);
+    for sampler in ["hmc", "rwm"] {
+        fiber_case::<f64>(dir.path(), &[3, 3, 3], "hausdorff", 1, sampler);
+        fiber_case::<f64>(dir.path(), &[2, 3, 4, 2], "conditional", 2, sampler);
+        fiber_case::<c64>(dir.path(), &[2, 2, 2, 2], "conditional", 3, sampler);
+        fiber_case::<c64>(dir.path(), &[3, 4, 2], "hausdorff", 4, sampler);
+    }
 }
 
 /// $\mathbb E\|\mathbf W\|^2$ of the conditional law on $w_2w_1 = x$ (real, $d = 1$, $N = 2$): density
@@ -119,25 +121,35 @@ fn sample_fiber_scalar_conditional_matches_quadrature() {
             Mat::from_fn(1, 1, |_, _| 0.5),
         ],
     );
-    let out = dir.path().join("o.npz");
-    let args = fiber_args(
+    for sampler in ["hmc", "rwm"] {
+        let out = dir.path().join(format!("o-{sampler}.npz"));
+        scalar_conditional_case(&w, &out, sampler);
+    }
+}
+
+fn scalar_conditional_case(w: &Path, out: &Path, sampler: &str) {
+    let mut args = fiber_args(
         w.to_str().unwrap(),
         out.to_str().unwrap(),
         "5000",
         "conditional",
     );
+    args.extend(["--sampler", sampler]);
     let v = run_json(&args);
     let mean = v["mean_l2_norm_sq"].as_f64().unwrap();
     let se = v["standard_error"].as_f64().unwrap();
     let want = conditional_reference(1.0, 0.5);
     assert!(
         (mean - want).abs() <= 5.0 * se,
-        "{mean} vs {want} (se {se})"
+        "{sampler}: {mean} vs {want} (se {se})"
     );
     // Both branches of w2 w1 = 0.5 are visited (junction sign flips).
-    let w1 = read_stacked::<f64>(&out, "W1");
+    let w1 = read_stacked::<f64>(out, "W1");
     let pos = w1.iter().filter(|m| m[(0, 0)] > 0.0).count();
-    assert!(pos > 1000 && pos < 4000, "{pos} of 5000 on w1 > 0");
+    assert!(
+        pos > 1000 && pos < 4000,
+        "{sampler}: {pos} of 5000 on w1 > 0"
+    );
 }
 
 #[test]
@@ -147,11 +159,15 @@ fn sample_fiber_bad_input() {
     write_weights::<f64>(&w, &random_layers(1, &[2, 2, 2], None));
     let out = dir.path().join("o.npz");
     let (ws, os) = (w.to_str().unwrap(), out.to_str().unwrap());
-    // Rejected by the argument parser before any work.
+    // Rejected before any work, as the program's one-line error (exit status 1), negative
+    // numbers included (not taken for flags).
     for (flag, bad) in [
         ("--beta", "0"),
+        ("--beta", "-1"),
         ("--kappa", "0"),
+        ("--kappa", "-0.5"),
         ("--beta", "nan"),
+        ("--beta", "inf"),
         ("--samples", "0"),
         ("--thin", "0"),
     ] {
@@ -160,8 +176,11 @@ fn sample_fiber_bad_input() {
         args[i + 1] = bad;
         let o = dln().args(&args).output().unwrap();
         assert!(!o.status.success(), "{flag} {bad} accepted");
+        assert_eq!(o.status.code(), Some(1), "{flag} {bad}");
         let err = String::from_utf8(o.stderr).unwrap();
-        assert!(err.lines().next().unwrap().contains(flag), "{err}");
+        assert_eq!(err.lines().count(), 1, "{flag} {bad}: not one line: {err}");
+        assert!(err.starts_with("dln: error: "), "{err}");
+        assert!(err.contains(flag), "{err}");
         assert!(!out.exists());
     }
     // Non-finite weights.

@@ -7,11 +7,13 @@
 //! $w_2 = x/w_1$, integrated over the phase), and for the conditional law of the prior $g/t$ in both
 //! fields (the prior density at $(w_1, x/w_1)$ times the Jacobian $|\partial w_2/\partial x|^{c_F}$).
 //! $\mathbb E\|\mathbf W\|^2$ by the trapezoid rule in $\log t$ is compared with the chain's mean; the
-//! tolerance is 5 batch-means standard errors of the chain.
+//! tolerance is 5 batch-means standard errors of the chain. Both samplers: the constrained
+//! random-walk chain (`bayes-fiber-posterior-quadrature`) and constrained HMC
+//! (`bayes-fiber-hmc-quadrature`, Lelièvre–Rousset–Stoltz 2019).
 
 use super::{Check, CheckResult, Ctx};
 use dln_algebra::Network;
-use dln_bayes::{BaseMeasure, FiberMcmcOptions, FiberPosterior};
+use dln_bayes::{BaseMeasure, FiberMcmcOptions, FiberPosterior, HmcOptions};
 use dln_linalg::{Scalar, c64};
 use faer::Mat;
 use rand::Rng;
@@ -33,7 +35,31 @@ pub(super) fn checks() -> Vec<Check> {
             "dln_bayes::posterior::batch_means",
             "dln_algebra::fiber::NormalOperator::matrix",
         ]),
+        Check::new(
+            "bayes-fiber-hmc-quadrature",
+            "(4.5), §4.3; coarea formula; Lelièvre–Rousset–Stoltz 2019",
+            "d=1, N=2: constrained HMC (RATTLE + reverse check) for the fiber posterior ∝ e^{−βκ‖W‖²/2} (Hausdorff, and /J_φ conditional with the ∇log J_φ force) = 1-D quadrature on w₂w₁ = x, within 5 batch-means SE",
+            |cx| {
+                fiber_quadrature_with::<f64>(cx, Target::Same, Sampler::Hmc)?;
+                fiber_quadrature_with::<c64>(cx, Target::Same, Sampler::Hmc)
+            },
+        )
+        .api(&[
+            "dln_bayes::posterior::FiberPosterior::sample_hmc",
+            "dln_bayes::posterior::HmcOptions",
+            "dln_bayes::posterior::log_jacobian_gradient",
+            "dln_bayes::posterior::BaseMeasure",
+        ]),
     ]
+}
+
+/// Which sampler runs the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sampler {
+    /// `FiberPosterior::sample` (constrained random-walk Metropolis).
+    Rwm,
+    /// `FiberPosterior::sample_hmc` (constrained HMC).
+    Hmc,
 }
 
 /// Which quadrature the chain is compared with: its own measure, or (to show that the check can
@@ -69,7 +95,20 @@ pub(crate) fn quadrature(a: f64, x_abs: f64, complex: bool, measure: BaseMeasure
 }
 
 pub(crate) fn fiber_quadrature<T: Scalar>(cx: &mut Ctx, target: Target) -> CheckResult {
-    let samples = if cx.thorough() { 40_000 } else { 8_000 };
+    fiber_quadrature_with::<T>(cx, target, Sampler::Rwm)
+}
+
+pub(crate) fn fiber_quadrature_with<T: Scalar>(
+    cx: &mut Ctx,
+    target: Target,
+    sampler: Sampler,
+) -> CheckResult {
+    let samples = match (sampler, cx.thorough()) {
+        (Sampler::Rwm, true) => 40_000,
+        (Sampler::Rwm, false) => 8_000,
+        (Sampler::Hmc, true) => 20_000,
+        (Sampler::Hmc, false) => 3_000,
+    };
     // (|x|, beta, kappa): three shapes of the hyperbola and temperatures.
     for (x_abs, beta, kappa) in [(0.5, 2.0, 0.5), (1.0, 1.0, 2.0), (0.3, 0.5, 1.0)] {
         for measure in [BaseMeasure::Hausdorff, BaseMeasure::Conditional] {
@@ -89,13 +128,25 @@ pub(crate) fn fiber_quadrature<T: Scalar>(cx: &mut Ctx, target: Target) -> Check
                 Mat::from_fn(1, 1, |_, _| w2),
             ])?;
             let post = FiberPosterior::new(beta, kappa, measure)?;
-            let opts = FiberMcmcOptions {
-                samples,
-                burn_in: 2000,
-                ..Default::default()
-            };
             let seed = cx.rng().random::<u64>();
-            let chain = post.sample(&w0, &opts, seed, &mut ())?;
+            let chain = match sampler {
+                Sampler::Rwm => {
+                    let opts = FiberMcmcOptions {
+                        samples,
+                        burn_in: 2000,
+                        ..Default::default()
+                    };
+                    post.sample(&w0, &opts, seed, &mut ())?
+                }
+                Sampler::Hmc => {
+                    let opts = HmcOptions {
+                        samples,
+                        burn_in: 500,
+                        ..Default::default()
+                    };
+                    post.sample_hmc(&w0, &opts, seed, &mut ())?
+                }
+            };
             let d = chain.diagnostics;
             let against = match (target, measure) {
                 (Target::Same, m) => m,
@@ -104,7 +155,8 @@ pub(crate) fn fiber_quadrature<T: Scalar>(cx: &mut Ctx, target: Target) -> Check
             };
             let want = quadrature(beta * kappa, x_abs, T::IS_COMPLEX, against);
             let name = format!(
-                "{} |x|={x_abs} βκ={} {} vs {} quadrature",
+                "{}{} |x|={x_abs} βκ={} {} vs {} quadrature",
+                if sampler == Sampler::Hmc { "HMC " } else { "" },
                 super::field::<T>(),
                 beta * kappa,
                 measure.name(),

@@ -14,22 +14,24 @@
 //!   path-mean moments from the moment law
 //!   $\mathbb E[G_k(T)] = e^{-2\kappa T}G_k(0) + c_F(d_{k-1}-d_{k+1})\frac{1-e^{-2\kappa T}}{\beta\kappa}I$.
 //! - `dln sample fiber W.npz --beta B --kappa K --samples S [--measure hausdorff|conditional]
-//!   [--seed s] [--burn-in B] [--thin T] --out OUT.npz [--json]`: the posterior
+//!   [--sampler hmc|rwm] [--seed s] [--burn-in B] [--thin T] --out OUT.npz [--json]`: the posterior
 //!   $\propto e^{-\beta\kappa\|\mathbf W\|^2/2}$ on the fiber of $X = \varphi(\mathbf W)$ against its
-//!   Hausdorff measure or as the conditional law of the prior ([`dln::bayes::posterior`]); the
-//!   report gives the acceptance rate, the effective sample size of $\|\mathbf W\|^2$, the largest
+//!   Hausdorff measure or as the conditional law of the prior ([`dln::bayes::posterior`]), by
+//!   constrained HMC (default) or constrained random-walk Metropolis; the report gives the acceptance rate, the effective sample size of $\|\mathbf W\|^2$, the largest
 //!   $\|\varphi(\mathbf W)-X\|/\|X\|$, and the means of $\|\mathbf W\|^2$ and $\|\mathbf G\|$.
 
 use super::flow::Bar;
 use super::train::{Widths, parse_widths};
-use super::{Report, emit, num, positive_f64};
+use super::{Report, emit, num};
 use crate::error::{CliError, Result};
 use crate::io::{
     AnyMat, Dims, Element, Npz, check_output_file, dispatch, read_weights, write_file_atomic,
 };
 use dln::algebra::Network;
 use dln::bayes::ou::expected_moments;
-use dln::bayes::{BaseMeasure, FiberMcmcOptions, FiberPosterior, GaussianPrior, NoisyTraining};
+use dln::bayes::{
+    BaseMeasure, FiberMcmcOptions, FiberPosterior, GaussianPrior, HmcOptions, NoisyTraining,
+};
 use dln::flows::loss::LeastSquares;
 use dln::linalg::{Scalar, c64, random};
 use faer::Mat;
@@ -64,13 +66,13 @@ pub struct FiberArgs {
     /// Weights W1..WN (.npz): the chain starts here, on the fiber of X = WN⋯W1.
     pub weights: PathBuf,
     /// Inverse temperature β > 0.
-    #[arg(long, value_name = "B", value_parser = positive_f64)]
+    #[arg(long, value_name = "B", allow_negative_numbers = true)]
     pub beta: f64,
     /// Weight decay κ > 0.
-    #[arg(long, value_name = "K", value_parser = positive_f64)]
+    #[arg(long, value_name = "K", allow_negative_numbers = true)]
     pub kappa: f64,
     /// Number of retained samples S ≥ 1.
-    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "S")]
     pub samples: u64,
     /// Base measure on the fiber: its Riemannian volume (the paper's (4.5)) or the conditional law
     /// of the prior given X (Hausdorff density divided by det(dφ dφ*)^{1/2}).
@@ -79,11 +81,16 @@ pub struct FiberArgs {
     /// Seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Steps discarded first (the proposal scale adapts during them).
-    #[arg(long, value_name = "B", default_value_t = 1000)]
-    pub burn_in: u64,
+    /// Sampler: constrained Hamiltonian Monte Carlo (RATTLE with the reverse check) or the
+    /// constrained random-walk Metropolis chain.
+    #[arg(long, value_enum, default_value_t = SamplerArg::Hmc)]
+    pub sampler: SamplerArg,
+    /// Steps (rwm) or trajectories (hmc) discarded first; the step size adapts during them
+    /// [default: 1000 for rwm, 300 for hmc].
+    #[arg(long, value_name = "B")]
+    pub burn_in: Option<u64>,
     /// Keep every T-th state after burn-in.
-    #[arg(long, value_name = "T", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "T", default_value_t = 1)]
     pub thin: u64,
     /// Output .npz archive: W1..WN stacked, shape S × d_k × d_{k-1}.
     #[arg(long, value_name = "OUT.npz")]
@@ -102,6 +109,15 @@ pub enum MeasureArg {
     Conditional,
 }
 
+/// `--sampler`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SamplerArg {
+    /// Constrained HMC (Lelièvre–Rousset–Stoltz 2019).
+    Hmc,
+    /// Constrained random-walk Metropolis (Zappa–Holmes-Cerfon–Goodman 2018).
+    Rwm,
+}
+
 /// `dln sample prior`.
 #[derive(Debug, clap::Args)]
 pub struct PriorArgs {
@@ -109,13 +125,13 @@ pub struct PriorArgs {
     #[arg(long, value_name = "d0,…,dN", value_parser = parse_widths)]
     pub widths: Widths,
     /// Inverse temperature β > 0.
-    #[arg(long, value_name = "B", value_parser = positive_f64)]
+    #[arg(long, value_name = "B", allow_negative_numbers = true)]
     pub beta: f64,
     /// Weight decay κ > 0.
-    #[arg(long, value_name = "K", value_parser = positive_f64)]
+    #[arg(long, value_name = "K", allow_negative_numbers = true)]
     pub kappa: f64,
     /// Number of samples S ≥ 1.
-    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "S")]
     pub samples: u64,
     /// Complex weights (complex Gaussian: independent real and imaginary parts).
     #[arg(long)]
@@ -140,19 +156,19 @@ pub struct TrainArgs {
     #[arg(long, value_name = "W0.npz")]
     pub init: PathBuf,
     /// Inverse temperature β > 0.
-    #[arg(long, value_name = "B", value_parser = positive_f64)]
+    #[arg(long, value_name = "B", allow_negative_numbers = true)]
     pub beta: f64,
     /// Weight decay κ > 0.
-    #[arg(long, value_name = "K", value_parser = positive_f64)]
+    #[arg(long, value_name = "K", allow_negative_numbers = true)]
     pub kappa: f64,
     /// Final time T > 0.
-    #[arg(long, value_name = "T", value_parser = positive_f64)]
+    #[arg(long, value_name = "T", allow_negative_numbers = true)]
     pub t_end: f64,
     /// Step size h > 0 (the step used divides T evenly and is at most h).
-    #[arg(long, value_name = "h", value_parser = positive_f64)]
+    #[arg(long, value_name = "h", allow_negative_numbers = true)]
     pub dt: f64,
     /// Number of independent paths P ≥ 1.
-    #[arg(long, value_name = "P", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "P")]
     pub paths: u64,
     /// Number of points of the reported time series (at least 2, including t = 0).
     #[arg(long, value_name = "K", default_value_t = 11)]
@@ -322,6 +338,13 @@ pub struct TrainReport {
     /// Path average of $\sum h^2\|\nabla(E\circ\varphi)\|^2$, the splitting's bound on that deviation
     /// (to which sampling error of order $P^{-1/2}$ adds).
     pub discretisation_allowance: f64,
+    /// Monte-Carlo standard error of `moment_law_deviation`:
+    /// $\big(\sum_{ij}\widehat{\operatorname{Var}}(G_{k,ij}(T))/P\big)^{1/2}$ for the junction $k$ of the largest
+    /// deviation (`null` with one path).
+    pub moment_law_standard_error: Option<f64>,
+    /// Whether $\|\overline{G_k}(T)-\mathbb E[G_k(T)]\|_F\le$ allowance $+\,5$ standard errors at every
+    /// junction (`null` with one path or no junction).
+    pub moment_law_consistent: Option<bool>,
 }
 
 impl Report for TrainReport {
@@ -343,11 +366,26 @@ impl Report for TrainReport {
             num(self.h),
             num(self.t_end)
         );
+        let verdict = match (self.moment_law_standard_error, self.moment_law_consistent) {
+            (Some(se), Some(ok)) => format!(
+                "standard error {}, discretisation allowance {}: {}",
+                num(se),
+                num(self.discretisation_allowance),
+                if ok {
+                    "consistent (within allowance + 5 SE at every junction)"
+                } else {
+                    "NOT consistent (beyond allowance + 5 SE)"
+                }
+            ),
+            _ => format!(
+                "discretisation allowance {}; one path: no standard error",
+                num(self.discretisation_allowance)
+            ),
+        };
         let _ = writeln!(
             s,
-            "moment law        max_k ‖mean G_k(T) − E G_k(T)‖ = {} (discretisation allowance {})",
+            "moment law        max_k ‖mean G_k(T) − E G_k(T)‖ = {} ({verdict})",
             num(self.moment_law_deviation),
-            num(self.discretisation_allowance)
         );
         let _ = writeln!(s, "t                 mean loss     mean ‖G‖");
         for i in 0..self.t.len() {
@@ -387,11 +425,9 @@ fn sample_train<T: Element>(
     let t_last = run.t.last().copied().unwrap_or(0.0);
     let law = expected_moments(&w0, a.beta, a.kappa, t_last);
     let last = run.mean_moments.last().cloned().unwrap_or_default();
-    let deviation = law
-        .iter()
-        .zip(&last)
-        .map(|(e, m)| (e - m).norm_l2())
-        .fold(0.0, f64::max);
+    let per_path: Vec<Vec<Mat<T>>> = run.finals.iter().map(Network::moments).collect();
+    let (deviation, se, consistent) =
+        moment_law_verdict(&law, &last, &per_path, run.discretisation_allowance);
     Ok(TrainReport {
         file: a.data.display().to_string(),
         init: a.init.display().to_string(),
@@ -410,7 +446,48 @@ fn sample_train<T: Element>(
         mean_loss: run.mean_loss,
         moment_law_deviation: deviation,
         discretisation_allowance: run.discretisation_allowance,
+        moment_law_standard_error: se,
+        moment_law_consistent: consistent,
     })
+}
+
+/// The deviation $\max_k\|\overline{G_k}-\mathbb E G_k\|_F$ of the path means `mean` from the law,
+/// the Monte-Carlo standard error $\big(\sum_{ij}s^2_{k,ij}/P\big)^{1/2}$ of the junction attaining it
+/// ($s^2$ the unbiased sample variance over the `per_path` moments; the mean square of
+/// $\|\overline{G_k}-\mathbb E G_k\|_F$ under the law is $\sum_{ij}\operatorname{Var}/P$), and the verdict
+/// "every junction within `allowance` + 5 standard errors" (`None` for fewer than 2 paths).
+fn moment_law_verdict<T: Scalar>(
+    law: &[Mat<T>],
+    mean: &[Mat<T>],
+    per_path: &[Vec<Mat<T>>],
+    allowance: f64,
+) -> (f64, Option<f64>, Option<bool>) {
+    let p = per_path.len() as f64;
+    let mut worst = (0.0_f64, None::<f64>);
+    let mut consistent = (per_path.len() >= 2 && !law.is_empty()).then_some(true);
+    for (k, (e, m)) in law.iter().zip(mean).enumerate() {
+        let dev = (e - m).norm_l2();
+        let se = (per_path.len() >= 2).then(|| {
+            let mut var_sum = 0.0;
+            for j in 0..m.ncols() {
+                for i in 0..m.nrows() {
+                    var_sum += per_path
+                        .iter()
+                        .map(|g| (g[k][(i, j)] - m[(i, j)]).modulus_sq())
+                        .sum::<f64>()
+                        / (p - 1.0);
+                }
+            }
+            (var_sum / p).sqrt()
+        });
+        if let (Some(se), Some(ok)) = (se, consistent.as_mut()) {
+            *ok &= dev <= allowance + 5.0 * se;
+        }
+        if k == 0 || dev > worst.0 {
+            worst = (dev, se);
+        }
+    }
+    (worst.0, worst.1, consistent)
 }
 
 fn read_array(npz: &mut Npz, path: &Path, name: &str) -> Result<AnyMat> {
@@ -431,7 +508,35 @@ fn promote<T: Scalar>(net: Network<T>) -> Network<c64> {
     Network::new(layers).expect("promoted layers compose")
 }
 
+/// `--NAME` must be a finite positive number: checked here rather than by clap, so that the error
+/// is the program's one line (exit status 1), for negative values too (`allow_negative_numbers`).
+fn check_positive(name: &str, x: f64) -> Result<()> {
+    if x.is_finite() && x > 0.0 {
+        Ok(())
+    } else {
+        Err(CliError::new(format!(
+            "--{name} must be finite and positive, got {x}"
+        )))
+    }
+}
+
+/// `--NAME` must be at least 1.
+fn check_count(name: &str, n: u64) -> Result<()> {
+    if n >= 1 {
+        Ok(())
+    } else {
+        Err(CliError::new(format!(
+            "--{name} must be at least 1, got {n}"
+        )))
+    }
+}
+
 fn run_train(a: TrainArgs) -> Result<()> {
+    check_positive("beta", a.beta)?;
+    check_positive("kappa", a.kappa)?;
+    check_positive("t-end", a.t_end)?;
+    check_positive("dt", a.dt)?;
+    check_count("paths", a.paths)?;
     if a.records < 2 {
         return Err(CliError::new(format!(
             "--records must be at least 2, got {}",
@@ -494,6 +599,9 @@ fn run_train(a: TrainArgs) -> Result<()> {
 }
 
 fn run_prior(a: PriorArgs) -> Result<()> {
+    check_positive("beta", a.beta)?;
+    check_positive("kappa", a.kappa)?;
+    check_count("samples", a.samples)?;
     check_output_file(&a.out)?;
     let prior = GaussianPrior::new(a.beta, a.kappa, &a.widths.0).map_err(CliError::new)?;
     let report = if a.complex {
@@ -521,6 +629,10 @@ pub struct FiberReport {
     pub kappa: f64,
     /// `hausdorff` or `conditional`.
     pub measure: &'static str,
+    /// `hmc` or `rwm`.
+    pub sampler: &'static str,
+    /// RATTLE steps per trajectory (hmc; 0 for rwm).
+    pub leapfrog_steps: usize,
     /// Retained samples.
     pub samples: u64,
     /// Burn-in steps.
@@ -531,11 +643,11 @@ pub struct FiberReport {
     pub seed: u64,
     /// Real dimension of the fiber.
     pub fiber_dimension: usize,
-    /// Accepted tangent moves over post-burn-in steps.
+    /// Accepted moves (rwm) or trajectories (hmc) over post-burn-in steps.
     pub acceptance_rate: f64,
     /// Effective sample size of $\|\mathbf W\|^2$ over the post-burn-in steps (batch means).
     pub ess: f64,
-    /// Post-burn-in steps.
+    /// Post-burn-in steps (rwm: tangent moves; hmc: trajectories).
     pub steps: usize,
     /// Mean of $\|\mathbf W\|^2$ over the post-burn-in steps.
     pub mean_l2_norm_sq: f64,
@@ -545,7 +657,7 @@ pub struct FiberReport {
     pub max_constraint_residual: f64,
     /// Mean $\|\mathbf G\|$ over the samples.
     pub mean_moment_norm: f64,
-    /// Proposal scale after burn-in.
+    /// Proposal scale (rwm) or RATTLE step (hmc) after burn-in.
     pub step: f64,
     /// Proposals whose projection onto the fiber failed (rejected).
     pub projection_failures: usize,
@@ -575,6 +687,15 @@ impl Report for FiberReport {
             num(self.kappa),
             self.measure
         );
+        let what = if self.leapfrog_steps > 0 {
+            format!(
+                "{} ({} RATTLE steps per trajectory)",
+                self.sampler, self.leapfrog_steps
+            )
+        } else {
+            self.sampler.to_string()
+        };
+        let _ = writeln!(s, "sampler           {what}");
         let _ = writeln!(
             s,
             "acceptance        {} (step {}; {} projection and {} reverse-check rejections, {} flips)",
@@ -608,16 +729,28 @@ fn sample_fiber<T: Element>(a: &FiberArgs, w0: Network<T>) -> Result<FiberReport
         MeasureArg::Conditional => BaseMeasure::Conditional,
     };
     let post = FiberPosterior::new(a.beta, a.kappa, measure).map_err(CliError::new)?;
-    let opts = FiberMcmcOptions {
-        samples: a.samples as usize,
-        burn_in: a.burn_in as usize,
-        thin: a.thin as usize,
-        ..Default::default()
-    };
     let mut bar = Bar::new(a.json, "fiber posterior");
-    let chain = post
-        .sample(&w0, &opts, a.seed, &mut bar)
-        .map_err(|e| CliError::file(&a.weights, e))?;
+    let chain = match a.sampler {
+        SamplerArg::Rwm => {
+            let opts = FiberMcmcOptions {
+                samples: a.samples as usize,
+                burn_in: a.burn_in.unwrap_or(1000) as usize,
+                thin: a.thin as usize,
+                ..Default::default()
+            };
+            post.sample(&w0, &opts, a.seed, &mut bar)
+        }
+        SamplerArg::Hmc => {
+            let opts = HmcOptions {
+                samples: a.samples as usize,
+                burn_in: a.burn_in.unwrap_or(300) as usize,
+                thin: a.thin as usize,
+                ..Default::default()
+            };
+            post.sample_hmc(&w0, &opts, a.seed, &mut bar)
+        }
+    }
+    .map_err(|e| CliError::file(&a.weights, e))?;
     write_stacked(&a.out, &chain.samples)?;
     let d = chain.diagnostics;
     Ok(FiberReport {
@@ -628,8 +761,16 @@ fn sample_fiber<T: Element>(a: &FiberArgs, w0: Network<T>) -> Result<FiberReport
         beta: a.beta,
         kappa: a.kappa,
         measure: measure.name(),
+        sampler: match a.sampler {
+            SamplerArg::Hmc => "hmc",
+            SamplerArg::Rwm => "rwm",
+        },
+        leapfrog_steps: d.leapfrog_steps,
         samples: a.samples,
-        burn_in: a.burn_in,
+        burn_in: a.burn_in.unwrap_or(match a.sampler {
+            SamplerArg::Hmc => 300,
+            SamplerArg::Rwm => 1000,
+        }),
         thin: a.thin,
         seed: a.seed,
         fiber_dimension: d.fiber_dimension,
@@ -648,6 +789,10 @@ fn sample_fiber<T: Element>(a: &FiberArgs, w0: Network<T>) -> Result<FiberReport
 }
 
 fn run_fiber(a: FiberArgs) -> Result<()> {
+    check_positive("beta", a.beta)?;
+    check_positive("kappa", a.kappa)?;
+    check_count("samples", a.samples)?;
+    check_count("thin", a.thin)?;
     check_output_file(&a.out)?;
     let w0 = read_weights(&a.weights)?;
     let report = dispatch!(w0, net => sample_fiber(&a, net)?);
