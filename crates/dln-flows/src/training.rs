@@ -432,6 +432,7 @@ pub fn train_flow<T: Scalar, L: Loss<T>, O>(
 where
     O: for<'a> Observer<Progress<'a, T>>,
 {
+    initial_loss_representable(w0, loss)?;
     let mut integration = opts.integration;
     integration.atol = atol_in_units_of(w0, integration.atol);
     let mut rk = Dopri5::new(
@@ -463,6 +464,25 @@ where
         samples,
         stats: traj.stats,
         termination: traj.termination,
+    })
+}
+
+/// Finite weights whose loss $E(\varphi(\mathbf W(0)))$ is already outside the `f64` range (weights or
+/// data scaled by $2^{500}$, say) cannot be trained in `f64`: say so, instead of reporting a
+/// divergence at $t = 0$.
+fn initial_loss_representable<T: Scalar, L: Loss<T> + ?Sized>(
+    w0: &Network<T>,
+    loss: &L,
+) -> Result<()> {
+    let e = loss.value(w0.product().as_ref());
+    if e.is_finite() || !w0.layers().iter().all(|l| l.as_ref().is_all_finite()) {
+        return Ok(());
+    }
+    Err(FlowError::NotRepresentable {
+        what: format!(
+            "the loss at the initial weights overflows (‖W(0)‖ = {}, loss {e}); rescale the data or the initialisation",
+            w0.l2_norm_scaled()
+        ),
     })
 }
 
@@ -515,6 +535,7 @@ where
             reason: "must be positive and finite",
         });
     }
+    initial_loss_representable(w0, loss)?;
     let every = sample_every.max(1);
     let t_end = lr * steps as f64;
     let mut w = w0.layers().to_vec();

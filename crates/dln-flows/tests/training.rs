@@ -134,6 +134,32 @@ fn tiny_initialisation_conserves_moments() {
     tiny_initialisation::<c64>(22);
 }
 
+/// Finite weights whose loss overflows f64 are refused as not representable (both routes), not
+/// reported as a divergence at t = 0.
+#[test]
+fn overflowing_initial_loss_is_not_representable() {
+    let w: Network<f64> = net(23, &[3, 4, 2], 0.7);
+    let huge = 2f64.powi(500);
+    let w0 = Network::new(w.layers().iter().map(|l| faer::Scale(huge) * l).collect()).unwrap();
+    let mut rng = random::rng(24);
+    let loss = Frobenius::new(random::gaussian::<f64, _>(&mut rng, 2, 3));
+    let flow = train_flow(
+        &w0,
+        &loss,
+        &TrainingOptions::default(),
+        &linspace(1.0, 2),
+        &mut (),
+    );
+    let gd = gradient_descent(&w0, &loss, 0.0, 1e-3, 10, 1, &mut ());
+    for err in [flow.err(), gd.err()] {
+        let msg = err.expect("must be refused").to_string();
+        assert!(
+            msg.contains("not representable") && msg.contains("initial weights"),
+            "{msg}"
+        );
+    }
+}
+
 #[test]
 fn claim_26_27_moment_decay_real() {
     decay_law::<f64>(10);
