@@ -266,6 +266,7 @@ impl<L> NoisyTraining<L> {
                 reason: "must be finite and non-negative",
             });
         }
+        dln_flows::training::initial_loss_representable(w0, &self.loss)?;
         let steps = if t_end > 0.0 {
             ((t_end / self.dt) * (1.0 - 1e-12)).ceil().max(1.0) as usize
         } else {

@@ -469,8 +469,12 @@ where
 
 /// Finite weights whose loss $E(\varphi(\mathbf W(0)))$ is already outside the `f64` range (weights or
 /// data scaled by $2^{500}$, say) cannot be trained in `f64`: say so, instead of reporting a
-/// divergence at $t = 0$.
-fn initial_loss_representable<T: Scalar, L: Loss<T> + ?Sized>(
+/// divergence at $t = 0$. Called by [`train_flow`] and [`gradient_descent`] (and by the noisy
+/// training of `dln-bayes`) before the first step.
+///
+/// # Errors
+/// [`FlowError::NotRepresentable`] when the loss at finite `w0` is not finite.
+pub fn initial_loss_representable<T: Scalar, L: Loss<T> + ?Sized>(
     w0: &Network<T>,
     loss: &L,
 ) -> Result<()> {
