@@ -319,3 +319,71 @@ fn kirwan_ness_flow_at_scales_two_to_the_plus_minus_500() {
     );
     assert!(!out.exists());
 }
+
+/// `dln train` (flow and gradient descent) and `dln sample train` from weights ×2^500, whose loss
+/// overflows f64: "not representable", no output (was "diverged at t = 0"). From weights ×2^−500
+/// the training flow keeps ‖G‖ (κ = 0) to 1e−6 relative: the absolute tolerance is read in units
+/// of ‖W(0)‖ (with `--atol 1e-12` taken literally ‖G‖ grew a thousandfold).
+#[test]
+fn training_at_scales_two_to_the_plus_minus_500() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data.npz");
+    let u = Mat::<f64>::from_fn(2, 10, |i, j| ((i * 10 + j) as f64).sin());
+    let y = Mat::<f64>::from_fn(2, 10, |i, j| ((i * 10 + j) as f64 * 0.7).cos());
+    write_zip(
+        &data,
+        &[("inputs", npy_bytes(&u)), ("targets", npy_bytes(&y))],
+        false,
+    );
+    let d = data.to_str().unwrap();
+    let out = dir.path().join("t.npz");
+    let o = out.to_str().unwrap();
+    let big = format!("{:e}", 2f64.powi(500));
+    let base = [
+        "train",
+        d,
+        "--widths",
+        "2,3,2",
+        "--init-scale",
+        &big,
+        "--out",
+        o,
+    ];
+    for extra in [&["--t-end", "1"][..], &["--steps", "5", "--lr", "0.01"][..]] {
+        run_fail(
+            &[&base[..], extra].concat(),
+            &["not representable", "initial weights"],
+        );
+        assert!(!out.exists());
+    }
+    let w0 = dir.path().join("w0.npz");
+    let layers = scale(&random_layers::<f64>(5, &[2, 3, 2], None), 2f64.powi(500));
+    write_weights(&w0, &layers);
+    let w = w0.to_str().unwrap();
+    run_fail(
+        &[
+            "sample", "train", d, "--init", w, "--beta", "10", "--kappa", "1", "--t-end", "1",
+            "--dt", "0.01", "--paths", "2", "--out", o,
+        ],
+        &["not representable", "initial weights"],
+    );
+    assert!(!out.exists());
+    let tiny = format!("{:e}", 2f64.powi(-500));
+    let args = [
+        "train",
+        d,
+        "--widths",
+        "2,3,2",
+        "--init-scale",
+        &tiny,
+        "--t-end",
+        "5",
+        "--out",
+        o,
+    ];
+    let json = run_json(&args);
+    let g = floats(&json["moment_norm"]);
+    for gk in &g {
+        assert!(rel(*gk, g[0]) < 1e-6, "‖G‖ not conserved: {g:?}");
+    }
+}
