@@ -27,7 +27,7 @@ pub enum FlowError {
         what: &'static str,
     },
     /// The adaptive step size fell below the admissible minimum.
-    #[error("step size {h:e} fell below the minimum at t = {t}")]
+    #[error("step size {h:e} fell below the minimum at t = {t:e}")]
     StepSizeTooSmall {
         /// Time of the failed step.
         t: f64,

@@ -41,7 +41,8 @@ pub struct FlowOptions {
     pub h0: Option<f64>,
     /// Largest step.
     pub h_max: f64,
-    /// Smallest step before [`FlowError::StepSizeTooSmall`] (relative to $\max(1,|t|)$).
+    /// Smallest step before [`FlowError::StepSizeTooSmall`], relative to $|t|$ (at $t = 0$: a step
+    /// that no longer advances $t$), so that fast time scales (data of size $2^{500}$) are followed.
     pub h_min: f64,
     /// Step budget per call to `solve`/`solve_dense`.
     pub max_steps: usize,

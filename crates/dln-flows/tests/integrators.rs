@@ -254,3 +254,26 @@ proptest! {
         prop_assert!(semigroup::<c64>(seed, n, d, s, t) < 1e-8);
     }
 }
+
+/// A flow on the time scale 2^-500 (ẇ = −2^500 w) is integrated to t = 10·2^-500 and matches
+/// e^{-10}: the weighted error norm does not overflow (ratios ≈ 1e158 against `atol`) and the
+/// smallest admissible step is relative to |t|, not 1e-14 in absolute time. Both failed before
+/// (step size driven to 0, or "fell below the minimum" at t = 0).
+#[test]
+fn fast_time_scale_is_followed() {
+    let lambda = 2f64.powi(500);
+    let f = move |_t: f64, w: &[Mat<f64>]| -> dln_flows::Result<Vec<Mat<f64>>> {
+        Ok(vec![faer::Scale(-lambda) * &w[0]])
+    };
+    let mut a = Dopri5::new(
+        f,
+        0.0,
+        vec![Mat::from_fn(1, 1, |_, _| 1.0)],
+        FlowBuilder::new().rtol(1e-10).atol(1e-12).build().unwrap(),
+    );
+    let t_end = 10.0 / lambda;
+    a.solve(t_end, &mut ()).unwrap();
+    let w = a.weights()[0][(0, 0)];
+    let want = (-10.0f64).exp();
+    assert!((w / want - 1.0).abs() < 1e-6, "w = {w:e}, want {want:e}");
+}

@@ -166,7 +166,10 @@ pub trait Integrator<T: Scalar> {
             stats: start,
         };
         let mut next = 0;
-        let tol = |t: f64| 1e-13 * t.abs().max(1.0);
+        // Rounding tolerance for comparing times, relative to the span's magnitude (not to 1: a
+        // flow on the time scale 2^-500 must not see t_end = 10·2^-500 as "already reached").
+        let span = t_end.abs().max(self.t().abs());
+        let tol = |t: f64| 1e-13 * t.abs().max(span);
         while next < t_eval.len() && t_eval[next] <= self.t() + tol(self.t()) {
             if t_eval[next] < self.t() - tol(self.t()) {
                 return Err(FlowError::TimeOutOfRange {
