@@ -378,7 +378,7 @@ impl<T: Scalar, Ch: Chart<T>> Engine<T, Ch> {
             // Relative to |t| only: a flow whose natural time scale is 2^-500 (data of size 2^500)
             // takes steps of that size near t = 0 legitimately; a step that no longer advances t
             // is the absolute floor.
-            if self.h < self.opts.h_min * self.t.abs() || self.t + self.h == self.t {
+            if self.h < self.opts.h_min * self.t.abs() || self.t + self.h <= self.t {
                 return Err(FlowError::StepSizeTooSmall {
                     t: self.t,
                     h: self.h,
