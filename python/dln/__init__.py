@@ -458,6 +458,7 @@ def sample_fiber(
     seed: int = 0,
     burn_in: Optional[int] = None,
     thin: Optional[int] = None,
+    sampler: str = "hmc",
 ) -> tuple[list[np.ndarray], dict]:
     """Samples of the posterior on a fiber (``dln sample fiber``).
 
@@ -465,14 +466,17 @@ def sample_fiber(
     ``{W' : W'_N...W'_1 = X}`` of ``X = WN...W1``, ``ws = [W1, ..., WN]`` the chain's start, against
     the base measure ``measure``: ``"hausdorff"`` (the fiber's Riemannian volume, the paper's (4.5))
     or ``"conditional"`` (divided by ``det(dphi dphi^*)^(1/2)``: the conditional law of the Gaussian
-    prior given X). Constrained Metropolis (tangent Gaussian moves, Newton projection back to the
-    fiber, reverse-projection check) with junction sign flips between the branches of a real fiber;
-    the step adapts during the ``burn_in`` steps (default 1000), then every ``thin``-th state
-    (default 1) is kept. The same ``seed`` gives the same samples as the program.
+    prior given X). ``sampler="hmc"`` (the program's default): constrained Hamiltonian Monte Carlo
+    (RATTLE with Newton projection back to the fiber and the reverse check); ``"rwm"``: constrained
+    random-walk Metropolis (tangent Gaussian moves, Newton projection, reverse-projection check).
+    Both use junction sign flips between the branches of a real fiber; the step adapts during the
+    ``burn_in`` steps (default 300 for hmc, 1000 for rwm, as the program), then every ``thin``-th
+    state (default 1) is kept. The same ``seed`` gives the same samples as the program.
 
     Returns ``(ws, info)``: ``Wk`` of shape ``samples x d_k x d_{k-1}`` (the program's ``.npz``
     arrays), and the keys of ``dln sample fiber --json`` (without file names): ``dtype``, ``widths``,
-    ``beta``, ``kappa``, ``measure``, ``samples``, ``burn_in``, ``thin``, ``seed``,
+    ``beta``, ``kappa``, ``measure``, ``sampler``, ``leapfrog_steps`` (RATTLE steps per trajectory;
+    0 for rwm), ``samples``, ``burn_in``, ``thin``, ``seed``,
     ``fiber_dimension``, ``acceptance_rate``, ``ess`` (of |W|^2, batch means), ``steps``,
     ``mean_l2_norm_sq``, ``standard_error``, ``max_constraint_residual``
     (max |phi(W) - X|_F / |X|_F), ``mean_moment_norm``, ``step``, ``projection_failures``,
@@ -481,14 +485,17 @@ def sample_fiber(
     """
     if not isinstance(measure, str):
         raise ValueError(f"measure: expected \"hausdorff\" or \"conditional\", got {measure!r}")
+    if sampler not in ("hmc", "rwm"):
+        raise ValueError(f"sampler: expected \"hmc\" or \"rwm\", got {sampler!r}")
     return _dln.sample_fiber(
         _layers(ws),
         _float(beta, "beta"),
         _float(kappa, "kappa"),
         _count(samples, "samples"),
         measure,
+        sampler,
         _count(seed, "seed"),
-        1000 if burn_in is None else _count(burn_in, "burn_in"),
+        (300 if sampler == "hmc" else 1000) if burn_in is None else _count(burn_in, "burn_in"),
         1 if thin is None else _count(thin, "thin"),
     )
 

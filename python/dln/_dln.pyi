@@ -104,6 +104,7 @@ def sample_fiber(
     kappa: float,
     samples: int,
     measure: str,
+    sampler: str,
     seed: int,
     burn_in: int,
     thin: int,

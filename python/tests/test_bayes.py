@@ -442,6 +442,7 @@ def test_entropy_nearly_equal_singular_values_keep_their_digits():
         (lambda: dln.sample_fiber([np.eye(2), np.eye(2)], 1.0, 1.0, 5, thin=0), "thin"),
         (lambda: dln.sample_fiber([np.eye(2), np.eye(2)], 1.0, 1.0, 5, burn_in=-1), "burn_in"),
         (lambda: dln.sample_fiber([np.eye(2), np.eye(2)], 1.0, 1.0, 5, measure="lebesgue"), "measure"),
+        (lambda: dln.sample_fiber([np.eye(2), np.eye(2)], 1.0, 1.0, 5, sampler="gibbs"), "sampler"),
         (lambda: dln.sample_fiber([np.eye(2), np.zeros((2, 2))], 1.0, 1.0, 5), "zero"),
         (lambda: dln.sample_fiber([np.eye(2), np.full((2, 2), np.nan)], 1.0, 1.0, 5), "W2|ws"),
         (lambda: dln.sample_fiber([np.ones((2, 2)), np.ones((3, 3))], 1.0, 1.0, 5), "W2|ws"),
@@ -521,7 +522,8 @@ def test_sample_train_equals_program(tmp_path, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("measure", ["hausdorff", "conditional"])
-def test_sample_fiber_equals_program(tmp_path, dtype, measure):
+@pytest.mark.parametrize("sampler", [None, "hmc", "rwm"])
+def test_sample_fiber_equals_program(tmp_path, dtype, measure, sampler):
     program()
     ws = random_net([2, 4, 3], dtype, seed=23)
     init, out = tmp_path / "W.npz", tmp_path / "out.npz"
@@ -529,10 +531,12 @@ def test_sample_fiber_equals_program(tmp_path, dtype, measure):
     rep = run_program(
         "sample", "fiber", init, "--beta", "2", "--kappa", "0.5", "--samples", "15", "--measure", measure,
         "--seed", "6", "--burn-in", "40", "--thin", "3", "--out", out,
+        *([] if sampler is None else ["--sampler", sampler]),
     )
     # Fortran-ordered and strided inputs through Python
     mine, info = dln.sample_fiber(
-        [np.asfortranarray(ws[0]), np.repeat(ws[1], 2, axis=0)[::2]], 2.0, 0.5, 15, measure=measure, seed=6, burn_in=40, thin=3
+        [np.asfortranarray(ws[0]), np.repeat(ws[1], 2, axis=0)[::2]], 2.0, 0.5, 15, measure=measure, seed=6, burn_in=40, thin=3,
+        **({} if sampler is None else {"sampler": sampler}),
     )
     z = np.load(out)
     for k, w in enumerate(mine):

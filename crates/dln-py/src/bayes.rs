@@ -11,7 +11,9 @@ use crate::network::{PyObserver, positive};
 use dln::algebra::Network;
 use dln::bayes::entropy::{Entropy, NORMALIZATION, entropy as lib_entropy};
 use dln::bayes::ou::expected_moments;
-use dln::bayes::{BaseMeasure, FiberMcmcOptions, FiberPosterior, GaussianPrior, NoisyTraining};
+use dln::bayes::{
+    BaseMeasure, FiberMcmcOptions, FiberPosterior, GaussianPrior, HmcOptions, NoisyTraining,
+};
 use dln::flows::loss::LeastSquares;
 use dln::flows::{Observer, Progress};
 use dln::linalg::{Scalar, c64, random};
@@ -323,6 +325,8 @@ struct FiberArgs {
     beta: f64,
     kappa: f64,
     measure: BaseMeasure,
+    /// `true`: constrained HMC (`"hmc"`, the program's default); `false`: random-walk Metropolis.
+    hmc: bool,
     samples: usize,
     burn_in: usize,
     thin: usize,
@@ -336,14 +340,24 @@ fn sample_fiber_impl<T: Elem>(
 ) -> PyResult<Py<PyAny>> {
     let w0 = Network::new(ws).map_err(|e| errors::algebra("ws", e))?;
     let post = FiberPosterior::new(a.beta, a.kappa, a.measure).map_err(|e| errors::bayes("", e))?;
-    let opts = FiberMcmcOptions {
-        samples: a.samples,
-        burn_in: a.burn_in,
-        thin: a.thin,
-        ..Default::default()
-    };
     let mut obs = SignalCheck::new();
-    let chain = py.detach(|| post.sample(&w0, &opts, a.seed, &mut obs));
+    let chain = if a.hmc {
+        let opts = HmcOptions {
+            samples: a.samples,
+            burn_in: a.burn_in,
+            thin: a.thin,
+            ..Default::default()
+        };
+        py.detach(|| post.sample_hmc(&w0, &opts, a.seed, &mut obs))
+    } else {
+        let opts = FiberMcmcOptions {
+            samples: a.samples,
+            burn_in: a.burn_in,
+            thin: a.thin,
+            ..Default::default()
+        };
+        py.detach(|| post.sample(&w0, &opts, a.seed, &mut obs))
+    };
     obs.finish()?;
     let chain = chain.map_err(|e| errors::bayes("ws", e))?;
     let g = chain.diagnostics;
@@ -353,6 +367,8 @@ fn sample_fiber_impl<T: Elem>(
     d.set_item("beta", a.beta)?;
     d.set_item("kappa", a.kappa)?;
     d.set_item("measure", a.measure.name())?;
+    d.set_item("sampler", if a.hmc { "hmc" } else { "rwm" })?;
+    d.set_item("leapfrog_steps", g.leapfrog_steps)?;
     d.set_item("samples", a.samples)?;
     d.set_item("burn_in", a.burn_in)?;
     d.set_item("thin", a.thin)?;
@@ -375,12 +391,13 @@ fn sample_fiber_impl<T: Elem>(
         .unbind())
 }
 
-/// sample_fiber(ws, beta, kappa, samples, measure, seed, burn_in, thin)
+/// sample_fiber(ws, beta, kappa, samples, measure, sampler, seed, burn_in, thin)
 /// --
 ///
 /// Samples of the posterior on the fiber of X = WN...W1 (see `dln.sample_fiber`).
 #[pyfunction]
-#[pyo3(signature = (ws, beta, kappa, samples, measure, seed, burn_in, thin))]
+#[pyo3(signature = (ws, beta, kappa, samples, measure, sampler, seed, burn_in, thin))]
+#[allow(clippy::too_many_arguments)] // The Python signature, one argument per program flag.
 pub fn sample_fiber(
     py: Python<'_>,
     ws: &Bound<'_, PyAny>,
@@ -388,10 +405,20 @@ pub fn sample_fiber(
     kappa: f64,
     samples: usize,
     measure: &str,
+    sampler: &str,
     seed: u64,
     burn_in: usize,
     thin: usize,
 ) -> PyResult<Py<PyAny>> {
+    let hmc = match sampler {
+        "hmc" => true,
+        "rwm" => false,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "sampler: expected \"hmc\" or \"rwm\", got {other:?}"
+            )));
+        }
+    };
     let measure = match measure {
         "hausdorff" => BaseMeasure::Hausdorff,
         "conditional" => BaseMeasure::Conditional,
@@ -405,6 +432,7 @@ pub fn sample_fiber(
         beta: positive("beta", beta)?,
         kappa: positive("kappa", kappa)?,
         measure,
+        hmc,
         samples,
         burn_in,
         thin,
