@@ -84,38 +84,42 @@ fn z_scores<T: Scalar>(w0: &Network<T>, x_abs: f64, measure: BaseMeasure) -> [f6
 }
 
 /// Each chain agrees with the quadrature of its own measure within 5 standard errors and
-/// disagrees with the other measure's (the swapped target fails the same comparison).
-fn own_passes_swapped_fails<T: Scalar>(w0: &Network<T>, x_abs: f64) {
-    let [zh, zc] = z_scores(w0, x_abs, BaseMeasure::Hausdorff);
+/// disagrees with the other measure's (the swapped target fails the same comparison);
+/// `z(measure)` runs the `sampler`'s chain for `measure` and returns its z-scores
+/// `[hausdorff, conditional]`.
+fn own_passes_swapped_fails(sampler: &str, z: impl Fn(BaseMeasure) -> [f64; 2]) {
+    let [zh, zc] = z(BaseMeasure::Hausdorff);
     assert!(
         zh.abs() <= 5.0,
-        "Hausdorff chain vs Hausdorff quadrature: z = {zh}"
+        "{sampler} Hausdorff chain vs Hausdorff quadrature: z = {zh}"
     );
     assert!(
         zc.abs() > 5.0,
-        "Hausdorff chain vs conditional quadrature: z = {zc}"
+        "{sampler} Hausdorff chain vs conditional quadrature: z = {zc}"
     );
-    let [zh, zc] = z_scores(w0, x_abs, BaseMeasure::Conditional);
+    let [zh, zc] = z(BaseMeasure::Conditional);
     assert!(
         zc.abs() <= 5.0,
-        "conditional chain vs conditional quadrature: z = {zc}"
+        "{sampler} conditional chain vs conditional quadrature: z = {zc}"
     );
     assert!(
         zh.abs() > 5.0,
-        "conditional chain vs Hausdorff quadrature: z = {zh}"
+        "{sampler} conditional chain vs Hausdorff quadrature: z = {zh}"
     );
 }
 
 #[test]
 fn scalar_real_posterior_matches_quadrature_and_swap_fails() {
-    own_passes_swapped_fails(&scalar_net(1.0, 0.5), 0.5);
+    let w0 = scalar_net(1.0, 0.5);
+    own_passes_swapped_fails("rwm", |m| z_scores(&w0, 0.5, m));
 }
 
 #[test]
 fn scalar_complex_posterior_matches_quadrature_and_swap_fails() {
     let x = c64::new(0.3, -0.4);
     let w1 = c64::new(0.6, 0.8);
-    own_passes_swapped_fails(&scalar_net(w1, x / w1), 0.5);
+    let w0 = scalar_net(w1, x / w1);
+    own_passes_swapped_fails("rwm", |m| z_scores(&w0, 0.5, m));
 }
 
 #[test]
@@ -319,37 +323,18 @@ fn hmc_z_scores<T: Scalar>(w0: &Network<T>, x_abs: f64, measure: BaseMeasure) ->
         .map(|m| (d.mean_l2_norm_sq - reference(1.0, x_abs, T::IS_COMPLEX, m)) / d.standard_error)
 }
 
-fn hmc_own_passes_swapped_fails<T: Scalar>(w0: &Network<T>, x_abs: f64) {
-    let [zh, zc] = hmc_z_scores(w0, x_abs, BaseMeasure::Hausdorff);
-    assert!(
-        zh.abs() <= 5.0,
-        "HMC Hausdorff vs Hausdorff quadrature: z = {zh}"
-    );
-    assert!(
-        zc.abs() > 5.0,
-        "HMC Hausdorff vs conditional quadrature: z = {zc}"
-    );
-    let [zh, zc] = hmc_z_scores(w0, x_abs, BaseMeasure::Conditional);
-    assert!(
-        zc.abs() <= 5.0,
-        "HMC conditional vs conditional quadrature: z = {zc}"
-    );
-    assert!(
-        zh.abs() > 5.0,
-        "HMC conditional vs Hausdorff quadrature: z = {zh}"
-    );
-}
-
 #[test]
 fn hmc_scalar_real_matches_quadrature_and_swap_fails() {
-    hmc_own_passes_swapped_fails(&scalar_net(1.0, 0.5), 0.5);
+    let w0 = scalar_net(1.0, 0.5);
+    own_passes_swapped_fails("HMC", |m| hmc_z_scores(&w0, 0.5, m));
 }
 
 #[test]
 fn hmc_scalar_complex_matches_quadrature_and_swap_fails() {
     let x = c64::new(0.3, -0.4);
     let w1 = c64::new(0.6, 0.8);
-    hmc_own_passes_swapped_fails(&scalar_net(w1, x / w1), 0.5);
+    let w0 = scalar_net(w1, x / w1);
+    own_passes_swapped_fails("HMC", |m| hmc_z_scores(&w0, 0.5, m));
 }
 
 #[test]
