@@ -592,7 +592,14 @@ impl FiberPosterior {
             }
         };
         let mut rng = StdRng::seed_from_u64(seed);
-        let post = opts.samples * opts.thin;
+        let post = opts
+            .samples
+            .checked_mul(opts.thin)
+            .ok_or(BayesError::InvalidParameter {
+                name: "thin",
+                value: opts.thin as f64,
+                reason: "samples × thin overflows the step count",
+            })?;
         let total = opts.burn_in + post;
         let mut trace = Vec::with_capacity(post);
         let mut samples = Vec::with_capacity(opts.samples);

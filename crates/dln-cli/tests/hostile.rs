@@ -826,3 +826,50 @@ fn signals_during_commit_leave_old_or_new_file() {
         started.elapsed().as_secs_f64()
     );
 }
+
+/// `dln sample prior|fiber` with absurd `--samples` are refused before allocating (they aborted
+/// with "memory allocation of … bytes failed"), naming the flag; nothing is written.
+#[test]
+fn absurd_sample_counts_are_refused_before_allocating() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("w.npz");
+    write_weights(&w, &random_layers::<f64>(3, &[2, 2, 2], None));
+    let out = dir.path().join("s.npz");
+    let (w, o) = (w.to_str().unwrap(), out.to_str().unwrap());
+    run_fail(
+        &[
+            "sample",
+            "prior",
+            "--widths",
+            "2,3,2",
+            "--beta",
+            "1",
+            "--kappa",
+            "1",
+            "--samples",
+            "1000000000000",
+            "--out",
+            o,
+        ],
+        &["--samples", "memory"],
+    );
+    run_fail(
+        &[
+            "sample",
+            "fiber",
+            w,
+            "--beta",
+            "1",
+            "--kappa",
+            "1",
+            "--samples",
+            "100000000",
+            "--thin",
+            "1000000",
+            "--out",
+            o,
+        ],
+        &["--samples", "memory"],
+    );
+    assert!(!out.exists());
+}

@@ -270,7 +270,14 @@ impl FiberPosterior {
             .unwrap_or(0.5 * std::f64::consts::PI / a.sqrt());
         let n_steps = |h: f64| ((t_len / h).ceil() as usize).clamp(1, opts.max_leapfrog_steps);
         let mut rng = StdRng::seed_from_u64(seed);
-        let post = opts.samples * opts.thin;
+        let post = opts
+            .samples
+            .checked_mul(opts.thin)
+            .ok_or(BayesError::InvalidParameter {
+                name: "thin",
+                value: opts.thin as f64,
+                reason: "samples × thin overflows the step count",
+            })?;
         let total = opts.burn_in + post;
         let mut trace = Vec::with_capacity(post);
         let mut samples = Vec::with_capacity(opts.samples);

@@ -25,8 +25,10 @@ use super::train::{Widths, parse_widths};
 use super::{Report, emit, num};
 use crate::error::{CliError, Result};
 use crate::io::{
-    AnyMat, Dims, Element, Npz, check_output_file, dispatch, read_weights, write_file_atomic,
+    AnyMat, AnyNetwork, Dims, Element, Npz, check_output_file, dispatch, read_weights,
+    write_file_atomic,
 };
+use crate::resources::check_memory;
 use dln::algebra::Network;
 use dln::bayes::ou::expected_moments;
 use dln::bayes::{
@@ -549,6 +551,8 @@ fn run_train(a: TrainArgs) -> Result<()> {
     let inputs = read_array(&mut npz, &a.data, "inputs")?;
     let targets = read_array(&mut npz, &a.data, "targets")?;
     let widths = dispatch!(&w0, net => net.widths());
+    let complex = matches!(w0, AnyNetwork::Complex(_));
+    check_stack_memory("--paths", a.paths, &widths, complex, 0)?;
     let (d0, dn) = (widths[0], widths[widths.len() - 1]);
     if inputs.shape().0 != d0 {
         return Err(CliError::array(
@@ -598,11 +602,34 @@ fn run_train(a: TrainArgs) -> Result<()> {
     emit(&report, a.json)
 }
 
+/// Refuses, before anything is allocated, a run whose `count` stacked networks of `widths`
+/// (plus `extra` bytes) exceed the memory limit: `--samples 1e12` used to abort on allocation.
+///
+/// # Errors
+/// A message naming `flag` and the sizes.
+fn check_stack_memory(
+    flag: &str,
+    count: u64,
+    widths: &[usize],
+    complex: bool,
+    extra: u128,
+) -> Result<()> {
+    let per: u128 = widths
+        .windows(2)
+        .map(|w| (w[0] as u128) * (w[1] as u128))
+        .sum();
+    let elem: u128 = if complex { 16 } else { 8 };
+    // The samples in memory and the staged output archive.
+    let bytes = 2 * u128::from(count) * per * elem + extra;
+    check_memory(&format!("{flag} {count}"), bytes)
+}
+
 fn run_prior(a: PriorArgs) -> Result<()> {
     check_positive("beta", a.beta)?;
     check_positive("kappa", a.kappa)?;
     check_count("samples", a.samples)?;
     check_output_file(&a.out)?;
+    check_stack_memory("--samples", a.samples, &a.widths.0, a.complex, 0)?;
     let prior = GaussianPrior::new(a.beta, a.kappa, &a.widths.0).map_err(CliError::new)?;
     let report = if a.complex {
         sample_prior::<c64>(&a, &prior)?
@@ -795,6 +822,11 @@ fn run_fiber(a: FiberArgs) -> Result<()> {
     check_count("thin", a.thin)?;
     check_output_file(&a.out)?;
     let w0 = read_weights(&a.weights)?;
+    // One f64 of ‖W‖² per post-burn-in step is kept for the effective sample size.
+    let trace = 8 * u128::from(a.samples) * u128::from(a.thin);
+    let complex = matches!(w0, AnyNetwork::Complex(_));
+    let widths = dispatch!(&w0, net => net.widths());
+    check_stack_memory("--samples", a.samples, &widths, complex, trace)?;
     let report = dispatch!(w0, net => sample_fiber(&a, net)?);
     emit(&report, a.json)
 }
