@@ -46,6 +46,8 @@ __all__ = [
     "sample_train",
     "sample_fiber",
     "entropy",
+    "sample_orbit",
+    "map_estimate",
 ]
 
 
@@ -389,6 +391,9 @@ def sample_prior(
     ``expected_l2_norm_sq`` (D/(beta kappa)), ``standard_error`` (sqrt(2D/S)/(beta kappa)),
     ``mean_moment_norm``, ``expected_moments`` (m_k with E[G_k] = m_k I,
     m_k = c_F (d_{k-1} - d_{k+1})/(beta kappa)). Ctrl-C raises ``KeyboardInterrupt``.
+    Raises ``MemoryError`` before allocating anything when the result would not fit the memory
+    limit (``DLN_MEMORY_LIMIT`` bytes, with an optional K/M/G suffix; by default half the machine's
+    memory), as the program refuses it.
     """
     return _dln.sample_prior(
         _widths(widths),
@@ -427,7 +432,8 @@ def sample_train(
     the series ``t``, ``mean_moment_norm``, ``mean_loss``, and ``moment_law_deviation``
     (max_k |mean G_k(T) - E G_k(T)|_F against the moment law
     E G_k(T) = e^{-2 kappa T} G_k(0) + c_F (d_{k-1} - d_{k+1}) (1 - e^{-2 kappa T})/(beta kappa) I),
-    ``discretisation_allowance``.
+    ``discretisation_allowance``. ``MemoryError`` (before anything is allocated) when ``paths``
+    stacked networks exceed the memory limit, as for ``sample_prior``.
     """
     u = _matrix(inputs, "inputs")
     y = _matrix(targets, "targets")
@@ -481,7 +487,9 @@ def sample_fiber(
     ``mean_l2_norm_sq``, ``standard_error``, ``max_constraint_residual``
     (max |phi(W) - X|_F / |X|_F), ``mean_moment_norm``, ``step``, ``projection_failures``,
     ``reverse_failures``, ``flips``. X = 0, or weights where dphi is not onto, raise ``ValueError``.
-    Ctrl-C raises ``KeyboardInterrupt``.
+    Ctrl-C raises ``KeyboardInterrupt``. ``MemoryError`` (before anything is allocated) when the
+    samples, and the ``samples * thin`` values of |W|^2 kept for the effective sample size, exceed
+    the memory limit, as for ``sample_prior``.
     """
     if not isinstance(measure, str):
         raise ValueError(f"measure: expected \"hausdorff\" or \"conditional\", got {measure!r}")
@@ -497,6 +505,75 @@ def sample_fiber(
         _count(seed, "seed"),
         (300 if sampler == "hmc" else 1000) if burn_in is None else _count(burn_in, "burn_in"),
         1 if thin is None else _count(thin, "thin"),
+    )
+
+
+def sample_orbit(ws: Sequence[Any], samples: int, seed: int = 0) -> tuple[list[np.ndarray], dict]:
+    """Exact samples of the small-noise limit of the fiber posterior (no program command).
+
+    As beta -> infinity the posterior on the fiber of X = WN...W1 concentrates on the balanced
+    orbit O_X with its uniform law, the push-forward of Haar measure on the hidden frames:
+    ``Q . C`` with ``C`` the centre of the fiber and ``Q_k`` Haar-distributed ``d_k x r``
+    orthonormal frames (r = rank X; any widths). Every sample is balanced and has
+    ``|W|^2 = N sum_i sigma_i(X)^(2/N)``.
+
+    Returns ``(ws, info)`` stacked like ``sample_fiber`` (``samples x d_k x d_{k-1}``), with
+    ``dtype``, ``widths``, ``samples``, ``seed``, ``rank``, ``l2_norm_sq`` (the orbit's
+    N sum sigma^(2/N)), ``mean_l2_norm_sq``, ``max_constraint_residual``
+    (max |phi(W) - X|_F / |X|_F) and ``max_moment_norm``. ``MemoryError`` before allocating when
+    the samples exceed the memory limit (as for ``sample_prior``); Ctrl-C raises
+    ``KeyboardInterrupt``.
+    """
+    return _dln.sample_orbit(_layers(ws), _count(samples, "samples"), _count(seed, "seed"))
+
+
+def map_estimate(
+    inputs: Any,
+    targets: Any,
+    widths: Sequence[int],
+    kappa: float,
+    x0: Any = None,
+    max_iter: int = 10_000,
+    tol: float = 1e-12,
+    step: float = 1.0,
+) -> tuple[np.ndarray, list[np.ndarray], dict]:
+    """MAP estimate of X = WN...W1 under least squares and weight decay (no program command).
+
+    Minimises ``E(X) + R(X)`` with ``E(X) = |X U - Y|_F^2 / (2n)`` (``U = inputs``, d0 x n;
+    ``Y = targets``, dN x n: the loss of ``train``) and the effective regulariser
+    ``R(X) = min over the fiber of kappa/2 |W|^2 = kappa/2 N sum_i sigma_i(X)^(2/N)`` (infinite
+    above the narrowest hidden width), by proximal gradient with backtracking from ``x0``
+    (default: the minimum-norm least-squares solution ``Y U^+``). For N >= 3 the problem is
+    non-convex: the result is a stationary point near ``x0``.
+
+    Returns ``(X, ws, info)``: the estimate, the balanced weights at it (a MAP point of the
+    weights: the minimiser of kappa/2 |W|^2 on its fiber), and ``dtype``, ``widths``, ``kappa``,
+    ``objective`` (E + R), ``regulariser`` (R), ``stationarity`` (the first-order residual on the
+    row and column spaces of X), ``iterations``, ``converged``, ``step``.
+    """
+    u = _matrix(inputs, "inputs")
+    y = _matrix(targets, "targets")
+    if x0 is None:
+        if u.shape[1] != y.shape[1]:
+            raise ValueError(
+                f"targets: has {y.shape[1]} columns (samples) but inputs has {u.shape[1]} (need the same)"
+            )
+        if not (np.isfinite(u).all() and np.isfinite(y).all()):
+            raise ValueError("inputs/targets: non-finite entries")
+        x0 = np.linalg.lstsq(u.T, y.T, rcond=None)[0].T
+    x0 = _matrix(x0, "x0")
+    arrays = [u, y, x0]
+    if any(a.dtype == np.complex128 for a in arrays):
+        u, y, x0 = (a.astype(np.complex128, copy=False) for a in arrays)
+    return _dln.map_estimate(
+        u,
+        y,
+        _widths(widths),
+        _float(kappa, "kappa"),
+        x0,
+        _count(max_iter, "max_iter"),
+        _float(tol, "tol"),
+        _float(step, "step"),
     )
 
 

@@ -109,12 +109,26 @@ def sample_fiber(
     burn_in: int,
     thin: int,
 ) -> tuple[list[npt.NDArray[Any]], dict[str, Any]]: ...
+def sample_orbit(
+    ws: _Layers, samples: int, seed: int
+) -> tuple[list[npt.NDArray[Any]], dict[str, Any]]: ...
+def map_estimate(
+    inputs: npt.NDArray[Any],
+    targets: npt.NDArray[Any],
+    widths: list[int],
+    kappa: float,
+    x0: npt.NDArray[Any],
+    max_iter: int,
+    tol: float,
+    step: float,
+) -> tuple[npt.NDArray[Any], list[npt.NDArray[Any]], dict[str, Any]]: ...
 def entropy(
     x: Optional[npt.NDArray[Any]] = None,
     depth: Optional[int] = None,
     ws: Optional[_Layers] = None,
 ) -> dict[str, Any]: ...
 def _time_balance(ws: _Layers, method: str) -> float: ...
+def _copy_layers(ws: _Layers) -> list[npt.NDArray[Any]]: ...
 def _time_hsv(
     a: npt.NDArray[np.float64], b: npt.NDArray[np.float64], c: npt.NDArray[np.float64]
 ) -> float: ...

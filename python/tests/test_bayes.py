@@ -462,6 +462,26 @@ def test_bad_input_raises_value_error(call, match):
         call()
 
 
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: dln.sample_prior([100, 100], 1.0, 1.0, 10**6),
+        lambda: dln.sample_prior([2, 2], 1.0, 1.0, 10**15, complex=True),
+        lambda: dln.sample_fiber([np.eye(2), np.eye(2)], 1.0, 1.0, 10**5, thin=10**4),
+        lambda: dln.sample_train(np.ones((2, 3)), np.ones((2, 3)), [np.eye(2)], 1.0, 1.0, 1.0, 0.1, 10**9),
+    ],
+)
+def test_absurd_sample_counts_raise_memory_error_before_allocating(monkeypatch, call):
+    # 64 MiB limit: each call would need far more. Without the check, the allocation fails and
+    # Rust aborts the interpreter.
+    monkeypatch.setenv("DLN_MEMORY_LIMIT", "64M")
+    with pytest.raises(MemoryError, match=r"needs about .* more than the limit of 64\.0 MiB"):
+        call()
+    # The same calls at a size that fits run (the check is not a blanket refusal).
+    ws, _ = dln.sample_prior([100, 100], 1.0, 1.0, 10)
+    assert ws[0].shape == (10, 100, 100)
+
+
 def test_diverging_noisy_training_raises_runtime_error():
     # a huge learning step on a quartic loss landscape blows up: RuntimeError, no crash
     u, y = lsq_data(2, 2, 3, np.float64, seed=1)

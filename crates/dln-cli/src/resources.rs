@@ -3,11 +3,9 @@
 //!
 //! # Memory
 //! Sizes that come from the user (array shapes in a file, `--widths`, `--samples`) are checked
-//! *before* anything is allocated: the estimated number of bytes must not exceed the limit, which
-//! is the value of the environment variable `DLN_MEMORY_LIMIT` (bytes, with an optional `K`, `M`
-//! or `G` suffix, powers of 1024) or, by default, half of the machine's physical memory
-//! (`MemTotal` of `/proc/meminfo`; 8 GiB where that cannot be read). A refusal names the flag or
-//! array and both numbers.
+//! *before* anything is allocated: the estimated number of bytes must not exceed the limit of
+//! [`dln::resources`] (the environment variable `DLN_MEMORY_LIMIT`, or half of the machine's
+//! physical memory). A refusal names the flag or array and both numbers.
 //!
 //! # Work
 //! - `--samples` (reported series of `flow` and `train`) is at most [`MAX_SAMPLES`].
@@ -19,70 +17,13 @@
 
 use crate::error::{CliError, Result};
 
-/// Memory assumed when the machine's memory cannot be read.
-const FALLBACK_MEMORY: u64 = 8 << 30;
-
-/// Parses `123`, `64K`, `512M`, `2G` (powers of 1024).
-fn parse_bytes(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let (digits, shift) = match s.as_bytes().last()? {
-        b'K' | b'k' => (&s[..s.len() - 1], 10),
-        b'M' | b'm' => (&s[..s.len() - 1], 20),
-        b'G' | b'g' => (&s[..s.len() - 1], 30),
-        _ => (s, 0),
-    };
-    digits.trim().parse::<u64>().ok()?.checked_mul(1 << shift)
-}
-
-/// The machine's physical memory in bytes, if it can be read.
-fn physical_memory() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    kib.checked_mul(1024)
-}
-
-/// The memory limit of one run in bytes (see the module documentation).
-pub fn memory_limit() -> u64 {
-    if let Some(v) = std::env::var_os("DLN_MEMORY_LIMIT") {
-        if let Some(b) = v.to_str().and_then(parse_bytes) {
-            return b;
-        }
-    }
-    physical_memory().unwrap_or(FALLBACK_MEMORY) / 2
-}
-
-/// `1.5 GiB`, `12 MiB`, `300 bytes`.
-pub fn human_bytes(b: u128) -> String {
-    const UNITS: [(&str, u128); 4] = [
-        ("TiB", 1 << 40),
-        ("GiB", 1 << 30),
-        ("MiB", 1 << 20),
-        ("KiB", 1 << 10),
-    ];
-    for (name, size) in UNITS {
-        if b >= size {
-            return format!("{:.1} {name}", b as f64 / size as f64);
-        }
-    }
-    format!("{b} bytes")
-}
-
-/// Checks that `bytes` (an estimate of what `what` needs) fits the memory limit.
+/// Checks that `bytes` (an estimate of what `what` needs) fits the memory limit
+/// ([`dln::resources::memory_limit`], shared with the Python package).
 ///
 /// # Errors
 /// A [`CliError`] naming `what` (e.g. `--widths 2,100000000,2`) and both sizes.
 pub fn check_memory(what: &str, bytes: u128) -> Result<()> {
-    let limit = memory_limit();
-    if bytes > u128::from(limit) {
-        return Err(CliError::new(format!(
-            "{what} needs about {} of memory, more than the limit of {} \
-             (half the machine's memory; set DLN_MEMORY_LIMIT to change it)",
-            human_bytes(bytes),
-            human_bytes(u128::from(limit))
-        )));
-    }
-    Ok(())
+    dln::resources::check_memory(what, bytes).map_err(|e| CliError::new(e.to_string()))
 }
 
 /// Largest accepted `--samples`.
@@ -177,16 +118,6 @@ pub fn training_bytes(widths: &[usize], elem: u128) -> u128 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn byte_sizes_parse() {
-        assert_eq!(parse_bytes("123"), Some(123));
-        assert_eq!(parse_bytes("2K"), Some(2048));
-        assert_eq!(parse_bytes("3M"), Some(3 << 20));
-        assert_eq!(parse_bytes("1G"), Some(1 << 30));
-        assert_eq!(parse_bytes("x"), None);
-        assert_eq!(parse_bytes("99999999999999999999G"), None);
-    }
 
     #[test]
     fn limits_refuse_absurd_sizes() {

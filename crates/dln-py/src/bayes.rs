@@ -20,7 +20,7 @@ use dln::linalg::{Scalar, c64, random};
 use faer::{Mat, MatRef};
 use numpy::PyArray3;
 use numpy::ndarray::Array3;
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyMemoryError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::ops::ControlFlow;
@@ -116,6 +116,7 @@ pub fn sample_prior(
     if samples == 0 {
         return Err(PyValueError::new_err("samples must be at least 1, got 0"));
     }
+    check_stack_memory("samples", samples, &widths, complex, 0)?;
     let prior = GaussianPrior::new(beta, kappa, &widths).map_err(|e| errors::bayes("", e))?;
     if complex {
         sample_prior_impl::<c64>(py, &prior, samples, seed)
@@ -238,6 +239,8 @@ pub fn sample_train(
         )));
     }
     let w0 = layers(init, "init")?;
+    let (widths, complex) = layer_widths(&w0);
+    check_stack_memory("paths", paths, &widths, complex, 0)?;
     let u = any_mat(inputs, "inputs")?;
     let y = any_mat(targets, "targets")?;
     let (d0, dn) = match &w0 {
@@ -444,10 +447,44 @@ pub fn sample_fiber(
     if thin == 0 {
         return Err(PyValueError::new_err("thin must be at least 1, got 0"));
     }
-    match layers(ws, "ws")? {
+    let w = layers(ws, "ws")?;
+    // One f64 of ‖W‖² per post-burn-in step is kept for the effective sample size.
+    let trace = 8 * (samples as u128) * (thin as u128);
+    let (widths, complex) = layer_widths(&w);
+    check_stack_memory("samples", samples, &widths, complex, trace)?;
+    match w {
         AnyLayers::Real(v) => sample_fiber_impl(py, &a, v),
         AnyLayers::Complex(v) => sample_fiber_impl(py, &a, v),
     }
+}
+
+/// The widths $d_0,\dots,d_N$ of a list of layers, and whether they are complex.
+fn layer_widths(w: &AnyLayers) -> (Vec<usize>, bool) {
+    fn widths<T>(v: &[faer::Mat<T>]) -> Vec<usize> {
+        std::iter::once(v.first().map_or(0, |w| w.ncols()))
+            .chain(v.iter().map(|w| w.nrows()))
+            .collect()
+    }
+    match w {
+        AnyLayers::Real(v) => (widths(v), false),
+        AnyLayers::Complex(v) => (widths(v), true),
+    }
+}
+
+/// Refuses, before anything is allocated, `count` stacked networks of `widths` (plus `extra`
+/// bytes) above the memory limit of [`dln::resources`]: `MemoryError` naming `what`, where an
+/// allocation failure would abort the interpreter.
+fn check_stack_memory(
+    what: &str,
+    count: usize,
+    widths: &[usize],
+    complex: bool,
+    extra: u128,
+) -> PyResult<()> {
+    let bytes = dln::resources::stacked_networks_bytes(count as u128, widths, complex)
+        .saturating_add(extra);
+    dln::resources::check_memory(&format!("{what}={count}"), bytes)
+        .map_err(|e| PyMemoryError::new_err(e.to_string()))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,12 +3,13 @@
 //! Inputs are read through a strided view (`PyReadonlyArray2::as_array`), so C-ordered,
 //! Fortran-ordered and strided (sliced, transposed, negative-stride) arrays are all read
 //! correctly without an intermediate numpy copy; the one copy is into the owned `faer::Mat` the
-//! library API takes. Outputs are fresh C-ordered numpy arrays.
+//! library API takes. Outputs are fresh C-ordered numpy arrays. Both copies of C-ordered data
+//! (row-major) to and from faer's column-major matrices go tile by tile; `dln._copy_layers`
+//! times exactly these copies, the floor of a call's overhead (`python -m dln.bench`).
 
 use dln::linalg::{Scalar, c64};
 use faer::{Mat, MatRef};
-use numpy::ndarray::Array2;
-use numpy::{Element, PyArray2, PyReadonlyArray2};
+use numpy::{Element, PyArray2, PyArrayMethods, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
@@ -26,16 +27,64 @@ impl Elem for c64 {
     const DTYPE: &'static str = "complex128";
 }
 
+/// Edge of the square tiles of the transposing copies: a tile of rows and one of columns both
+/// stay in L1 while it is copied.
+const TILE: usize = 32;
+
 /// Copies a 2-D numpy array (any strides) into a faer matrix.
+///
+/// A C-ordered array (the numpy default) is a row-major buffer, faer's matrices are
+/// column-major: it is copied tile by tile so that both sides are read and written in cache
+/// lines. A Fortran-ordered array is copied column by column; other strides (slices, negative
+/// steps) entry by entry.
 pub fn to_mat<T: Elem>(a: &PyReadonlyArray2<'_, T>) -> Mat<T> {
     let v = a.as_array();
-    Mat::from_fn(v.nrows(), v.ncols(), |i, j| v[[i, j]])
+    let (m, n) = v.dim();
+    if let Some(s) = v.as_slice() {
+        let mut out = Mat::<T>::zeros(m, n);
+        for jb in (0..n).step_by(TILE) {
+            for ib in (0..m).step_by(TILE) {
+                for j in jb..(jb + TILE).min(n) {
+                    let col = out.col_mut(j);
+                    for (i, x) in col
+                        .subrows_mut(ib, (ib + TILE).min(m) - ib)
+                        .iter_mut()
+                        .enumerate()
+                    {
+                        *x = s[(ib + i) * n + j];
+                    }
+                }
+            }
+        }
+        return out;
+    }
+    if let Some(s) = v.t().as_slice() {
+        return MatRef::from_column_major_slice(s, m, n).to_owned();
+    }
+    Mat::from_fn(m, n, |i, j| v[[i, j]])
 }
 
-/// A new C-ordered numpy array with the entries of `m`.
+/// A new C-ordered numpy array with the entries of `m` (copied tile by tile, as in [`to_mat`]).
 pub fn to_numpy<'py, T: Elem>(py: Python<'py>, m: MatRef<'_, T>) -> Bound<'py, PyArray2<T>> {
-    let a = Array2::from_shape_fn((m.nrows(), m.ncols()), |(i, j)| m[(i, j)]);
-    PyArray2::from_owned_array(py, a)
+    let (r, c) = (m.nrows(), m.ncols());
+    let out = PyArray2::<T>::zeros(py, [r, c], false);
+    {
+        let mut w = out.readwrite();
+        let s = w
+            .as_slice_mut()
+            .expect("a freshly created C-ordered array is contiguous");
+        for jb in (0..c).step_by(TILE) {
+            for ib in (0..r).step_by(TILE) {
+                for j in jb..(jb + TILE).min(c) {
+                    let col = m.col(j);
+                    for (i, x) in col.subrows(ib, (ib + TILE).min(r) - ib).iter().enumerate() {
+                        s[(ib + i) * c + j] = *x;
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// A list of layers of one dtype.

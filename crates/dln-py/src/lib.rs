@@ -35,6 +35,7 @@ fn _dln(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(bayes::sample_fiber, m)?)?;
     m.add_function(wrap_pyfunction!(bayes::entropy, m)?)?;
     m.add_function(wrap_pyfunction!(network::_time_balance, m)?)?;
+    m.add_function(wrap_pyfunction!(network::_copy_layers, m)?)?;
     m.add_function(wrap_pyfunction!(systems::_time_hsv, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

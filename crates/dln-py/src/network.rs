@@ -615,3 +615,25 @@ pub fn _time_balance(py: Python<'_>, ws: &Bound<'_, PyAny>, method: &str) -> PyR
         AnyLayers::Complex(v) => time_balance_impl(py, v, method),
     }
 }
+
+/// _copy_layers(ws)
+/// --
+///
+/// Copies `ws` into the library's matrices and back into new numpy arrays, with no other work:
+/// the unavoidable part of a call's overhead, reported beside it by `python -m dln.bench`.
+#[pyfunction]
+pub fn _copy_layers<'py>(
+    py: Python<'py>,
+    ws: &Bound<'py, PyAny>,
+) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    Ok(match layers(ws, "ws")? {
+        AnyLayers::Real(v) => v
+            .iter()
+            .map(|w| to_numpy(py, w.as_ref()).into_any())
+            .collect(),
+        AnyLayers::Complex(v) => v
+            .iter()
+            .map(|w| to_numpy(py, w.as_ref()).into_any())
+            .collect(),
+    })
+}

@@ -43,6 +43,8 @@ pub use dln_systems as systems;
 /// `dln-bayes`.
 pub use dln_bayes as bayes;
 
+pub mod resources;
+
 /// The names most programs need: `use dln::prelude::*;`.
 pub mod prelude {
     pub use crate::Error;

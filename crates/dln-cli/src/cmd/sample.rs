@@ -614,13 +614,9 @@ fn check_stack_memory(
     complex: bool,
     extra: u128,
 ) -> Result<()> {
-    let per: u128 = widths
-        .windows(2)
-        .map(|w| (w[0] as u128) * (w[1] as u128))
-        .sum();
-    let elem: u128 = if complex { 16 } else { 8 };
     // The samples in memory and the staged output archive.
-    let bytes = 2 * u128::from(count) * per * elem + extra;
+    let bytes =
+        dln::resources::stacked_networks_bytes(count.into(), widths, complex).saturating_add(extra);
     check_memory(&format!("{flag} {count}"), bytes)
 }
 
