@@ -664,3 +664,86 @@ def test_bayesian_bt_discrete_time_and_errors():
         dln.bayesian_bt(a, b, c, order=6)
     with pytest.raises(ValueError, match="b: "):
         dln.bayesian_bt(a, b, c, data=np.ones(4))
+
+
+# --------------------------------------------------------------------------------------------
+# small-noise limit and MAP estimate (no program command: checked against numpy formulas)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_sample_orbit_is_balanced_on_the_fiber_and_haar_centred(dtype):
+    rng = np.random.default_rng(11)
+
+    def g(*shape):
+        a = rng.standard_normal(shape)
+        return a + 1j * rng.standard_normal(shape) if dtype == np.complex128 else a
+
+    ws = [g(4, 3), g(5, 4), g(2, 5)]  # rectangular, rank 2 (narrow end)
+    x = ws[2] @ ws[1] @ ws[0]
+    n = len(ws)
+    bound = n * np.sum(np.linalg.svd(x, compute_uv=False) ** (2 / n))
+    samples, info = dln.sample_orbit(ws, 400, seed=5)
+    assert info["rank"] == 2 and info["dtype"] == np.dtype(dtype).name
+    assert math.isclose(info["l2_norm_sq"], bound, rel_tol=1e-12)
+    tol = 1e-12 * max(1.0, bound)
+    for s in range(0, 400, 37):
+        w = [a[s] for a in samples]
+        assert np.linalg.norm(w[2] @ w[1] @ w[0] - x) <= 1e-13 * np.linalg.norm(x) * 10
+        assert math.isclose(sum(np.linalg.norm(a) ** 2 for a in w), bound, rel_tol=1e-12)
+        for k in range(n - 1):  # G_k = W_k W_k^* - W_{k+1}^* W_{k+1} = 0
+            gk = w[k] @ w[k].conj().T - w[k + 1].conj().T @ w[k + 1]
+            assert np.linalg.norm(gk) <= tol
+    # Haar hidden frames: E[W1] = 0 (W1 = Q1 C1). Mean within 5 standard errors per entry.
+    w1 = samples[0]
+    mean, se = w1.mean(axis=0), w1.std(axis=0) / math.sqrt(w1.shape[0])
+    assert np.all(np.abs(mean) <= 5 * se + 1e-12)
+    # seeded
+    again, _ = dln.sample_orbit(ws, 400, seed=5)
+    assert all(np.array_equal(a, b) for a, b in zip(samples, again))
+
+
+def test_map_estimate_matches_closed_forms_and_is_stationary_in_the_weights():
+    rng = np.random.default_rng(12)
+    d0, dn = 4, 3
+    u = math.sqrt(d0) * np.eye(d0)  # E(X) = |X - Y'|^2 / 2 with Y' = Y / sqrt(n)
+    y = rng.standard_normal((dn, d0))
+    yp = y / math.sqrt(d0)
+    kappa = 0.3
+    # N = 1: ridge, X = Y' / (1 + kappa)
+    x1, _, info1 = dln.map_estimate(u, y, [d0, dn], kappa)
+    assert info1["converged"]
+    np.testing.assert_allclose(x1, yp / (1 + kappa), atol=1e-10)
+    # N = 2: nuclear norm, X = soft-thresholding of the singular values of Y' by kappa
+    x2, w2, info2 = dln.map_estimate(u, y, [d0, 5, dn], kappa)
+    uu, s, vh = np.linalg.svd(yp, full_matrices=False)
+    np.testing.assert_allclose(x2, (uu * np.maximum(s - kappa, 0.0)) @ vh, atol=1e-10)
+    # N = 3 (non-convex): the balanced weights at the estimate are a stationary point of
+    # E(phi(W)) + kappa/2 |W|^2 (numpy gradient), and they multiply to X.
+    x3, w3, info3 = dln.map_estimate(u, y, [d0, 5, 5, dn], kappa)
+    assert info3["converged"]
+    np.testing.assert_allclose(w3[2] @ w3[1] @ w3[0], x3, atol=1e-12)
+    e = (x3 @ u - y) @ u.T / u.shape[1]  # E'(X)
+    grads = [
+        (w3[2] @ w3[1]).T @ e + kappa * w3[0],
+        w3[2].T @ e @ w3[0].T + kappa * w3[1],
+        e @ (w3[1] @ w3[0]).T + kappa * w3[2],
+    ]
+    assert max(np.linalg.norm(gk) for gk in grads) <= 1e-9
+    for info in (info1, info2, info3):
+        assert info["objective"] >= info["regulariser"] >= 0.0
+
+
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda: dln.sample_orbit([np.eye(2), np.eye(2)], 0), "samples"),
+        (lambda: dln.sample_orbit([np.eye(2), np.full((2, 2), np.nan)], 3), "W2|ws"),
+        (lambda: dln.map_estimate(np.eye(2), np.eye(2), [2, 2], -1.0), "kappa"),
+        (lambda: dln.map_estimate(np.eye(2), np.eye(2), [2], 1.0), "widths"),
+        (lambda: dln.map_estimate(np.eye(2), np.eye(3), [2, 3], 1.0), "columns"),
+        (lambda: dln.map_estimate(np.eye(2), np.eye(2), [2, 2], 1.0, x0=np.eye(3)), "x0|shape|d_N"),
+    ],
+)
+def test_orbit_and_map_bad_input_raises_value_error(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

@@ -28,7 +28,10 @@ use std::time::{Duration, Instant};
 
 /// The networks `nets` (all of the same widths) as stacked numpy arrays `W1..WN`, shape
 /// $S\times d_k\times d_{k-1}$.
-fn stacked<'py, T: Elem>(py: Python<'py>, nets: &[Network<T>]) -> Vec<Bound<'py, PyAny>> {
+pub(crate) fn stacked<'py, T: Elem>(
+    py: Python<'py>,
+    nets: &[Network<T>],
+) -> Vec<Bound<'py, PyAny>> {
     let depth = nets.first().map_or(0, Network::depth);
     (1..=depth)
         .map(|k| {
@@ -459,7 +462,7 @@ pub fn sample_fiber(
 }
 
 /// The widths $d_0,\dots,d_N$ of a list of layers, and whether they are complex.
-fn layer_widths(w: &AnyLayers) -> (Vec<usize>, bool) {
+pub(crate) fn layer_widths(w: &AnyLayers) -> (Vec<usize>, bool) {
     fn widths<T>(v: &[faer::Mat<T>]) -> Vec<usize> {
         std::iter::once(v.first().map_or(0, |w| w.ncols()))
             .chain(v.iter().map(|w| w.nrows()))
@@ -474,7 +477,7 @@ fn layer_widths(w: &AnyLayers) -> (Vec<usize>, bool) {
 /// Refuses, before anything is allocated, `count` stacked networks of `widths` (plus `extra`
 /// bytes) above the memory limit of [`dln::resources`]: `MemoryError` naming `what`, where an
 /// allocation failure would abort the interpreter.
-fn check_stack_memory(
+pub(crate) fn check_stack_memory(
     what: &str,
     count: usize,
     widths: &[usize],

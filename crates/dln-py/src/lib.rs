@@ -12,6 +12,7 @@
 //! accepted step and raise `KeyboardInterrupt`.
 
 mod bayes;
+mod concentration;
 mod convert;
 mod errors;
 mod network;
@@ -34,6 +35,8 @@ fn _dln(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(bayes::sample_train, m)?)?;
     m.add_function(wrap_pyfunction!(bayes::sample_fiber, m)?)?;
     m.add_function(wrap_pyfunction!(bayes::entropy, m)?)?;
+    m.add_function(wrap_pyfunction!(concentration::sample_orbit, m)?)?;
+    m.add_function(wrap_pyfunction!(concentration::map_estimate, m)?)?;
     m.add_function(wrap_pyfunction!(network::_time_balance, m)?)?;
     m.add_function(wrap_pyfunction!(network::_copy_layers, m)?)?;
     m.add_function(wrap_pyfunction!(systems::_time_hsv, m)?)?;
