@@ -241,16 +241,20 @@ def _system(A: Any, B: Any, C: Any, D: Any = None) -> tuple:
     )
 
 
-def hsv(A: Any, B: Any, C: Any, D: Any = None, dt: Optional[float] = None) -> np.ndarray:
+def hsv(
+    A: Any, B: Any, C: Any, D: Any = None, dt: Optional[float] = None, equil: bool = True
+) -> np.ndarray:
     """Hankel singular values of a stable system (``dln hsv``).
 
     ``sigma_k = sqrt(lambda_k(P Q))``, non-increasing, from the Cholesky factors of the Gramians
     (Hammarling's method). Continuous time ``x' = A x + B u`` unless ``dt`` is given (discrete
     time ``x(k+1) = A x(k) + B u(k)`` with sampling time ``dt``). ``D`` defaults to zero and does
-    not enter. An unstable ``A`` raises ``ValueError`` naming the eigenvalue.
+    not enter. An unstable ``A`` raises ``ValueError`` naming the eigenvalue. ``equil`` (default
+    on, as ``dln hsv --equil``): equilibrate the state coordinates first (exact diagonal scaling by
+    powers of two); the values are invariant, only their accuracy changes.
     """
     a, b, c, d = _system(A, B, C, D)
-    return _dln.hsv(a, b, c, d, _float(dt, "dt"))
+    return _dln.hsv(a, b, c, d, _float(dt, "dt"), bool(equil))
 
 
 def gram(
@@ -282,6 +286,7 @@ def reduce(
     method: str = "sr",
     alpha: Optional[float] = None,
     dt: Optional[float] = None,
+    equil: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
     """Model reduction by balancing (``dln reduce``), with the a-priori bound and the measured error.
 
@@ -291,7 +296,9 @@ def reduce(
     AB09AD JOB='B'), ``"bfsr"`` balancing-free square root (JOB='N'), ``"spa"`` singular
     perturbation approximation (AB09BD; matches the DC gain). ``alpha``: keep the poles outside
     Re(lambda) < alpha (continuous, alpha <= 0) or |lambda| < alpha (discrete) unchanged and
-    reduce the rest; without it the system must be stable.
+    reduce the rest; without it the system must be stable. ``equil`` (default on, as ``dln reduce
+    --equil``): equilibrate the state coordinates first (SLICOT AB09AD EQUIL='S'; the transfer
+    function is unchanged).
 
     Returns ``(Ar, Br, Cr, Dr, info)``; ``info`` has the keys of ``dln reduce --json`` (without
     ``out``): ``method``, ``time``, ``n``, ``order``, ``stable_order``, ``unstable_order``,
@@ -309,6 +316,7 @@ def reduce(
         str(method),
         _float(alpha, "alpha"),
         _float(dt, "dt"),
+        bool(equil),
     )
 
 

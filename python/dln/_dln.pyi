@@ -43,6 +43,7 @@ def hsv(
     c: npt.NDArray[np.float64],
     d: Optional[npt.NDArray[np.float64]] = None,
     dt: Optional[float] = None,
+    equil: bool = True,
 ) -> npt.NDArray[np.float64]: ...
 def gram(
     a: npt.NDArray[np.float64],
@@ -62,6 +63,7 @@ def reduce(
     method: str = "sr",
     alpha: Optional[float] = None,
     dt: Optional[float] = None,
+    equil: bool = True,
 ) -> tuple[
     npt.NDArray[np.float64],
     npt.NDArray[np.float64],

@@ -397,6 +397,33 @@ def test_reduce_error_bounds(method):
         np.testing.assert_allclose(dln.hsv(ar, br, cr), s[:10], rtol=1e-6)
 
 
+def test_equil_default_on_recovers_lf10():
+    # lf10 (cond(M) ~ 2e6): equilibration (the default, as `dln hsv`) is decisive; the exact HSVs
+    # (mpmath) are in hsv_reference.json.
+    a, b, c, d, _ = load_system("lf10")
+    exact = np.array(json.loads((LTI / "lf10" / "hsv_reference.json").read_text())["exact"])[:5]
+    rel = lambda s: np.max(np.abs(s[:5] - exact) / exact)
+    assert rel(dln.hsv(a, b, c, d)) < 1e-11
+    assert rel(dln.hsv(a, b, c, d, equil=True)) < 1e-11
+    assert rel(dln.hsv(a, b, c, d, equil=False)) > 1.0
+    *_, info = dln.reduce(a, b, c, d, order=3)
+    assert np.max(np.abs(np.array(info["hsv"][:5]) - exact) / exact) < 1e-11
+    assert info["error_lower_bound"] * (1 - 1e-6) <= info["hinf_error"] <= info["error_bound"] * (1 + 1e-6)
+
+
+def test_reduce_equil_keeps_the_transfer_function():
+    # The same reduction with and without equilibration: same HSVs, and both reduced models
+    # approximate the same G (their difference is below the sum of the two certified errors).
+    a, b, c, d, _ = load_system("build")
+    on = dln.reduce(a, b, c, d, order=10, equil=True)
+    off = dln.reduce(a, b, c, d, order=10, equil=False)
+    np.testing.assert_allclose(on[4]["hsv"][:10], off[4]["hsv"][:10], rtol=1e-8)
+    bound = on[4]["hinf_error"] + off[4]["hinf_error"]
+    for w in np.logspace(-2, 3, 50):
+        g = [cr @ np.linalg.solve(1j * w * np.eye(len(ar)) - ar, br) + dr for ar, br, cr, dr, _ in (on, off)]
+        assert np.abs(g[0] - g[1]).max() <= bound * (1 + 1e-6)
+
+
 def test_reduce_by_tolerance():
     a, b, c, d, _ = load_system("slicot_ab09ad")
     *_, info = dln.reduce(a, b, c, d, tol=0.1, method="bfsr")

@@ -20,6 +20,9 @@
 //! the time domain (other fields are ignored), or one `.npz` archive with arrays `A,B,C,D` whose
 //! time domain comes from the command line (`--discrete [--dt h]`). `--discrete` also overrides a
 //! `meta.json`. A discrete system without a sampling time gets `dt = 1`.
+//! A system of order 0 (a constant transfer function $G = D$, as `dln minreal` may write) has a
+//! 0×0 `A`, a 0×m `B` and a p×0 `C` (2-D `.npy` arrays with a zero dimension), which carry the
+//! numbers of inputs and outputs; it is read like any other (`m, p ≥ 1` are still required).
 //!
 //! # Atomic output
 //! Every output is written to a temporary file (or directory) next to its target and renamed into
@@ -827,13 +830,8 @@ pub fn read_system(path: &Path, discrete: Option<f64>) -> Result<RawSystem> {
             format!("must be square, is {n}×{n2}"),
         ));
     }
-    if n == 0 {
-        return Err(CliError::array(
-            &files[0],
-            "A",
-            "empty system: A is 0×0 (no states)",
-        ));
-    }
+    // n = 0 is a valid system (a constant transfer function G = D, e.g. what `dln minreal`
+    // writes): A is 0×0, B 0×m and C p×0 carry m and p (checked below like any other shape).
     let (bn, m) = b.shape();
     if bn != n {
         return Err(CliError::array(

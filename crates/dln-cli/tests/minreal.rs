@@ -230,6 +230,42 @@ fn discrete_from_the_command_line_and_a_coarse_tolerance() {
     let d: Mat<f64> = read_npy(&src.join("D.npy"));
     assert_eq!(a0.shape(), (0, 0));
     assert!((&d0 - &d).norm_l2() <= 0.0);
+    order_zero_round_trip(&out0, &d, dir.path());
+}
+
+/// The order-0 system written by `minreal` (0×0 A, 0×m B, p×0 C, D) is read back by every
+/// command that reads a system: minreal again (order 0, same D), hsv (no values), gram (0×0),
+/// reduce (order 0, zero error).
+fn order_zero_round_trip(sys: &Path, d: &Mat<f64>, tmp: &Path) {
+    let s = sys.to_str().unwrap();
+    let b0: Mat<f64> = read_npy(&sys.join("B.npy"));
+    let c0: Mat<f64> = read_npy(&sys.join("C.npy"));
+    assert_eq!(b0.shape(), (0, d.ncols()));
+    assert_eq!(c0.shape(), (d.nrows(), 0));
+    let again = tmp.join("min0_again");
+    let j = run_json(&["minreal", s, "--out", again.to_str().unwrap()]);
+    assert_eq!((j["n"].as_u64(), j["order"].as_u64()), (Some(0), Some(0)));
+    let d1: Mat<f64> = read_npy(&again.join("D.npy"));
+    assert!((&d1 - d).norm_l2() <= 0.0);
+    let j = run_json(&["hsv", s]);
+    assert_eq!(j["hsv"].as_array().map(Vec::len), Some(0), "{j}");
+    let g = tmp.join("gram0.npy");
+    run_json(&[
+        "gram",
+        s,
+        "--kind",
+        "observability",
+        "--out",
+        g.to_str().unwrap(),
+    ]);
+    let p: Mat<f64> = read_npy(&g);
+    assert_eq!(p.shape(), (0, 0));
+    let red = tmp.join("red0");
+    let j = run_json(&["reduce", s, "--order", "0", "--out", red.to_str().unwrap()]);
+    assert_eq!(j["order"].as_u64(), Some(0), "{j}");
+    assert!(j["hinf_error"].as_f64().unwrap().abs() <= 0.0, "{j}");
+    let dr: Mat<f64> = read_npy(&red.join("D.npy"));
+    assert!((&dr - d).norm_l2() <= 0.0);
 }
 
 #[test]

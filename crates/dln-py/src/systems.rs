@@ -7,7 +7,7 @@ use crate::errors;
 use crate::network::{nonneg, positive};
 use dln::bayes::BayesianBalancing;
 use dln::bayes::bbt::forstner_distance_sq;
-use dln::systems::gramian::{controllability_factor, hankel_singular_values};
+use dln::systems::gramian::{GramianOptions, controllability_factor, hankel_singular_values_with};
 use dln::systems::model::{Sampling, StateSpace};
 use dln::systems::reduction::{
     Balancing, Method as LibMethod, OrderSelection, ReductionOptions, reduce as lib_reduce,
@@ -42,12 +42,12 @@ fn system(
     StateSpace::new(a, b, c, d, sampling).map_err(errors::systems)
 }
 
-/// hsv(A, B, C, D=None, dt=None)
+/// hsv(A, B, C, D=None, dt=None, equil=True)
 /// --
 ///
 /// Hankel singular values of a stable system (see `dln.hsv`).
 #[pyfunction]
-#[pyo3(signature = (a, b, c, d=None, dt=None))]
+#[pyo3(signature = (a, b, c, d=None, dt=None, equil=true))]
 pub fn hsv<'py>(
     py: Python<'py>,
     a: &Bound<'py, PyAny>,
@@ -55,12 +55,17 @@ pub fn hsv<'py>(
     c: &Bound<'py, PyAny>,
     d: Option<&Bound<'py, PyAny>>,
     dt: Option<f64>,
+    equil: bool,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
     let sys = system(a, b, c, d, dt)?;
+    let opts = GramianOptions {
+        equilibrate: equil,
+        ..Default::default()
+    };
     let hsv = py
         .detach(|| {
             sys.require_stable()?;
-            hankel_singular_values(&sys)
+            hankel_singular_values_with(&sys, opts)
         })
         .map_err(errors::systems)?;
     Ok(PyArray1::from_vec(py, hsv))
@@ -113,12 +118,12 @@ pub fn gram<'py>(
     Ok(to_numpy(py, out.as_ref()))
 }
 
-/// reduce(A, B, C, D=None, order=None, tol=None, method="sr", alpha=None, dt=None)
+/// reduce(A, B, C, D=None, order=None, tol=None, method="sr", alpha=None, dt=None, equil=True)
 /// --
 ///
 /// Model reduction by balanced truncation or singular perturbation (see `dln.reduce`).
 #[pyfunction]
-#[pyo3(signature = (a, b, c, d=None, order=None, tol=None, method="sr", alpha=None, dt=None))]
+#[pyo3(signature = (a, b, c, d=None, order=None, tol=None, method="sr", alpha=None, dt=None, equil=true))]
 pub fn reduce<'py>(
     py: Python<'py>,
     a: &Bound<'py, PyAny>,
@@ -130,6 +135,7 @@ pub fn reduce<'py>(
     method: &str,
     alpha: Option<f64>,
     dt: Option<f64>,
+    equil: bool,
 ) -> PyResult<Py<PyAny>> {
     let (lib_method, balancing) = match method {
         "sr" => (LibMethod::Truncation, Balancing::SquareRoot),
@@ -162,6 +168,8 @@ pub fn reduce<'py>(
         order,
         min_tol: None,
         alpha,
+        equilibrate: equil,
+        ..Default::default()
     };
     let (red, err) = py
         .detach(|| {
@@ -220,9 +228,14 @@ pub fn _time_hsv(
     let sys = system(a, b, c, None, None)?;
     let (r, secs) = py.detach(|| {
         let t0 = std::time::Instant::now();
-        let r = sys
-            .require_stable()
-            .and_then(|()| hankel_singular_values(&sys));
+        let r = sys.require_stable().and_then(|()| {
+            // The work of `dln.hsv` with its defaults (equil=True).
+            let opts = GramianOptions {
+                equilibrate: true,
+                ..Default::default()
+            };
+            hankel_singular_values_with(&sys, opts)
+        });
         (r, t0.elapsed().as_secs_f64())
     });
     r.map_err(errors::systems)?;

@@ -201,6 +201,30 @@ pub fn scale_system(sys: &StateSpace, equilibrate: bool) -> Result<(StateSpace, 
     Ok((scaled, SystemScaling { state, ea, eb, ec }))
 }
 
+/// The state equilibration alone: $(D^{-1}AD,\ D^{-1}B,\ CD,\ D_{\rm ft})$ with
+/// $D = \operatorname{diag}(2^{k_i})$ the exponents chosen by [`scale_system`] (no magnitude
+/// scaling). Exact in floating point: the result is the same system (same transfer function, same
+/// Hankel singular values) in better scaled state coordinates. Used by model reduction
+/// ([`crate::reduction::ReductionOptions::equilibrate`]), whose reduced model lives in balanced
+/// coordinates and therefore needs no mapping back.
+///
+/// # Errors
+/// [`SystemsError::NonFinite`]-type construction errors if a scaled entry overflows (possible only
+/// for entries within a factor $2^{|k_i-k_j|}$ of the overflow threshold).
+pub fn equilibrate(sys: &StateSpace) -> Result<(StateSpace, Vec<i32>)> {
+    let (_, sc) = scale_system(sys, true)?;
+    let k = sc.state;
+    let (a, b, c) = (sys.a(), sys.b(), sys.c());
+    let eq = StateSpace::new(
+        Mat::from_fn(a.nrows(), a.ncols(), |i, j| ldexp(a[(i, j)], k[j] - k[i])),
+        Mat::from_fn(b.nrows(), b.ncols(), |i, j| ldexp(b[(i, j)], -k[i])),
+        Mat::from_fn(c.nrows(), c.ncols(), |i, j| ldexp(c[(i, j)], k[j])),
+        sys.d().to_owned(),
+        sys.sampling(),
+    )?;
+    Ok((eq, k))
+}
+
 /// Divides $A$ (continuous time only; by an even power), $B$, $C$ by the powers of two nearest
 /// below their largest entries; returns the exponents $(e_A, e_B, e_C)$.
 fn magnitude_scale(

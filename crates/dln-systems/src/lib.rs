@@ -57,6 +57,7 @@ pub mod model;
 pub mod norms;
 pub mod realization;
 pub mod reduction;
+pub mod refine;
 pub mod schur;
 pub mod split;
 pub mod sylvester;

@@ -50,9 +50,13 @@
 //! - K. Glover, Int. J. Control 39 (1984) (the error bound).
 //! - SLICOT AB09AD, AB09BD, AB09MD, AB09ND.
 
-use crate::gramian::{GramianFactors, factors_with_schur, hankel_svd, project, sr_projection};
+use crate::gramian::{
+    GramianFactors, factors_with_schur_pair, hankel_svd, project, sr_projection, time_domain,
+    transposed_schur,
+};
 use crate::model::{Sampling, StateSpace, solve};
 use crate::norms::{HinfOptions, NormEstimate, linf_norm};
+use crate::refine::{Refinement, hsv_corrections};
 use crate::schur::{RealSchur, real_schur};
 use crate::split::{check_alpha, split_with_schur};
 use crate::{Result, SystemsError};
@@ -111,6 +115,15 @@ pub struct ReductionOptions {
     /// Stability boundary $\alpha$ for the additive split (AB09MD/ND `ALPHA`): CT $\alpha\le0$,
     /// DT $0\le\alpha\le1$. `None`: the model must be stable.
     pub alpha: Option<f64>,
+    /// Equilibrate the state coordinates first ([`crate::equil::equilibrate`], SLICOT AB09AD's
+    /// `EQUIL = 'S'`): an exact diagonal similarity by powers of two, so the transfer function,
+    /// the reduced model's and the certified errors refer to the same system. Default `false`
+    /// (chosen by measurement, `docs/performance.md`, "HSV accuracy").
+    pub equilibrate: bool,
+    /// Refinement of the reported Hankel singular values ([`crate::refine`]; default
+    /// [`Refinement::Auto`]), as in [`crate::gramian::GramianOptions::refine`]. The projection
+    /// itself uses the unrefined singular vectors.
+    pub refine: Refinement,
 }
 
 /// A reduced model with everything needed to report on it.
@@ -213,6 +226,13 @@ pub fn reduce(sys: &StateSpace, opts: ReductionOptions) -> Result<Reduction> {
             return Err(SystemsError::InvalidArgument("min_tol is NaN".into()));
         }
     }
+    let equilibrated;
+    let sys = if opts.equilibrate {
+        equilibrated = crate::equil::equilibrate(sys)?.0;
+        &equilibrated
+    } else {
+        sys
+    };
     let schur = real_schur(sys.a())?;
     let (stable, stable_schur, unstable) = match opts.alpha {
         None => (sys.clone(), schur, None),
@@ -347,9 +367,20 @@ fn reduce_stable(
     opts: ReductionOptions,
 ) -> Result<Part> {
     let ns = sys.order();
-    let f = factors_with_schur(sys, schur)?;
+    let st = transposed_schur(schur);
+    let f = factors_with_schur_pair(sys, schur, &st)?;
     let svd = hankel_svd(&f)?;
-    let hsv = svd.s.clone();
+    let mut hsv = svd.s.clone();
+    if opts
+        .refine
+        .applies(schur, sys.a().norm_l2(), time_domain(sys.sampling()))
+    {
+        let d = hsv_corrections(sys, schur, &st, &f, &svd)?;
+        for (s, d) in hsv.iter_mut().zip(&d) {
+            *s += d;
+        }
+        hsv.sort_by(|x, y| y.total_cmp(x));
+    }
     let s1 = hsv.first().copied().unwrap_or(0.0);
     let tau = match opts.min_tol {
         Some(t) if t > 0.0 => t,

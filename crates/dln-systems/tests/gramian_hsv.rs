@@ -11,12 +11,19 @@ use dln_systems::model::StateSpace;
 
 /// HSVs without the equilibration that is on by default. The 1e-10 comparisons with the
 /// collection files and between Tustin images below hold the Schur–Hammarling–SVD pipeline itself
-/// to that level; equilibration (opt-in `GramianOptions { equilibrate: true }`) moves `beam`'s sigma_1 by
+/// to that level; equilibration (opt-in `GramianOptions { equilibrate: true, ..Default::default() }`) moves `beam`'s sigma_1 by
 /// 1.1e-10 relative (to 2386.5281574946, where SLICOT's own three routes span 2386.5281578477 to
 /// 2386.5281580638, i.e. 1.2e-10), so the equilibrated path is held instead to the criterion
 /// (10x SLICOT's route spread, 1e-9 where SLICOT agrees to rounding) in `tests/hsv_accuracy.rs`.
 fn hsv_unequilibrated(sys: &StateSpace) -> Vec<f64> {
-    hankel_singular_values_with(sys, GramianOptions { equilibrate: false }).unwrap()
+    hankel_singular_values_with(
+        sys,
+        GramianOptions {
+            equilibrate: false,
+            ..Default::default()
+        },
+    )
+    .unwrap()
 }
 
 /// max over k with sigma_k >= 1e-8 sigma_1 of |got_k - want_k| / (want_k + n eps sigma_1 / 1e-10).

@@ -47,6 +47,7 @@ fn opts(method: Method, balancing: Balancing, tol: f64, alpha: Option<f64>) -> R
         order: OrderSelection::Tolerance(tol),
         min_tol: None,
         alpha,
+        ..Default::default()
     }
 }
 

@@ -15,8 +15,9 @@ pub struct Args {
     #[command(flatten)]
     pub input: SystemArgs,
     /// Equilibrate the state coordinates first (diagonal scaling by powers of two, as SLICOT
-    /// TB01ID); HSVs are invariant, only their accuracy changes.
-    #[arg(long, value_enum, value_name = "on|off", default_value = "off")]
+    /// TB01ID); HSVs are invariant, only their accuracy changes. Default on (measured: decisive on
+    /// badly scaled models, harmless on the others).
+    #[arg(long, value_enum, value_name = "on|off", default_value = "on")]
     pub equil: Equil,
     /// Print one JSON object instead of a table.
     #[arg(long)]

@@ -228,21 +228,28 @@ pub fn nums(xs: &[f64]) -> String {
 
 /// `--equil on|off` of the Gramian-based commands (`hsv`, `gram`, `reduce`): diagonal state
 /// equilibration by powers of two before the Schur form (SLICOT `TB01ID`'s idea;
-/// [`dln::systems::equil`]). Off by default (so that `hsv`, `gram` and `reduce`, which does not
-/// equilibrate yet, agree); `--equil on` recovers the small HSVs of badly scaled models (lf10).
+/// [`dln::systems::equil`]). `hsv` and `reduce` default to `on` (chosen by measurement over the
+/// test set, `docs/performance.md` "HSV accuracy": decisive on badly scaled models such as lf10,
+/// within 1.6x of `off` on every other model); `gram` keeps `off`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Equil {
     /// Equilibrate (recommended for badly scaled models).
     On,
-    /// Use the coordinates as given (default; only the exact power-of-two size scaling).
+    /// Use the coordinates as given (only the exact power-of-two size scaling).
     Off,
 }
 
 impl Equil {
+    /// Whether equilibration is on.
+    pub fn is_on(self) -> bool {
+        self == Equil::On
+    }
+
     /// The library options.
     pub fn options(self) -> dln::systems::gramian::GramianOptions {
         dln::systems::gramian::GramianOptions {
             equilibrate: self == Equil::On,
+            ..Default::default()
         }
     }
 }

@@ -1,10 +1,10 @@
-//! `dln reduce SYS (--order r | --tol t) [--method sr|bfsr|spa] [--alpha a] --out DIR [--json]`:
+//! `dln reduce SYS (--order r | --tol t) [--method sr|bfsr|spa] [--alpha a] [--equil on|off] --out DIR [--json]`:
 //! model reduction by balancing, with the a-priori bound and the measured error,
 //! $$\sigma_{r+1}\ \le\ \|G-G_r\|_{\mathcal H_\infty}\ \le\ 2\sum_{k>r}\sigma_k .$$
 //! The reduced system is written in the input's directory layout (`A.npy`, `B.npy`, `C.npy`,
 //! `D.npy`, `meta.json`).
 
-use super::{Report, SystemArgs, emit, nonneg_f64, num, nums};
+use super::{Equil, Report, SystemArgs, emit, nonneg_f64, num, nums};
 use crate::error::Result;
 use crate::io::{check_output_dir, write_system_dir};
 use dln::systems::reduction::{
@@ -35,6 +35,10 @@ pub struct Args {
     /// unchanged and reduce the rest; without it the system must be stable.
     #[arg(long, value_name = "A", allow_negative_numbers = true)]
     pub alpha: Option<f64>,
+    /// Equilibrate the state coordinates first (exact diagonal scaling by powers of two, as SLICOT
+    /// TB01ID / AB09AD EQUIL='S'); the transfer function is unchanged. Default on (measured).
+    #[arg(long, value_enum, value_name = "on|off", default_value = "on")]
+    pub equil: Equil,
     /// Output directory for the reduced system (created; an existing system directory is replaced).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -157,6 +161,8 @@ pub fn run(args: Args) -> Result<()> {
         order,
         min_tol: None,
         alpha: args.alpha,
+        equilibrate: args.equil.is_on(),
+        ..Default::default()
     };
     let red = reduce(&l.sys, opts).map_err(|e| l.error(e))?;
     let err = red.hinf_error().map_err(|e| l.error(e))?;
