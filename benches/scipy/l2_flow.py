@@ -7,6 +7,9 @@ through the `dln` program in the same session, interleaved, and the wall-clock r
 accuracy of the decay law |G(t)| = |G(0)| e^{-2t} are printed for both.
 
 Usage:  python3 benches/scipy/l2_flow.py PATH/TO/dln [--d 16] [--n 4] [--t-end 10] [--reps 2]
+            [--rtol 1e-8] [--dln-rtol 1e-11,1e-8]
+(each `--dln-rtol` value is one `dln flow --rtol` setting, run and reported beside scipy; the
+decay-law error is reported at t_end / 2 and t_end for every run)
 (build the program first: cargo build --release -p dln-cli). Needs numpy and scipy.
 """
 
@@ -76,6 +79,7 @@ def velocity(ws, rtol):
 
 
 def scipy_flow(ws0, t_end, rtol):
+    """The weights at t_end / 2 and t_end, and the number of right-hand-side evaluations."""
     shapes = [w.shape for w in ws0]
     offs = np.cumsum([0] + [a * b for a, b in shapes])
 
@@ -86,8 +90,9 @@ def scipy_flow(ws0, t_end, rtol):
         return np.concatenate([v.ravel() for v in velocity(unpack(y), 1e-12)])
 
     y0 = np.concatenate([w.ravel() for w in ws0])
-    sol = solve_ivp(rhs, (0.0, t_end), y0, method="RK45", rtol=rtol, atol=1e-12 * np.abs(y0).max())
-    return unpack(sol.y[:, -1]), sol.nfev
+    sol = solve_ivp(rhs, (0.0, t_end), y0, method="RK45", rtol=rtol, atol=1e-12 * np.abs(y0).max(),
+                    t_eval=[t_end / 2, t_end])
+    return unpack(sol.y[:, 0]), unpack(sol.y[:, -1]), sol.nfev
 
 
 def main():
@@ -98,37 +103,49 @@ def main():
     ap.add_argument("--t-end", type=float, default=10.0)
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--rtol", type=float, default=1e-8, help="scipy's rtol (RK45)")
+    ap.add_argument("--dln-rtol", default="1e-11,1e-8",
+                    help="comma-separated `dln flow --rtol` values, each run and reported")
     a = ap.parse_args()
+    dln_rtols = [float(x) for x in a.dln_rtol.split(",")]
     rng = np.random.default_rng(a.seed)
     ws = [rng.standard_normal((a.d, a.d)) / np.sqrt(a.d) for _ in range(a.n)]
     g0 = moment_norm(ws)
-    expected = g0 * np.exp(-2 * a.t_end)
+    t_half = a.t_end / 2
+    # Decay-law error |‖G(t)‖ / (‖G(0)‖ e^{-2t}) - 1| at t_end / 2 and t_end.
+    law = lambda g, t: abs(g / (g0 * np.exp(-2 * t)) - 1)
     with tempfile.TemporaryDirectory() as tmp:
         wpath = os.path.join(tmp, "W.npz")
         np.savez(wpath, **{f"W{k + 1}": w for k, w in enumerate(ws)})
-        t_dln, t_py = [], []
+        t_dln = {r: [] for r in dln_rtols}
+        rep = {}
+        t_py = []
         for _ in range(a.reps):
+            for r in dln_rtols:
+                start = time.perf_counter()
+                out = subprocess.run(
+                    [a.dln, "flow", "l2", wpath, "--t-end", str(a.t_end), "--out",
+                     os.path.join(tmp, "Wt.npz"), "--samples", "3", "--rtol", str(r), "--json"],
+                    check=True, capture_output=True, text=True)
+                t_dln[r].append(time.perf_counter() - start)
+                rep[r] = json.loads(out.stdout)
             start = time.perf_counter()
-            out = subprocess.run(
-                [a.dln, "flow", "l2", wpath, "--t-end", str(a.t_end), "--out",
-                 os.path.join(tmp, "Wt.npz"), "--samples", "2", "--json"],
-                check=True, capture_output=True, text=True)
-            t_dln.append(time.perf_counter() - start)
-            rep = json.loads(out.stdout)
-            start = time.perf_counter()
-            wt, nfev = scipy_flow(ws, a.t_end, 1e-8)
+            wh, wt, nfev = scipy_flow(ws, a.t_end, a.rtol)
             t_py.append(time.perf_counter() - start)
-        err_dln = abs(rep["moment_norm_final"] / expected - 1)
-        err_py = abs(moment_norm(wt) / expected - 1)
+        print(f"d = {a.d}, N = {a.n}, t = {a.t_end}, load {os.getloadavg()[0]:.1f}; "
+              f"decay-law error |‖G(t)‖/(‖G(0)‖e^-2t) - 1| at t = {t_half:g} and {a.t_end:g}")
         x0 = np.linalg.multi_dot(ws[::-1])
         drift_py = np.linalg.norm(np.linalg.multi_dot(wt[::-1]) - x0) / np.linalg.norm(x0)
-        print(f"d = {a.d}, N = {a.n}, t = {a.t_end}, load {os.getloadavg()[0]:.1f}")
-        print(f"dln   : {min(t_dln):.3f} s (min of {a.reps}), {rep['rhs_evaluations']} evaluations, "
-              f"{rep['linear_iterations']} linear iterations, decay-law error {err_dln:.1e}, "
-              f"X drift {rep['product_rel_change']:.1e}")
-        print(f"scipy : {min(t_py):.3f} s (min of {a.reps}), {nfev} evaluations, "
-              f"decay-law error {err_py:.1e}, X drift {drift_py:.1e}")
-        print(f"ratio scipy/dln = {min(t_py) / min(t_dln):.1f}")
+        print(f"scipy RK45 rtol {a.rtol:g}: {min(t_py):.3f} s (min of {a.reps}), {nfev} evaluations, "
+              f"decay-law error {law(moment_norm(wh), t_half):.1e} / {law(moment_norm(wt), a.t_end):.1e}, "
+              f"X drift {drift_py:.1e}")
+        for r in dln_rtols:
+            g = [float(x) for x in rep[r]["moment_norm"]]
+            print(f"dln --rtol {r:g}: {min(t_dln[r]):.3f} s (min of {a.reps}), {rep[r]['steps']} steps, "
+                  f"{rep[r]['rhs_evaluations']} evaluations, {rep[r]['linear_iterations']} linear iterations "
+                  f"({rep[r]['h_solves']} H solves), "
+                  f"decay-law error {law(g[1], t_half):.1e} / {law(g[2], a.t_end):.1e}, "
+                  f"X drift {rep[r]['product_rel_change']:.1e}; ratio scipy/dln = {min(t_py) / min(t_dln[r]):.1f}")
 
 
 if __name__ == "__main__":

@@ -76,8 +76,12 @@ pub struct L2Field<T: Scalar> {
     pub cg_iterations: usize,
     /// Evaluations solved by the $\mathbf H$ route (all of them with [`FiberSolver::H`]).
     pub h_solves: usize,
-    /// Evaluations where the normal route's generator failed its consistency check.
+    /// Evaluations the normal route could not serve (unconverged solve, singular layers, or a
+    /// generator failing its consistency check also after re-tightening), solved by the $\mathbf H$
+    /// route instead.
     pub normal_rejected: usize,
+    /// Re-solves of the normal route with a lowered inner tolerance (see [`RETIGHTEN`]).
+    pub normal_retightened: usize,
 }
 
 impl<T: Scalar> L2Field<T> {
@@ -97,53 +101,91 @@ impl<T: Scalar> L2Field<T> {
             cg_iterations: 0,
             h_solves: 0,
             normal_rejected: 0,
+            normal_retightened: 0,
         }
     }
 
     /// The normal-equation route; `None` where it does not apply.
+    ///
+    /// The velocity $\mathbf W - d\varphi^*(Z)$ of an inexact $Z$ carries a normal component
+    /// $d\varphi^*(\delta Z)$, $\mathcal M(\delta Z)$ = the inner residual; relative to $\|\mathbf W\|$ it grows
+    /// with the conditioning of $X$ (about $\operatorname{cond}(X)^{1/2}$ at a fixed inner tolerance,
+    /// measured for d = 16, N = 4), and the layer recursion cannot remove it, so the consistency
+    /// check $\|\mathbf v - T\mathbf b\|\le100\,\mathrm{rtol}\,\|\mathbf W\|$ fails on ill-conditioned $X$. Before
+    /// giving the evaluation to the $\mathbf H$ route, the solve is continued from its $Z$ with the
+    /// inner tolerance lowered by the measured excess (at most [`RETIGHTEN`] times, never below
+    /// [`INNER_RTOL_FLOOR`]); the acceptance test itself is never relaxed.
     fn normal_generator(&mut self, w: &Network<T>) -> Result<Option<Vec<Mat<T>>>> {
         let m = NormalOperator::new(w);
         if self.pre.is_none() {
             self.pre = Some(NormalPreconditioner::new(m.product().as_ref(), w.depth())?);
         }
         let pre = self.pre.as_ref().expect("just built");
-        let (vel, sol) = m.l2_velocity(self.last_z.as_ref().map(|z| z.as_ref()), pre, self.cg)?;
-        self.cg_iterations += sol.iterations;
-        if !sol.converged {
-            return Ok(None);
-        }
-        let Some(mut b) = generator_from_tangent(w, &vel) else {
-            return Ok(None);
-        };
-        // The recursion is exact only if vel is an orbit tangent vector; rounding is amplified by
-        // the conditioning of the layers. Refine (b += recursion of the residual vel - T b) and
-        // accept b once T b = vel at the level of the inner tolerance.
         // Both norms in scaled form (no under/overflow for weights far from 1): accept when
-        // ‖vel − T b‖ ≤ 100·rtol·‖W‖.
+        // ‖vel − T b‖ ≤ 100·rtol·‖W‖, rtol the caller's inner tolerance.
         let w_norm = w.l2_norm_scaled();
-        let mut accepted = false;
-        for _ in 0..3 {
-            let tb = w.infinitesimal_action(&b);
-            let r: Vec<Mat<T>> = vel.iter().zip(&tb).map(|(v, x)| v - x).collect();
-            let err = tuple_norm_scaled(&r);
-            if err.is_zero() || err.ratio(w_norm) <= 100.0 * self.cg.rtol {
-                accepted = true;
+        let target = 100.0 * self.cg.rtol;
+        let mut guess = self.last_z.take();
+        let mut rtol = self.cg.rtol;
+        for attempt in 0..=RETIGHTEN {
+            let opts = CgOptions { rtol, ..self.cg };
+            let (vel, sol) = m.l2_velocity(guess.as_ref().map(|z| z.as_ref()), pre, opts)?;
+            self.cg_iterations += sol.iterations;
+            if !sol.converged {
                 break;
             }
-            match generator_from_tangent(w, &r) {
-                Some(db) => b.iter_mut().zip(db).for_each(|(x, y)| *x += y),
-                None => break,
+            let Some(mut b) = generator_from_tangent(w, &vel) else {
+                break;
+            };
+            // The recursion is exact only if vel is an orbit tangent vector; rounding is amplified
+            // by the conditioning of the layers. Refine (b += recursion of the residual vel − T b).
+            let mut excess = f64::INFINITY;
+            for _ in 0..3 {
+                let tb = w.infinitesimal_action(&b);
+                let r: Vec<Mat<T>> = vel.iter().zip(&tb).map(|(v, x)| v - x).collect();
+                let err = tuple_norm_scaled(&r);
+                excess = if err.is_zero() {
+                    0.0
+                } else {
+                    err.ratio(w_norm) / target
+                };
+                if excess <= 1.0 {
+                    break;
+                }
+                match generator_from_tangent(w, &r) {
+                    Some(db) => b.iter_mut().zip(db).for_each(|(x, y)| *x += y),
+                    None => break,
+                }
             }
+            if excess <= 1.0 {
+                self.last_z = Some(sol.z);
+                self.last_b = Some(b.clone());
+                return Ok(Some(b.iter().map(|bk| -bk).collect()));
+            }
+            if attempt == RETIGHTEN || rtol <= INNER_RTOL_FLOOR || !excess.is_finite() {
+                guess = Some(sol.z);
+                break;
+            }
+            // The leftover scales with the inner residual: lower the tolerance by the excess
+            // (with a margin of 10) and continue from this Z.
+            rtol = (rtol / (10.0 * excess)).max(INNER_RTOL_FLOOR);
+            guess = Some(sol.z);
+            self.normal_retightened += 1;
         }
-        if !accepted {
-            self.normal_rejected += 1;
-            return Ok(None);
-        }
-        self.last_z = Some(sol.z);
-        self.last_b = Some(b.clone());
-        Ok(Some(b.iter().map(|bk| -bk).collect()))
+        // Keep the warm start for the next evaluation even when this one falls back.
+        self.last_z = guess;
+        self.normal_rejected += 1;
+        Ok(None)
     }
 }
+
+/// How many times [`L2Field`] lowers the inner tolerance of one normal-route evaluation whose
+/// generator fails its consistency check, before falling back to the $\mathbf H$ route.
+pub const RETIGHTEN: usize = 2;
+
+/// The lowest inner relative tolerance the normal route asks of PCG on $\mathcal M(Z) = NX$ when
+/// it re-tightens (a few units of rounding on the right-hand side).
+pub const INNER_RTOL_FLOOR: f64 = 1e-14;
 
 impl<T: Scalar> Default for L2Field<T> {
     fn default() -> Self {
