@@ -216,13 +216,18 @@ fn eigenvalues_only_path_agrees() {
 
 /// Times `real_schur` against faer's `eigen()` (eigenvalues and eigenvectors) and
 /// `eigenvalues()` on the same matrices, interleaved, minimum of several repetitions. Run with
-/// `cargo test -p dln-systems --test schur_multishift -- --ignored --nocapture timing`.
+/// `cargo test -p dln-systems --test schur_multishift -- --ignored --nocapture timing`;
+/// `DLN_TIMING_SIZES=500,1000` (comma-separated) replaces the default sizes 200, 500, 1000, 2040.
 #[test]
 #[ignore = "timing: run explicitly"]
 fn timing_vs_faer_eigen() {
     use std::time::{Duration, Instant};
     let mut rng = random::rng(1000);
-    for n in [200usize, 500, 1000, 2040] {
+    let sizes: Vec<usize> = std::env::var("DLN_TIMING_SIZES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![200, 500, 1000, 2040]);
+    for n in sizes {
         let a: Mat<f64> = random::gaussian(&mut rng, n, n);
         let (mut ours, mut eig, mut eigvals, mut ours_ev) =
             (Duration::MAX, Duration::MAX, Duration::MAX, Duration::MAX);
