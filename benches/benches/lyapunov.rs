@@ -8,23 +8,17 @@
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use dln_linalg::random;
 use dln_systems::lyapunov::{TimeDomain, lyapunov, lyapunov_cholesky};
+use dln_systems::reference::RandomStable;
 use dln_systems::schur::real_schur;
 use faer::Mat;
 use std::hint::black_box;
 use std::time::Duration;
 
-/// Gaussian A shifted so that its rightmost eigenvalue has real part -0.5.
+/// Gaussian A shifted so that its rightmost eigenvalue has real part -0.5, and B (n x 2).
 fn stable(n: usize, seed: u64) -> (Mat<f64>, Mat<f64>) {
-    let mut rng = random::rng(seed);
-    let g: Mat<f64> = random::gaussian(&mut rng, n, n);
-    let mr = g
-        .eigenvalues()
-        .unwrap()
-        .iter()
-        .map(|l| l.re)
-        .fold(f64::NEG_INFINITY, f64::max);
-    let a = &g - Mat::<f64>::identity(n, n) * (mr + 0.5);
-    let b: Mat<f64> = random::gaussian(&mut rng, n, 2);
+    let (a, b, _) = RandomStable::continuous(n, 2, 0, 0.5)
+        .triple(&mut random::rng(seed))
+        .unwrap();
     (a, b)
 }
 

@@ -11,59 +11,20 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use dln_linalg::random;
 use dln_systems::model::StateSpace;
 use dln_systems::reduction::{OrderSelection, balanced_truncation};
+use dln_systems::reference::{self, RandomStable};
 use dln_systems::schur::real_schur;
-use faer::Mat;
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A random stable system: Gaussian A shifted so that max Re(lambda) = -0.5 (m = p = 2).
 fn random_stable(seed: u64, n: usize) -> StateSpace {
-    let mut rng = random::rng(seed);
-    let a0: Mat<f64> = random::gaussian(&mut rng, n, n);
-    let b: Mat<f64> = random::gaussian(&mut rng, n, 2);
-    let c: Mat<f64> = random::gaussian(&mut rng, 2, n);
-    let mx = a0
-        .eigenvalues()
+    RandomStable::continuous(n, 2, 2, 0.5)
+        .system(&mut random::rng(seed))
         .unwrap()
-        .iter()
-        .map(|l| l.re)
-        .fold(f64::MIN, f64::max);
-    let a = Mat::from_fn(n, n, |i, j| {
-        a0[(i, j)] - if i == j { mx + 0.5 } else { 0.0 }
-    });
-    StateSpace::continuous(a, b, c, Mat::zeros(2, 2)).unwrap()
-}
-
-fn npy(path: &Path) -> Mat<f64> {
-    let bytes = std::fs::read(path).unwrap();
-    faer::io::npy::Npy::new(&bytes).unwrap().to_mat::<f64>()
 }
 
 fn load(dir: &Path) -> StateSpace {
-    let a = npy(&dir.join("A.npy"));
-    let n = a.nrows();
-    let orient = |m: Mat<f64>, rows: usize| {
-        if m.nrows() == rows {
-            m
-        } else {
-            m.transpose().to_owned()
-        }
-    };
-    let b = orient(npy(&dir.join("B.npy")), n);
-    let c = npy(&dir.join("C.npy"));
-    let c = if c.ncols() == n {
-        c
-    } else {
-        c.transpose().to_owned()
-    };
-    let d = Mat::zeros(c.nrows(), b.ncols());
-    StateSpace::continuous(a, b, c, d).unwrap()
-}
-
-fn testdata(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../testdata/lti")
-        .join(name)
+    reference::load_system(dir).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn bt(c: &mut Criterion, group: &str, sys: &StateSpace, samples: usize) {
@@ -94,22 +55,14 @@ fn random_systems(c: &mut Criterion) {
 
 fn models(c: &mut Criterion) {
     for name in ["iss", "beam"] {
-        let d = testdata(name);
+        let d = reference::testdata_model(name);
         if d.join("A.npy").exists() {
             bt(c, &format!("model/{name}"), &load(&d), 10);
         }
     }
-    match std::env::var("DLN_SHARED_LTI") {
-        Ok(base) if Path::new(&base).join("rail_1357/A.npy").exists() => {
-            bt(
-                c,
-                "model/rail_1357",
-                &load(&Path::new(&base).join("rail_1357")),
-                10,
-            );
-        }
-        Ok(base) => eprintln!("skipping model/rail_1357: {base}/rail_1357/A.npy not found"),
-        Err(_) => eprintln!("skipping model/rail_1357: DLN_SHARED_LTI is not set"),
+    match reference::shared_model_dir("rail_1357") {
+        Ok(dir) => bt(c, "model/rail_1357", &load(&dir), 10),
+        Err(why) => eprintln!("skipping model/rail_1357: {why}"),
     }
 }
 

@@ -32,7 +32,7 @@ use dln_systems::gramian::hankel_singular_values;
 use dln_systems::model::StateSpace;
 use dln_systems::reduction::{OrderSelection, ReductionOptions, reduce};
 use faer::Mat;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// A labelled polyline $(x_i, y_i)$.
 #[derive(Debug, Clone)]
@@ -454,66 +454,13 @@ pub fn fig4_data() -> Result<Vec<Curve>, String> {
 /// The systems of the HSV panel (directories of `testdata/lti`).
 pub const FIG5_HSV_SYSTEMS: [&str; 5] = ["build", "CDplayer", "heat-cont", "iss", "beam"];
 
-/// Reads a little-endian float64 `.npy` file (C or Fortran order, 1-D or 2-D) as a matrix.
-fn read_npy(path: &Path) -> Result<Mat<f64>, String> {
-    let bytes = std::fs::read(path).map_err(err(&path.display().to_string()))?;
-    let bad = |why: &str| format!("{}: {why}", path.display());
-    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
-        return Err(bad("not a .npy file"));
-    }
-    let (hlen, start) = match bytes[6] {
-        1 => (usize::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10),
-        2 | 3 if bytes.len() >= 12 => (
-            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-            12,
-        ),
-        _ => return Err(bad("unsupported .npy version")),
-    };
-    let header = std::str::from_utf8(bytes.get(start..start + hlen).ok_or(bad("short header"))?)
-        .map_err(|_| bad("header is not UTF-8"))?;
-    if !header.contains("'descr': '<f8'") {
-        return Err(bad("dtype is not little-endian float64"));
-    }
-    let fortran = header.contains("'fortran_order': True");
-    let shape_text = header
-        .split("'shape': (")
-        .nth(1)
-        .and_then(|s| s.split(')').next())
-        .ok_or(bad("no shape"))?;
-    let dims: Vec<usize> = shape_text
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse().map_err(|_| bad("bad shape")))
-        .collect::<Result<_, _>>()?;
-    let (m, n) = match dims[..] {
-        [m] => (m, 1),
-        [m, n] => (m, n),
-        _ => return Err(bad("not 1-D or 2-D")),
-    };
-    let data = &bytes[start + hlen..];
-    if data.len() != 8 * m * n {
-        return Err(bad("data length does not match the shape"));
-    }
-    let at = |k: usize| f64::from_le_bytes(data[8 * k..8 * k + 8].try_into().expect("8 bytes"));
-    Ok(Mat::from_fn(m, n, |i, j| {
-        if fortran {
-            at(i + j * m)
-        } else {
-            at(i * n + j)
-        }
-    }))
-}
-
-/// The continuous-time system stored in `testdata/lti/NAME` (`A.npy B.npy C.npy D.npy`).
+/// The system stored in `testdata/lti/NAME` (`dln_systems::reference::load_system`).
 ///
 /// # Errors
 /// Unreadable files, inconsistent shapes.
 pub fn load_system(name: &str) -> Result<StateSpace, String> {
     let dir = project_root().join("testdata").join("lti").join(name);
-    let m = |f: &str| read_npy(&dir.join(f));
-    StateSpace::continuous(m("A.npy")?, m("B.npy")?, m("C.npy")?, m("D.npy")?)
-        .map_err(err(&dir.display().to_string()))
+    dln_systems::reference::load_system(&dir).map_err(|e| e.to_string())
 }
 
 /// One system of the reduction panel: $\sigma_{r+1}$, $\|G-G_r\|_{\mathcal H_\infty}$ and

@@ -20,6 +20,7 @@
 //! - Norms: [`norms::hinf_norm`], [`norms::h2_norm`]; equations: [`lyapunov`], [`sylvester`];
 //!   Schur forms: [`schur`]; the link to the deep linear network: [`realization`].
 //! - Minimal realizations (any system, unstable included): [`minreal::minimal_realization`].
+//! - Reference problems for tests and benchmarks (feature `reference`): `reference`.
 //!
 //! # Example
 //! Balanced truncation of a stable model keeps the error between $\sigma_{r+1}$ and
@@ -57,6 +58,8 @@ pub mod model;
 pub mod norms;
 pub mod realization;
 pub mod reduction;
+#[cfg(feature = "reference")]
+pub mod reference;
 pub mod refine;
 pub mod schur;
 pub mod split;

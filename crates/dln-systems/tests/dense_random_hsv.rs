@@ -11,25 +11,15 @@
 use dln_linalg::random;
 use dln_systems::gramian::hankel_singular_values;
 use dln_systems::model::StateSpace;
+use dln_systems::reference::RandomStable;
 use faer::Mat;
 
 /// $(A, B, C)$ of the class above, seeded.
 fn shifted_gaussian(seed: u64, n: usize, shift: f64) -> (Mat<f64>, Mat<f64>, Mat<f64>) {
-    let mut rng = random::rng(seed);
-    let g: Mat<f64> = random::gaussian(&mut rng, n, n);
-    let m = Mat::from_fn(n, n, |i, j| g[(i, j)] / (n as f64).sqrt());
-    let max_re = m
-        .eigenvalues()
+    RandomStable::continuous(n, 2, 2, shift)
+        .normalized()
+        .triple(&mut random::rng(seed))
         .expect("eigenvalues of a finite matrix")
-        .iter()
-        .map(|l| l.re)
-        .fold(f64::NEG_INFINITY, f64::max);
-    let a = Mat::from_fn(n, n, |i, j| {
-        m[(i, j)] - if i == j { max_re + shift } else { 0.0 }
-    });
-    let b: Mat<f64> = random::gaussian(&mut rng, n, 2);
-    let c: Mat<f64> = random::gaussian(&mut rng, 2, n);
-    (a, b, c)
 }
 
 fn hsv(a: &Mat<f64>, b: &Mat<f64>, c: &Mat<f64>) -> Vec<f64> {

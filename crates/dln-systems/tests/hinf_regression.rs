@@ -6,6 +6,7 @@
 use dln_linalg::random::{gaussian, rng};
 use dln_systems::model::StateSpace;
 use dln_systems::norms::{NormEstimate, hinf_norm};
+use dln_systems::reference::RandomStable;
 use faer::{Mat, mat};
 
 /// sigma_max(G) on a dense grid: CT log-spaced in [1e-4, 1e4] plus 0 (and D for omega = inf);
@@ -98,6 +99,9 @@ fn dt_reproducer_peak_above_nyquist() {
     assert!((est_ct.value - est.value).abs() < 1e-8 * est.value);
 }
 
+/// A random stable system with $D$ = `dscale`·Gaussian: spectral radius in $[0.5, 0.95]$ (DT,
+/// sampling time `dt`) or $\max\operatorname{Re}\lambda \in \{-0.05, -0.55, \dots, -2.05\}$ (CT),
+/// varying with the seed.
 fn random_stable(
     seed: u64,
     n: usize,
@@ -106,29 +110,16 @@ fn random_stable(
     dscale: f64,
     dt: Option<f64>,
 ) -> StateSpace {
-    let mut r = rng(seed);
-    let mut a: Mat<f64> = gaussian(&mut r, n, n);
-    let b: Mat<f64> = gaussian(&mut r, n, m);
-    let c: Mat<f64> = gaussian(&mut r, p, n);
-    let d: Mat<f64> = gaussian::<f64, _>(&mut r, p, m) * dscale;
-    let eig = a.eigenvalues().unwrap();
-    match dt {
+    let class = match dt {
         Some(h) => {
-            let rho = eig.iter().map(|l| l.norm()).fold(0.0, f64::max).max(1e-12);
-            // spectral radius in [0.5, 0.95], varying with the seed
-            let target = 0.5 + 0.45 * ((seed % 7) as f64 / 6.0);
-            a *= target / rho;
-            StateSpace::discrete(a, b, c, d, h).unwrap()
+            RandomStable::discrete(n, m, p, 0.5 + 0.45 * ((seed % 7) as f64 / 6.0)).with_dt(h)
         }
-        None => {
-            let mx = eig.iter().map(|l| l.re).fold(f64::NEG_INFINITY, f64::max);
-            let shift = mx + 0.05 + 0.5 * ((seed % 5) as f64);
-            for i in 0..n {
-                a[(i, i)] -= shift;
-            }
-            StateSpace::continuous(a, b, c, d).unwrap()
-        }
-    }
+        None => RandomStable::continuous(n, m, p, 0.05 + 0.5 * ((seed % 5) as f64)),
+    };
+    class
+        .with_feedthrough(dscale)
+        .system(&mut rng(seed))
+        .unwrap()
 }
 
 const SHAPES: [(usize, usize); 6] = [(3, 1), (2, 3), (1, 4), (4, 2), (2, 1), (1, 2)];

@@ -5,33 +5,22 @@ mod common;
 
 use dln_linalg::random;
 use dln_systems::gramian::{balanced_realization, gramian_factors, hankel_singular_values};
-use dln_systems::model::{Sampling, StateSpace};
+use dln_systems::model::StateSpace;
 use dln_systems::realization::kempf_ness_balancing;
 use dln_systems::reduction::{Method, OrderSelection, ReductionOptions, reduce};
+use dln_systems::reference::RandomStable;
 use faer::Mat;
 use proptest::prelude::*;
 
+/// A random stable system: Gaussian $A$ shifted to $\max\operatorname{Re}\lambda = -0.5$ (CT) or
+/// scaled to spectral radius $0.9$ (DT, $h = 1$), $D = 0$.
 fn random_stable(seed: u64, n: usize, m: usize, p: usize, discrete: bool) -> StateSpace {
-    let mut rng = random::rng(seed);
-    let a0: Mat<f64> = random::gaussian(&mut rng, n, n);
-    let b: Mat<f64> = random::gaussian(&mut rng, n, m);
-    let c: Mat<f64> = random::gaussian(&mut rng, p, n);
-    let eig = a0.eigenvalues().unwrap();
-    let a = if discrete {
-        let rho = eig.iter().map(|l| l.norm()).fold(0.0, f64::max);
-        Mat::from_fn(n, n, |i, j| a0[(i, j)] * 0.9 / rho)
+    let class = if discrete {
+        RandomStable::discrete(n, m, p, 0.9)
     } else {
-        let mx = eig.iter().map(|l| l.re).fold(f64::MIN, f64::max);
-        Mat::from_fn(n, n, |i, j| {
-            a0[(i, j)] - if i == j { mx + 0.5 } else { 0.0 }
-        })
+        RandomStable::continuous(n, m, p, 0.5)
     };
-    let s = if discrete {
-        Sampling::Discrete { dt: 1.0 }
-    } else {
-        Sampling::Continuous
-    };
-    StateSpace::new(a, b, c, Mat::zeros(p, m), s).unwrap()
+    class.system(&mut random::rng(seed)).unwrap()
 }
 
 proptest! {

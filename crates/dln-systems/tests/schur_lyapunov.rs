@@ -9,6 +9,7 @@ use dln_systems::SystemsError;
 use dln_systems::lyapunov::{
     TimeDomain, lyapunov, lyapunov_cholesky, lyapunov_complex, separation_estimate,
 };
+use dln_systems::reference::RandomStable;
 use dln_systems::schur::{
     ComplexSchur, complex_schur, real_schur, reorder_complex_schur, reorder_real_schur,
 };
@@ -40,18 +41,11 @@ fn check_complex_schur(a: MatRef<'_, c64>, s: &ComplexSchur, k: f64) {
 /// Random stable matrix: Gaussian shifted so that max Re λ = -margin (CT) or scaled so that the
 /// spectral radius is `margin` (DT).
 fn random_stable(rng: &mut random::StdRng, n: usize, time: TimeDomain, margin: f64) -> Mat<f64> {
-    let g: Mat<f64> = random::gaussian(rng, n, n);
-    let ev = faer_eigs(g.as_ref());
-    match time {
-        TimeDomain::Continuous => {
-            let mr = ev.iter().map(|l| l.re).fold(f64::NEG_INFINITY, f64::max);
-            &g - Mat::<f64>::identity(n, n) * (mr + margin)
-        }
-        TimeDomain::Discrete => {
-            let rho = ev.iter().map(|l| l.norm()).fold(0.0, f64::max);
-            &g * (margin / rho)
-        }
-    }
+    let class = match time {
+        TimeDomain::Continuous => RandomStable::continuous(n, 0, 0, margin),
+        TimeDomain::Discrete => RandomStable::discrete(n, 0, 0, margin),
+    };
+    class.matrix(rng).unwrap()
 }
 
 fn lyap_residual(

@@ -1,48 +1,23 @@
-//! Test helper: read the LTI test systems under `testdata/lti/<model>/`
+//! Test helper: the LTI test systems under `testdata/lti/<model>/`
 //! (`A.npy B.npy C.npy D.npy meta.json [expected.json reference.json]`, see
-//! `testdata/lti/README.md`).
+//! `testdata/lti/README.md`), loaded by `dln_systems::reference`, with their JSON files.
 #![allow(dead_code)]
 
 use dln_linalg::{c64, random};
-use dln_systems::model::{Sampling, StateSpace};
+use dln_systems::model::StateSpace;
+use dln_systems::reference;
 use faer::{Mat, MatRef};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// `testdata/lti` of this workspace.
 pub fn lti_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/lti")
+    reference::testdata_dir()
 }
 
-/// The directory of a large shared model (rail_1357, iss12a) under `$DLN_SHARED_LTI`; `None`
-/// (the caller skips with a message) when the variable is unset or the model is absent.
-pub fn shared_model_dir(name: &str) -> Option<PathBuf> {
-    let base = std::env::var("DLN_SHARED_LTI").ok()?;
-    let d = Path::new(&base).join(name);
-    d.join("A.npy").exists().then_some(d)
-}
-
-/// Reads a 2-D (or 1-D, as a column) float64 `.npy` file, C- or Fortran-ordered.
+/// Reads a float64 `.npy` file (panics naming the file: these files ship with the repository).
 pub fn read_npy(path: &Path) -> Mat<f64> {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    let npy = npyz::NpyFile::new(&bytes[..])
-        .unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()));
-    let shape: Vec<usize> = npy.shape().iter().map(|&s| s as usize).collect();
-    let fortran = npy.order() == npyz::Order::Fortran;
-    let data: Vec<f64> = npy
-        .into_vec()
-        .unwrap_or_else(|e| panic!("reading data of {}: {e}", path.display()));
-    let (r, c) = match shape.len() {
-        0 => (1, 1),
-        1 => (shape[0], 1),
-        2 => (shape[0], shape[1]),
-        _ => panic!("{}: {}-dimensional array", path.display(), shape.len()),
-    };
-    if fortran {
-        Mat::from_fn(r, c, |i, j| data[i + j * r])
-    } else {
-        Mat::from_fn(r, c, |i, j| data[i * c + j])
-    }
+    reference::read_npy(path).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Reads a JSON file.
@@ -73,41 +48,10 @@ pub fn load(name: &str) -> Model {
     load_from(&lti_dir().join(name))
 }
 
-/// Loads a model directory.
+/// Loads a model directory ([`reference::load_system`]) with its JSON files.
 pub fn load_from(dir: &Path) -> Model {
     let meta = read_json(&dir.join("meta.json"));
-    let a = read_npy(&dir.join("A.npy"));
-    let n = a.nrows();
-    let b = read_npy(&dir.join("B.npy"));
-    let c = read_npy(&dir.join("C.npy"));
-    let d = if dir.join("D.npy").exists() {
-        read_npy(&dir.join("D.npy"))
-    } else {
-        Mat::zeros(c.nrows(), b.ncols())
-    };
-    // A 1-D B/C would be read as a column; fix orientation from n.
-    let b = if b.nrows() != n && b.ncols() == n {
-        b.transpose().to_owned()
-    } else {
-        b
-    };
-    let c = if c.ncols() != n && c.nrows() == n {
-        c.transpose().to_owned()
-    } else {
-        c
-    };
-    let d = if d.nrows() != c.nrows() && d.ncols() == c.nrows() {
-        d.transpose().to_owned()
-    } else {
-        d
-    };
-    let sampling = match meta["time"].as_str() {
-        Some("discrete") => Sampling::Discrete {
-            dt: meta["dt"].as_f64().unwrap_or(1.0),
-        },
-        _ => Sampling::Continuous,
-    };
-    let sys = StateSpace::new(a, b, c, d, sampling).expect("test system must validate");
+    let sys = reference::load_system(dir).unwrap_or_else(|e| panic!("{e}"));
     let opt = |f: &str| dir.join(f).exists().then(|| read_json(&dir.join(f)));
     Model {
         name: dir.file_name().unwrap().to_string_lossy().into_owned(),
