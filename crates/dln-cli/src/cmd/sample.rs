@@ -17,7 +17,8 @@
 //!   [--sampler hmc|rwm|graph-hmc] [--seed s] [--burn-in B] [--thin T] --out OUT.npz [--json]`: the posterior
 //!   $\propto e^{-\beta\kappa\|\mathbf W\|^2/2}$ on the fiber of $X = \varphi(\mathbf W)$ against its
 //!   Hausdorff measure or as the conditional law of the prior ([`dln::bayes::posterior`]), by
-//!   constrained HMC (default), constrained random-walk Metropolis, or (conditional measure, square
+//!   constrained HMC (default for the Hausdorff measure), constrained random-walk Metropolis
+//!   (default for the conditional measure), or (conditional measure, square
 //!   layers, invertible X) Euclidean HMC in the graph chart $W_1 = (W_N\cdots W_2)^{-1}X$; the report gives the acceptance rate, the effective sample size of $\|\mathbf W\|^2$, the largest
 //!   $\|\varphi(\mathbf W)-X\|/\|X\|$, and the means of $\|\mathbf W\|^2$ and $\|\mathbf G\|$.
 
@@ -88,8 +89,10 @@ pub struct FiberArgs {
     /// Sampler: constrained Hamiltonian Monte Carlo (RATTLE with the reverse check), the
     /// constrained random-walk Metropolis chain, or Euclidean HMC in the graph chart
     /// W1 = (WN⋯W2)⁻¹X (conditional measure, square layers and invertible X only).
-    #[arg(long, value_enum, default_value_t = SamplerArg::Hmc)]
-    pub sampler: SamplerArg,
+    /// [default: hmc for --measure hausdorff, rwm for conditional: the faster per effective
+    /// sample at d = 16, N = 4 in docs/performance.md]
+    #[arg(long, value_enum)]
+    pub sampler: Option<SamplerArg>,
     /// Steps (rwm) or trajectories (hmc, graph-hmc) discarded first; the step size adapts during
     /// them [default: 1000 for rwm, 300 for hmc and graph-hmc].
     #[arg(long, value_name = "B")]
@@ -788,8 +791,13 @@ fn sample_fiber<T: Element>(a: &FiberArgs, w0: Network<T>) -> Result<FiberReport
     };
     let post = FiberPosterior::new(a.beta, a.kappa, measure).map_err(CliError::new)?;
     let mut bar = Bar::new(a.json, "fiber posterior");
-    let burn_in = a.burn_in.unwrap_or(a.sampler.default_burn_in());
-    let chain = match a.sampler {
+    // The default sampler per measure, by the d = 16, N = 4 measurement (docs/performance.md).
+    let sampler = a.sampler.unwrap_or(match measure {
+        BaseMeasure::Conditional => SamplerArg::Rwm,
+        _ => SamplerArg::Hmc,
+    });
+    let burn_in = a.burn_in.unwrap_or(sampler.default_burn_in());
+    let chain = match sampler {
         SamplerArg::Rwm => {
             let opts = FiberMcmcOptions {
                 samples: a.samples as usize,
@@ -829,7 +837,7 @@ fn sample_fiber<T: Element>(a: &FiberArgs, w0: Network<T>) -> Result<FiberReport
         beta: a.beta,
         kappa: a.kappa,
         measure: measure.name(),
-        sampler: a.sampler.name(),
+        sampler: sampler.name(),
         leapfrog_steps: d.leapfrog_steps,
         samples: a.samples,
         burn_in,
