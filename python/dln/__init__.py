@@ -472,7 +472,7 @@ def sample_fiber(
     seed: int = 0,
     burn_in: Optional[int] = None,
     thin: Optional[int] = None,
-    sampler: str = "hmc",
+    sampler: Optional[str] = None,
 ) -> tuple[list[np.ndarray], dict]:
     """Samples of the posterior on a fiber (``dln sample fiber``).
 
@@ -480,17 +480,20 @@ def sample_fiber(
     ``{W' : W'_N...W'_1 = X}`` of ``X = WN...W1``, ``ws = [W1, ..., WN]`` the chain's start, against
     the base measure ``measure``: ``"hausdorff"`` (the fiber's Riemannian volume, the paper's (4.5))
     or ``"conditional"`` (divided by ``det(dphi dphi^*)^(1/2)``: the conditional law of the Gaussian
-    prior given X). ``sampler="hmc"`` (the program's default): constrained Hamiltonian Monte Carlo
+    prior given X). ``sampler=None`` picks the program's default: ``"hmc"`` for the Hausdorff
+    measure, ``"rwm"`` for the conditional one. ``sampler="hmc"``: constrained Hamiltonian Monte Carlo
     (RATTLE with Newton projection back to the fiber and the reverse check); ``"rwm"``: constrained
-    random-walk Metropolis (tangent Gaussian moves, Newton projection, reverse-projection check).
-    Both use junction sign flips between the branches of a real fiber; the step adapts during the
-    ``burn_in`` steps (default 300 for hmc, 1000 for rwm, as the program), then every ``thin``-th
+    random-walk Metropolis (tangent Gaussian moves, Newton projection, reverse-projection check);
+    ``"graph-hmc"``: Euclidean HMC in the graph chart ``W1 = (WN...W2)^-1 X`` (conditional measure,
+    square layers and invertible X only; anything else raises ``ValueError``).
+    All use junction sign flips between the branches of a real fiber; the step adapts during the
+    ``burn_in`` steps (default 300 for hmc and graph-hmc, 1000 for rwm, as the program), then every ``thin``-th
     state (default 1) is kept. The same ``seed`` gives the same samples as the program.
 
     Returns ``(ws, info)``: ``Wk`` of shape ``samples x d_k x d_{k-1}`` (the program's ``.npz``
     arrays), and the keys of ``dln sample fiber --json`` (without file names): ``dtype``, ``widths``,
-    ``beta``, ``kappa``, ``measure``, ``sampler``, ``leapfrog_steps`` (RATTLE steps per trajectory;
-    0 for rwm), ``samples``, ``burn_in``, ``thin``, ``seed``,
+    ``beta``, ``kappa``, ``measure``, ``sampler``, ``leapfrog_steps`` (RATTLE or leapfrog steps per
+    trajectory; 0 for rwm), ``samples``, ``burn_in``, ``thin``, ``seed``,
     ``fiber_dimension``, ``acceptance_rate``, ``ess`` (of |W|^2, batch means), ``steps``,
     ``mean_l2_norm_sq``, ``standard_error``, ``max_constraint_residual``
     (max |phi(W) - X|_F / |X|_F), ``mean_moment_norm``, ``step``, ``projection_failures``,
@@ -501,8 +504,10 @@ def sample_fiber(
     """
     if not isinstance(measure, str):
         raise ValueError(f"measure: expected \"hausdorff\" or \"conditional\", got {measure!r}")
-    if sampler not in ("hmc", "rwm"):
-        raise ValueError(f"sampler: expected \"hmc\" or \"rwm\", got {sampler!r}")
+    if sampler is None:
+        sampler = "rwm" if measure == "conditional" else "hmc"
+    if sampler not in ("hmc", "rwm", "graph-hmc"):
+        raise ValueError(f"sampler: expected \"hmc\", \"rwm\" or \"graph-hmc\", got {sampler!r}")
     return _dln.sample_fiber(
         _layers(ws),
         _float(beta, "beta"),
@@ -511,7 +516,7 @@ def sample_fiber(
         measure,
         sampler,
         _count(seed, "seed"),
-        (300 if sampler == "hmc" else 1000) if burn_in is None else _count(burn_in, "burn_in"),
+        (1000 if sampler == "rwm" else 300) if burn_in is None else _count(burn_in, "burn_in"),
         1 if thin is None else _count(thin, "thin"),
     )
 

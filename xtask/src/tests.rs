@@ -211,6 +211,46 @@ fn fiber_hmc_swapped_measure_fails() {
     assert!(bad.worst_ratio > 2.0, "and clearly: {bad:?}");
 }
 
+/// The graph-chart HMC check passes against its own (conditional) quadrature (it is also in
+/// `cargo xtask verify`; this runs it in the test suite, 8000 samples per case, a few seconds).
+#[test]
+fn fiber_graph_hmc_own_measure_passes() {
+    use crate::checks::bayes_fiber::{Sampler, Target, fiber_quadrature_with};
+    let same = Check::new(
+        "bayes-fiber-graph-hmc-same",
+        "conditional chain against the conditional quadrature",
+        "E‖W‖² of the graph-HMC chain = the conditional quadrature",
+        |cx| {
+            fiber_quadrature_with::<f64>(cx, Target::Same, Sampler::Graph)?;
+            fiber_quadrature_with::<dln_linalg::c64>(cx, Target::Same, Sampler::Graph)
+        },
+    );
+    let r = run_check(&same, 1, false);
+    assert!(r.error.is_none() && r.passed, "{r:?}");
+}
+
+/// The graph-chart HMC check fails when its (conditional) chain is compared with the Hausdorff
+/// quadrature.
+#[test]
+fn fiber_graph_hmc_swapped_measure_fails() {
+    use crate::checks::bayes_fiber::{Sampler, Target, fiber_quadrature_with};
+    let swapped = Check::new(
+        "bayes-fiber-graph-hmc-swapped",
+        "conditional chain against the Hausdorff quadrature",
+        "E‖W‖² of the graph-HMC chain = the Hausdorff quadrature",
+        |cx| {
+            fiber_quadrature_with::<f64>(cx, Target::Swapped, Sampler::Graph)?;
+            fiber_quadrature_with::<dln_linalg::c64>(cx, Target::Swapped, Sampler::Graph)
+        },
+    );
+    let bad = run_check(&swapped, 1, false);
+    assert!(
+        bad.error.is_none() && !bad.passed,
+        "the swapped base measure must fail: {bad:?}"
+    );
+    assert!(bad.worst_ratio > 2.0, "and clearly: {bad:?}");
+}
+
 /// Every check names at least one API item, and every named item resolves to a public item of the
 /// workspace (a renamed or removed item fails here, not silently in the guide).
 #[test]

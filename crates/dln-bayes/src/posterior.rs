@@ -81,7 +81,9 @@ use faer::{Mat, MatRef, Par, Side};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+pub mod graph;
 pub mod hmc;
+pub use graph::GraphHmcOptions;
 pub use hmc::HmcOptions;
 
 /// The base measure on the fiber against which the density $e^{-\beta\kappa\|\mathbf W\|^2/2}$ is taken.

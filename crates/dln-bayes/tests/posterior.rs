@@ -5,7 +5,7 @@
 
 use dln_algebra::{Network, NormalOperator};
 use dln_bayes::posterior::{batch_means, log_jacobian, log_jacobian_gradient};
-use dln_bayes::{BaseMeasure, FiberMcmcOptions, FiberPosterior, HmcOptions};
+use dln_bayes::{BaseMeasure, FiberMcmcOptions, FiberPosterior, GraphHmcOptions, HmcOptions};
 use dln_linalg::{Scalar, c64, random};
 use faer::Mat;
 
@@ -487,13 +487,238 @@ fn log_jacobian_gradient_matches_finite_differences() {
     gradient_matches_differences::<c64>(&[3, 4, 2], 5);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Graph-chart HMC for square invertible X (`FiberPosterior::sample_graph_hmc`).
+
+fn run_graph<T: Scalar>(
+    w0: &Network<T>,
+    measure: BaseMeasure,
+    seed: u64,
+) -> dln_bayes::FiberChain<T> {
+    let post = FiberPosterior::new(2.0, 0.5, measure).unwrap();
+    let opts = GraphHmcOptions {
+        samples: 20_000,
+        burn_in: 400,
+        ..Default::default()
+    };
+    post.sample_graph_hmc(w0, &opts, seed, &mut ()).unwrap()
+}
+
+/// z-scores of the graph-HMC chain for `measure` against both quadratures.
+fn graph_z_scores<T: Scalar>(w0: &Network<T>, x_abs: f64, measure: BaseMeasure) -> [f64; 2] {
+    let chain = run_graph(w0, measure, 23);
+    let d = chain.diagnostics;
+    assert!(d.max_constraint_residual <= 1e-13, "{d:?}");
+    assert!(d.acceptance_rate > 0.5, "{d:?}");
+    assert!(d.ess > 2000.0, "{d:?}");
+    [BaseMeasure::Hausdorff, BaseMeasure::Conditional]
+        .map(|m| (d.mean_l2_norm_sq - reference(1.0, x_abs, T::IS_COMPLEX, m)) / d.standard_error)
+}
+
+/// The graph chart samples the conditional measure only: its chain agrees with the conditional
+/// quadrature and fails against the Hausdorff one (the swapped target).
+fn graph_own_passes_swapped_fails<T: Scalar>(w0: &Network<T>) {
+    let [zh, zc] = graph_z_scores(w0, 0.5, BaseMeasure::Conditional);
+    assert!(
+        zc.abs() <= 5.0,
+        "graph-HMC vs conditional quadrature: z = {zc}"
+    );
+    assert!(
+        zh.abs() > 5.0,
+        "graph-HMC vs Hausdorff quadrature: z = {zh}"
+    );
+}
+
+#[test]
+fn graph_scalar_real_matches_quadrature_and_swap_fails() {
+    graph_own_passes_swapped_fails(&scalar_net(1.0, 0.5));
+}
+
+#[test]
+fn graph_scalar_complex_matches_quadrature_and_swap_fails() {
+    let x = c64::new(0.3, -0.4);
+    let w1 = c64::new(0.6, 0.8);
+    graph_own_passes_swapped_fails(&scalar_net(w1, x / w1));
+}
+
+#[test]
+fn graph_scalar_real_visits_both_branches() {
+    let post = FiberPosterior::new(2.0, 0.5, BaseMeasure::Conditional).unwrap();
+    let opts = GraphHmcOptions {
+        samples: 4000,
+        burn_in: 200,
+        ..Default::default()
+    };
+    let chain = post
+        .sample_graph_hmc(&scalar_net(1.0, 0.5), &opts, 3, &mut ())
+        .unwrap();
+    let pos = chain
+        .samples
+        .iter()
+        .filter(|w| w.w(1)[(0, 0)] > 0.0)
+        .count() as f64
+        / chain.samples.len() as f64;
+    assert!((pos - 0.5).abs() < 0.1, "fraction on w1 > 0: {pos}");
+    let opts = GraphHmcOptions {
+        flip_probability: 0.0,
+        samples: 1000,
+        ..opts
+    };
+    let c = post
+        .sample_graph_hmc(&scalar_net(1.0, 0.5), &opts, 3, &mut ())
+        .unwrap();
+    assert!(c.samples.iter().all(|w| w.w(1)[(0, 0)] > 0.0));
+}
+
+/// Mean and batch-means standard error of the moment norm over a chain's samples.
+fn moment_mean_se<T: Scalar>(chain: &dln_bayes::FiberChain<T>) -> (f64, f64) {
+    let y: Vec<f64> = chain.samples.iter().map(|w| w.moment_norm()).collect();
+    let (m, _, se) = batch_means(&y);
+    (m, se)
+}
+
+/// The graph chart and constrained HMC sample the same conditional posterior at d = 3, N = 3
+/// (real): the means of ‖W‖² and of ‖G‖ agree within 5 combined standard errors.
+#[test]
+fn graph_agrees_with_constrained_hmc_d3_n3() {
+    let mut rng = random::rng(31);
+    let w0: Network<f64> = random_net(&mut rng, &[3, 3, 3, 3]);
+    {
+        let (measure, seed) = (BaseMeasure::Conditional, 1);
+        let post = FiberPosterior::new(1.0, 1.0, measure).unwrap();
+        let g = post
+            .sample_graph_hmc(
+                &w0,
+                &GraphHmcOptions {
+                    samples: 6000,
+                    burn_in: 400,
+                    ..Default::default()
+                },
+                seed,
+                &mut (),
+            )
+            .unwrap();
+        let h = post
+            .sample_hmc(
+                &w0,
+                &HmcOptions {
+                    samples: 1500,
+                    burn_in: 300,
+                    ..Default::default()
+                },
+                seed,
+                &mut (),
+            )
+            .unwrap();
+        let (gd, hd) = (g.diagnostics, h.diagnostics);
+        let z =
+            (gd.mean_l2_norm_sq - hd.mean_l2_norm_sq) / gd.standard_error.hypot(hd.standard_error);
+        eprintln!(
+            "{}: graph {gd:?}\n  hmc {hd:?}\n  z(|W|^2) = {z:.2}",
+            measure.name()
+        );
+        assert!(z.abs() <= 5.0, "{}: ‖W‖² z = {z}", measure.name());
+        let ((gm, gs), (hm, hs)) = (moment_mean_se(&g), moment_mean_se(&h));
+        let zm = (gm - hm) / gs.hypot(hs);
+        eprintln!("  z(|G|) = {zm:.2} ({gm:.3}±{gs:.3} vs {hm:.3}±{hs:.3})");
+        assert!(zm.abs() <= 5.0, "{}: ‖G‖ z = {zm}", measure.name());
+        assert!(gd.max_constraint_residual <= 1e-12, "{gd:?}");
+        assert!(gd.acceptance_rate > 0.5, "{gd:?}");
+    }
+}
+
+fn graph_general<T: Scalar>(widths: &[usize], seed: u64) {
+    let mut rng = random::rng(seed);
+    let w0: Network<T> = random_net(&mut rng, widths);
+    let x = w0.product();
+    let post = FiberPosterior::new(1.0, 1.0, BaseMeasure::Conditional).unwrap();
+    let opts = GraphHmcOptions {
+        samples: 100,
+        burn_in: 100,
+        thin: 2,
+        ..Default::default()
+    };
+    let chain = post.sample_graph_hmc(&w0, &opts, seed, &mut ()).unwrap();
+    let d = chain.diagnostics;
+    assert_eq!(chain.samples.len(), 100);
+    assert!(d.acceptance_rate > 0.3, "{widths:?}: {d:?}");
+    assert!(d.max_constraint_residual <= 1e-12, "{widths:?}: {d:?}");
+    let xn = x.norm_l2();
+    for s in &chain.samples {
+        assert_eq!(s.widths(), widths);
+        let err = (s.product() - &x).norm_l2();
+        assert!(err <= 1e-12 * xn, "product not preserved: {err}");
+    }
+    let moved = (chain.samples.last().unwrap().w(1) - w0.w(1)).norm_l2();
+    assert!(moved > 1e-3, "chain did not move");
+    let expected_dim = dln_bayes::real_dimension::<T>(widths)
+        - dln_bayes::c_f::<T>() * widths[0] * widths[widths.len() - 1];
+    assert_eq!(d.fiber_dimension, expected_dim);
+}
+
+#[test]
+fn graph_real_and_complex_preserve_products_and_reject_other_shapes() {
+    graph_general::<f64>(&[3, 3, 3], 1);
+    graph_general::<f64>(&[2, 2, 2, 2, 2], 2);
+    graph_general::<c64>(&[2, 2, 2, 2], 3);
+    graph_general::<c64>(&[3, 3, 3], 4);
+    let opts = GraphHmcOptions::default();
+    // The Hausdorff measure is left to the constrained samplers.
+    let haus = FiberPosterior::new(1.0, 1.0, BaseMeasure::Hausdorff).unwrap();
+    let e = haus
+        .sample_graph_hmc(&scalar_net(1.0, 1.0), &opts, 0, &mut ())
+        .unwrap_err();
+    assert!(e.to_string().contains("conditional measure only"), "{e}");
+    let post = FiberPosterior::new(1.0, 1.0, BaseMeasure::Conditional).unwrap();
+    // Rectangular layers.
+    let mut rng = random::rng(5);
+    let w: Network<f64> = random_net(&mut rng, &[2, 3, 2]);
+    let e = post.sample_graph_hmc(&w, &opts, 0, &mut ()).unwrap_err();
+    assert!(e.to_string().contains("square layers"), "{e}");
+    // Square layers, singular X (rank 1).
+    let u: Mat<f64> = random::gaussian(&mut rng, 2, 1);
+    let v: Mat<f64> = random::gaussian(&mut rng, 1, 2);
+    let w = net(vec![&u * &v, random::gaussian(&mut rng, 2, 2)]);
+    let e = post.sample_graph_hmc(&w, &opts, 0, &mut ()).unwrap_err();
+    assert!(e.to_string().contains("invertible"), "{e}");
+    let bad = GraphHmcOptions {
+        samples: 0,
+        ..Default::default()
+    };
+    assert!(
+        post.sample_graph_hmc(&scalar_net(1.0, 1.0), &bad, 0, &mut ())
+            .is_err()
+    );
+}
+
+#[test]
+fn graph_seeded_runs_are_reproducible() {
+    let mut rng = random::rng(9);
+    let w0: Network<f64> = random_net(&mut rng, &[2, 2, 2]);
+    {
+        let post = FiberPosterior::new(1.0, 2.0, BaseMeasure::Conditional).unwrap();
+        let opts = GraphHmcOptions {
+            samples: 30,
+            burn_in: 60,
+            ..Default::default()
+        };
+        let a = post.sample_graph_hmc(&w0, &opts, 5, &mut ()).unwrap();
+        let b = post.sample_graph_hmc(&w0, &opts, 5, &mut ()).unwrap();
+        for (p, q) in a.samples.iter().zip(&b.samples) {
+            for k in 1..=2 {
+                assert!((p.w(k) - q.w(k)).norm_l2() <= 0.0);
+            }
+        }
+    }
+}
+
 /// Measurement, not a test (opt-in: `cargo test -p dln-bayes --test posterior -- --ignored
 /// --nocapture fiber_speed`): effective samples of ‖W‖² per second at d = 16, N = 4, βκ = 1 from a
-/// prior sample, random walk and HMC in the same process (the criterion bench `bayes_fiber` runs
-/// the same comparison in release).
+/// prior sample, random walk, constrained HMC and (conditional measure) graph-chart HMC in the
+/// same process (the criterion bench `bayes_fiber` runs the rwm/hmc comparison in release).
 #[test]
 #[ignore]
-fn fiber_speed_d16_n4_rwm_vs_hmc() {
+fn fiber_speed_d16_n4_rwm_vs_hmc_vs_graph() {
     use std::time::Instant;
     let mut rng = random::rng(1);
     let w0: Network<f64> = random_net(&mut rng, &[16, 16, 16, 16, 16]);
@@ -573,6 +798,49 @@ fn fiber_speed_d16_n4_rwm_vs_hmc() {
             d.mean_l2_norm_sq,
             d.standard_error
         );
+        if measure == BaseMeasure::Conditional {
+            // Graph-chart HMC (conditional measure only): step adapted in a warm-up with the
+            // identity mass, then frozen.
+            let warm = post
+                .sample_graph_hmc(
+                    &w0,
+                    &GraphHmcOptions {
+                        samples: 1,
+                        burn_in: 300,
+                        adapt_mass: false,
+                        ..Default::default()
+                    },
+                    1,
+                    &mut (),
+                )
+                .unwrap();
+            let opts = GraphHmcOptions {
+                samples: 1000,
+                burn_in: 0,
+                adapt_mass: false,
+                step: Some(warm.diagnostics.step),
+                ..Default::default()
+            };
+            let t = Instant::now();
+            let d = post
+                .sample_graph_hmc(&warm.samples[0], &opts, 2, &mut ())
+                .unwrap()
+                .diagnostics;
+            let secs = t.elapsed().as_secs_f64();
+            eprintln!(
+                "graph-hmc {}: {} trajectories x {} steps (h {:.2e}) {secs:.1} s ({:.3} ms/leapfrog step) acc {:.3} ESS {:.1} -> {:.2}/s mean {:.1}±{:.1}",
+                measure.name(),
+                d.steps,
+                d.leapfrog_steps,
+                d.step,
+                1e3 * secs / (d.steps * d.leapfrog_steps) as f64,
+                d.acceptance_rate,
+                d.ess,
+                d.ess / secs,
+                d.mean_l2_norm_sq,
+                d.standard_error
+            );
+        }
         // Unavoidable work of one RATTLE step: the matrix of d phi d phi^* at the new point and
         // its Cholesky (+ the inverse for grad log J with the conditional measure), 20 times.
         let w = warm.samples[0].clone();
@@ -592,6 +860,61 @@ fn fiber_speed_d16_n4_rwm_vs_hmc() {
             "unavoidable per RATTLE step ({}): {:.2} ms",
             measure.name(),
             1e3 * t.elapsed().as_secs_f64() / 20.0
+        );
+    }
+}
+
+/// Measurement for the open rwm/hmc discrepancy of the Hausdorff mean of ‖W‖² at d = 16, N = 4
+/// (opt-in: `cargo test -p dln-bayes --test posterior -- --ignored --nocapture hausdorff_rwm_from`):
+/// the random walk restarted from an HMC state (equilibrated start) instead of a prior sample; if
+/// its mean stays at the HMC value, the earlier gap was the random walk's unequilibrated burn-in.
+#[test]
+#[ignore]
+fn hausdorff_rwm_from_hmc_state_d16_n4() {
+    let mut rng = random::rng(1);
+    let w0: Network<f64> = random_net(&mut rng, &[16, 16, 16, 16, 16]);
+    let post = FiberPosterior::new(1.0, 1.0, BaseMeasure::Hausdorff).unwrap();
+    let hmc = post
+        .sample_hmc(
+            &w0,
+            &HmcOptions {
+                samples: 300,
+                burn_in: 150,
+                ..Default::default()
+            },
+            1,
+            &mut (),
+        )
+        .unwrap();
+    let d = hmc.diagnostics;
+    eprintln!(
+        "hmc: mean {:.1}±{:.1} ESS {:.0}",
+        d.mean_l2_norm_sq, d.standard_error, d.ess
+    );
+    let start = hmc.samples.last().unwrap();
+    for (what, from) in [("from prior sample", &w0), ("from HMC state", start)] {
+        let c = post
+            .sample(
+                from,
+                &FiberMcmcOptions {
+                    samples: 4000,
+                    burn_in: 1000,
+                    ..Default::default()
+                },
+                2,
+                &mut (),
+            )
+            .unwrap();
+        let n: Vec<f64> = c.samples.iter().map(|w| w.l2_norm_sq()).collect();
+        let (h1, h2) = n.split_at(n.len() / 2);
+        let m = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        eprintln!(
+            "rwm {what}: mean {:.1}±{:.1} ESS {:.0}; halves {:.1} / {:.1}",
+            c.diagnostics.mean_l2_norm_sq,
+            c.diagnostics.standard_error,
+            c.diagnostics.ess,
+            m(h1),
+            m(h2)
         );
     }
 }

@@ -57,7 +57,7 @@ fn fiber_case<T: Scalar + npyz::Deserialize + npyz::AutoSerialize>(
     }
     assert_eq!(v["measure"], measure);
     assert_eq!(v["sampler"], sampler);
-    assert_eq!(v["leapfrog_steps"].as_u64().unwrap() > 0, sampler == "hmc");
+    assert_eq!(v["leapfrog_steps"].as_u64().unwrap() > 0, sampler != "rwm");
     assert_eq!(v["steps"].as_u64(), Some(300));
     assert!(v["acceptance_rate"].as_f64().unwrap() > 0.05, "{v}");
     assert!(
@@ -92,6 +92,9 @@ fn sample_fiber_real_complex_square_rectangular() {
         fiber_case::<c64>(dir.path(), &[2, 2, 2, 2], "conditional", 3, sampler);
         fiber_case::<c64>(dir.path(), &[3, 4, 2], "hausdorff", 4, sampler);
     }
+    // The graph chart: conditional measure, square layers, invertible X.
+    fiber_case::<f64>(dir.path(), &[3, 3, 3], "conditional", 5, "graph-hmc");
+    fiber_case::<c64>(dir.path(), &[2, 2, 2, 2], "conditional", 6, "graph-hmc");
 }
 
 /// $\mathbb E\|\mathbf W\|^2$ of the conditional law on $w_2w_1 = x$ (real, $d = 1$, $N = 2$): density
@@ -121,7 +124,7 @@ fn sample_fiber_scalar_conditional_matches_quadrature() {
             Mat::from_fn(1, 1, |_, _| 0.5),
         ],
     );
-    for sampler in ["hmc", "rwm"] {
+    for sampler in ["hmc", "rwm", "graph-hmc"] {
         let out = dir.path().join(format!("o-{sampler}.npz"));
         scalar_conditional_case(&w, &out, sampler);
     }
@@ -214,5 +217,40 @@ fn sample_fiber_bad_input() {
         &["neck.npz", "not onto"],
     );
     assert!(!out.exists());
-    assert_eq!(listing(dir.path()).len(), 4, "{:?}", listing(dir.path()));
+    // graph-hmc: rectangular layers, a singular X, the Hausdorff measure.
+    let graph = |w: &Path, measure: &'static str| {
+        let mut a: Vec<String> = fiber_args(w.to_str().unwrap(), os, "10", measure)
+            .into_iter()
+            .map(String::from)
+            .collect();
+        a.extend(["--sampler".into(), "graph-hmc".into()]);
+        a
+    };
+    let rect = dir.path().join("rect.npz");
+    write_weights::<f64>(&rect, &random_layers(3, &[2, 3, 2], None));
+    let a = graph(&rect, "conditional");
+    run_fail(
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+        &["rect.npz", "square layers"],
+    );
+    let sing = dir.path().join("sing.npz");
+    write_weights::<f64>(
+        &sing,
+        &[
+            Mat::from_fn(2, 2, |i, j| (1 + i) as f64 * (1 + j) as f64),
+            Mat::from_fn(2, 2, |i, j| if i == j { 1.0 } else { 0.5 }),
+        ],
+    );
+    let a = graph(&sing, "conditional");
+    run_fail(
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+        &["sing.npz", "invertible"],
+    );
+    let a = graph(&w, "hausdorff");
+    run_fail(
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+        &["w.npz", "conditional measure only"],
+    );
+    assert!(!out.exists());
+    assert_eq!(listing(dir.path()).len(), 6, "{:?}", listing(dir.path()));
 }

@@ -12,7 +12,8 @@ use dln::algebra::Network;
 use dln::bayes::entropy::{Entropy, NORMALIZATION, entropy as lib_entropy};
 use dln::bayes::ou::expected_moments;
 use dln::bayes::{
-    BaseMeasure, FiberMcmcOptions, FiberPosterior, GaussianPrior, HmcOptions, NoisyTraining,
+    BaseMeasure, FiberMcmcOptions, FiberPosterior, GaussianPrior, GraphHmcOptions, HmcOptions,
+    NoisyTraining,
 };
 use dln::flows::loss::LeastSquares;
 use dln::flows::{Observer, Progress};
@@ -331,8 +332,9 @@ struct FiberArgs {
     beta: f64,
     kappa: f64,
     measure: BaseMeasure,
-    /// `true`: constrained HMC (`"hmc"`, the program's default); `false`: random-walk Metropolis.
-    hmc: bool,
+    /// `"hmc"` (constrained HMC, the program's default), `"rwm"` (random-walk Metropolis) or
+    /// `"graph-hmc"` (Euclidean HMC in the graph chart).
+    sampler: &'static str,
     samples: usize,
     burn_in: usize,
     thin: usize,
@@ -347,22 +349,34 @@ fn sample_fiber_impl<T: Elem>(
     let w0 = Network::new(ws).map_err(|e| errors::algebra("ws", e))?;
     let post = FiberPosterior::new(a.beta, a.kappa, a.measure).map_err(|e| errors::bayes("", e))?;
     let mut obs = SignalCheck::new();
-    let chain = if a.hmc {
-        let opts = HmcOptions {
-            samples: a.samples,
-            burn_in: a.burn_in,
-            thin: a.thin,
-            ..Default::default()
-        };
-        py.detach(|| post.sample_hmc(&w0, &opts, a.seed, &mut obs))
-    } else {
-        let opts = FiberMcmcOptions {
-            samples: a.samples,
-            burn_in: a.burn_in,
-            thin: a.thin,
-            ..Default::default()
-        };
-        py.detach(|| post.sample(&w0, &opts, a.seed, &mut obs))
+    let chain = match a.sampler {
+        "hmc" => {
+            let opts = HmcOptions {
+                samples: a.samples,
+                burn_in: a.burn_in,
+                thin: a.thin,
+                ..Default::default()
+            };
+            py.detach(|| post.sample_hmc(&w0, &opts, a.seed, &mut obs))
+        }
+        "graph-hmc" => {
+            let opts = GraphHmcOptions {
+                samples: a.samples,
+                burn_in: a.burn_in,
+                thin: a.thin,
+                ..Default::default()
+            };
+            py.detach(|| post.sample_graph_hmc(&w0, &opts, a.seed, &mut obs))
+        }
+        _ => {
+            let opts = FiberMcmcOptions {
+                samples: a.samples,
+                burn_in: a.burn_in,
+                thin: a.thin,
+                ..Default::default()
+            };
+            py.detach(|| post.sample(&w0, &opts, a.seed, &mut obs))
+        }
     };
     obs.finish()?;
     let chain = chain.map_err(|e| errors::bayes("ws", e))?;
@@ -373,7 +387,7 @@ fn sample_fiber_impl<T: Elem>(
     d.set_item("beta", a.beta)?;
     d.set_item("kappa", a.kappa)?;
     d.set_item("measure", a.measure.name())?;
-    d.set_item("sampler", if a.hmc { "hmc" } else { "rwm" })?;
+    d.set_item("sampler", a.sampler)?;
     d.set_item("leapfrog_steps", g.leapfrog_steps)?;
     d.set_item("samples", a.samples)?;
     d.set_item("burn_in", a.burn_in)?;
@@ -416,12 +430,13 @@ pub fn sample_fiber(
     burn_in: usize,
     thin: usize,
 ) -> PyResult<Py<PyAny>> {
-    let hmc = match sampler {
-        "hmc" => true,
-        "rwm" => false,
+    let sampler = match sampler {
+        "hmc" => "hmc",
+        "rwm" => "rwm",
+        "graph-hmc" => "graph-hmc",
         other => {
             return Err(PyValueError::new_err(format!(
-                "sampler: expected \"hmc\" or \"rwm\", got {other:?}"
+                "sampler: expected \"hmc\", \"rwm\" or \"graph-hmc\", got {other:?}"
             )));
         }
     };
@@ -438,7 +453,7 @@ pub fn sample_fiber(
         beta: positive("beta", beta)?,
         kappa: positive("kappa", kappa)?,
         measure,
-        hmc,
+        sampler,
         samples,
         burn_in,
         thin,

@@ -9,11 +9,13 @@
 //! $\mathbb E\|\mathbf W\|^2$ by the trapezoid rule in $\log t$ is compared with the chain's mean; the
 //! tolerance is 5 batch-means standard errors of the chain. Both samplers: the constrained
 //! random-walk chain (`bayes-fiber-posterior-quadrature`) and constrained HMC
-//! (`bayes-fiber-hmc-quadrature`, Lelièvre–Rousset–Stoltz 2019).
+//! (`bayes-fiber-hmc-quadrature`, Lelièvre–Rousset–Stoltz 2019); for the conditional measure also
+//! Euclidean HMC in the graph chart $w_1 = x/w_2$ (`bayes-fiber-graph-hmc-quadrature`, density
+//! $e^{-\beta\kappa(|w_2|^2+|x|^2/|w_2|^2)/2}|w_2|^{-c_F}$ in $w_2$).
 
 use super::{Check, CheckResult, Ctx};
 use dln_algebra::Network;
-use dln_bayes::{BaseMeasure, FiberMcmcOptions, FiberPosterior, HmcOptions};
+use dln_bayes::{BaseMeasure, FiberMcmcOptions, FiberPosterior, GraphHmcOptions, HmcOptions};
 use dln_linalg::{Scalar, c64};
 use faer::Mat;
 use rand::Rng;
@@ -50,6 +52,20 @@ pub(super) fn checks() -> Vec<Check> {
             "dln_bayes::posterior::log_jacobian_gradient",
             "dln_bayes::posterior::BaseMeasure",
         ]),
+        Check::new(
+            "bayes-fiber-graph-hmc-quadrature",
+            "§4.3; coarea formula; change of variables X = S·W₁",
+            "d=1, N=2: Euclidean HMC in the graph chart w₁ = x/w₂ for the conditional fiber posterior (density e^{−βκ(|w₂|²+|x|²/|w₂|²)/2}/|w₂|^{c_F}) = 1-D quadrature on w₂w₁ = x, within 5 batch-means SE",
+            |cx| {
+                fiber_quadrature_with::<f64>(cx, Target::Same, Sampler::Graph)?;
+                fiber_quadrature_with::<c64>(cx, Target::Same, Sampler::Graph)
+            },
+        )
+        .api(&[
+            "dln_bayes::posterior::FiberPosterior::sample_graph_hmc",
+            "dln_bayes::posterior::GraphHmcOptions",
+            "dln_bayes::posterior::BaseMeasure",
+        ]),
     ]
 }
 
@@ -60,6 +76,8 @@ pub(crate) enum Sampler {
     Rwm,
     /// `FiberPosterior::sample_hmc` (constrained HMC).
     Hmc,
+    /// `FiberPosterior::sample_graph_hmc` (graph-chart HMC; conditional measure only).
+    Graph,
 }
 
 /// Which quadrature the chain is compared with: its own measure, or (to show that the check can
@@ -108,10 +126,17 @@ pub(crate) fn fiber_quadrature_with<T: Scalar>(
         (Sampler::Rwm, false) => 8_000,
         (Sampler::Hmc, true) => 20_000,
         (Sampler::Hmc, false) => 3_000,
+        (Sampler::Graph, true) => 40_000,
+        (Sampler::Graph, false) => 8_000,
+    };
+    let measures: &[BaseMeasure] = if sampler == Sampler::Graph {
+        &[BaseMeasure::Conditional]
+    } else {
+        &[BaseMeasure::Hausdorff, BaseMeasure::Conditional]
     };
     // (|x|, beta, kappa): three shapes of the hyperbola and temperatures.
     for (x_abs, beta, kappa) in [(0.5, 2.0, 0.5), (1.0, 1.0, 2.0), (0.3, 0.5, 1.0)] {
-        for measure in [BaseMeasure::Hausdorff, BaseMeasure::Conditional] {
+        for &measure in measures {
             // A random point of the fiber: random phase (complex) or sign, random split of |x|.
             let phase = cx.rng().random::<f64>() * std::f64::consts::TAU;
             // Over R the "phase" is a sign: x = ±|x|.
@@ -146,6 +171,14 @@ pub(crate) fn fiber_quadrature_with<T: Scalar>(
                     };
                     post.sample_hmc(&w0, &opts, seed, &mut ())?
                 }
+                Sampler::Graph => {
+                    let opts = GraphHmcOptions {
+                        samples,
+                        burn_in: 300,
+                        ..Default::default()
+                    };
+                    post.sample_graph_hmc(&w0, &opts, seed, &mut ())?
+                }
             };
             let d = chain.diagnostics;
             let against = match (target, measure) {
@@ -156,7 +189,11 @@ pub(crate) fn fiber_quadrature_with<T: Scalar>(
             let want = quadrature(beta * kappa, x_abs, T::IS_COMPLEX, against);
             let name = format!(
                 "{}{} |x|={x_abs} βκ={} {} vs {} quadrature",
-                if sampler == Sampler::Hmc { "HMC " } else { "" },
+                match sampler {
+                    Sampler::Rwm => "",
+                    Sampler::Hmc => "HMC ",
+                    Sampler::Graph => "graph HMC ",
+                },
                 super::field::<T>(),
                 beta * kappa,
                 measure.name(),

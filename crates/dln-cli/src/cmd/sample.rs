@@ -14,10 +14,12 @@
 //!   path-mean moments from the moment law
 //!   $\mathbb E[G_k(T)] = e^{-2\kappa T}G_k(0) + c_F(d_{k-1}-d_{k+1})\frac{1-e^{-2\kappa T}}{\beta\kappa}I$.
 //! - `dln sample fiber W.npz --beta B --kappa K --samples S [--measure hausdorff|conditional]
-//!   [--sampler hmc|rwm] [--seed s] [--burn-in B] [--thin T] --out OUT.npz [--json]`: the posterior
+//!   [--sampler hmc|rwm|graph-hmc] [--seed s] [--burn-in B] [--thin T] --out OUT.npz [--json]`: the posterior
 //!   $\propto e^{-\beta\kappa\|\mathbf W\|^2/2}$ on the fiber of $X = \varphi(\mathbf W)$ against its
 //!   Hausdorff measure or as the conditional law of the prior ([`dln::bayes::posterior`]), by
-//!   constrained HMC (default) or constrained random-walk Metropolis; the report gives the acceptance rate, the effective sample size of $\|\mathbf W\|^2$, the largest
+//!   constrained HMC (default for the Hausdorff measure), constrained random-walk Metropolis
+//!   (default for the conditional measure), or (conditional measure, square
+//!   layers, invertible X) Euclidean HMC in the graph chart $W_1 = (W_N\cdots W_2)^{-1}X$; the report gives the acceptance rate, the effective sample size of $\|\mathbf W\|^2$, the largest
 //!   $\|\varphi(\mathbf W)-X\|/\|X\|$, and the means of $\|\mathbf W\|^2$ and $\|\mathbf G\|$.
 
 use super::flow::Bar;
@@ -32,7 +34,8 @@ use crate::resources::check_memory;
 use dln::algebra::Network;
 use dln::bayes::ou::expected_moments;
 use dln::bayes::{
-    BaseMeasure, FiberMcmcOptions, FiberPosterior, GaussianPrior, HmcOptions, NoisyTraining,
+    BaseMeasure, FiberMcmcOptions, FiberPosterior, GaussianPrior, GraphHmcOptions, HmcOptions,
+    NoisyTraining,
 };
 use dln::flows::loss::LeastSquares;
 use dln::linalg::{Scalar, c64, random};
@@ -83,12 +86,15 @@ pub struct FiberArgs {
     /// Seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Sampler: constrained Hamiltonian Monte Carlo (RATTLE with the reverse check) or the
-    /// constrained random-walk Metropolis chain.
-    #[arg(long, value_enum, default_value_t = SamplerArg::Hmc)]
-    pub sampler: SamplerArg,
-    /// Steps (rwm) or trajectories (hmc) discarded first; the step size adapts during them
-    /// [default: 1000 for rwm, 300 for hmc].
+    /// Sampler: constrained Hamiltonian Monte Carlo (RATTLE with the reverse check), the
+    /// constrained random-walk Metropolis chain, or Euclidean HMC in the graph chart
+    /// W1 = (WN⋯W2)⁻¹X (conditional measure, square layers and invertible X only).
+    /// [default: hmc for --measure hausdorff, rwm for conditional: the faster per effective
+    /// sample at d = 16, N = 4 in docs/performance.md]
+    #[arg(long, value_enum)]
+    pub sampler: Option<SamplerArg>,
+    /// Steps (rwm) or trajectories (hmc, graph-hmc) discarded first; the step size adapts during
+    /// them [default: 1000 for rwm, 300 for hmc and graph-hmc].
     #[arg(long, value_name = "B")]
     pub burn_in: Option<u64>,
     /// Keep every T-th state after burn-in.
@@ -118,6 +124,28 @@ pub enum SamplerArg {
     Hmc,
     /// Constrained random-walk Metropolis (Zappa–Holmes-Cerfon–Goodman 2018).
     Rwm,
+    /// Euclidean HMC in the graph chart W1 = (WN⋯W2)⁻¹X (conditional measure; square layers,
+    /// invertible X).
+    GraphHmc,
+}
+
+impl SamplerArg {
+    /// The name in the report.
+    fn name(self) -> &'static str {
+        match self {
+            Self::Hmc => "hmc",
+            Self::Rwm => "rwm",
+            Self::GraphHmc => "graph-hmc",
+        }
+    }
+
+    /// Default burn-in (steps for rwm, trajectories otherwise).
+    fn default_burn_in(self) -> u64 {
+        match self {
+            Self::Rwm => 1000,
+            Self::Hmc | Self::GraphHmc => 300,
+        }
+    }
 }
 
 /// `dln sample prior`.
@@ -652,9 +680,9 @@ pub struct FiberReport {
     pub kappa: f64,
     /// `hausdorff` or `conditional`.
     pub measure: &'static str,
-    /// `hmc` or `rwm`.
+    /// `hmc`, `rwm` or `graph-hmc`.
     pub sampler: &'static str,
-    /// RATTLE steps per trajectory (hmc; 0 for rwm).
+    /// RATTLE (hmc) or leapfrog (graph-hmc) steps per trajectory (0 for rwm).
     pub leapfrog_steps: usize,
     /// Retained samples.
     pub samples: u64,
@@ -712,8 +740,14 @@ impl Report for FiberReport {
         );
         let what = if self.leapfrog_steps > 0 {
             format!(
-                "{} ({} RATTLE steps per trajectory)",
-                self.sampler, self.leapfrog_steps
+                "{} ({} {} steps per trajectory)",
+                self.sampler,
+                self.leapfrog_steps,
+                if self.sampler == "hmc" {
+                    "RATTLE"
+                } else {
+                    "leapfrog"
+                }
             )
         } else {
             self.sampler.to_string()
@@ -753,11 +787,17 @@ fn sample_fiber<T: Element>(a: &FiberArgs, w0: Network<T>) -> Result<FiberReport
     };
     let post = FiberPosterior::new(a.beta, a.kappa, measure).map_err(CliError::new)?;
     let mut bar = Bar::new(a.json, "fiber posterior");
-    let chain = match a.sampler {
+    // The default sampler per measure, by the d = 16, N = 4 measurement (docs/performance.md).
+    let sampler = a.sampler.unwrap_or(match measure {
+        BaseMeasure::Conditional => SamplerArg::Rwm,
+        _ => SamplerArg::Hmc,
+    });
+    let burn_in = a.burn_in.unwrap_or(sampler.default_burn_in());
+    let chain = match sampler {
         SamplerArg::Rwm => {
             let opts = FiberMcmcOptions {
                 samples: a.samples as usize,
-                burn_in: a.burn_in.unwrap_or(1000) as usize,
+                burn_in: burn_in as usize,
                 thin: a.thin as usize,
                 ..Default::default()
             };
@@ -766,11 +806,20 @@ fn sample_fiber<T: Element>(a: &FiberArgs, w0: Network<T>) -> Result<FiberReport
         SamplerArg::Hmc => {
             let opts = HmcOptions {
                 samples: a.samples as usize,
-                burn_in: a.burn_in.unwrap_or(300) as usize,
+                burn_in: burn_in as usize,
                 thin: a.thin as usize,
                 ..Default::default()
             };
             post.sample_hmc(&w0, &opts, a.seed, &mut bar)
+        }
+        SamplerArg::GraphHmc => {
+            let opts = GraphHmcOptions {
+                samples: a.samples as usize,
+                burn_in: burn_in as usize,
+                thin: a.thin as usize,
+                ..Default::default()
+            };
+            post.sample_graph_hmc(&w0, &opts, a.seed, &mut bar)
         }
     }
     .map_err(|e| CliError::file(&a.weights, e))?;
@@ -784,16 +833,10 @@ fn sample_fiber<T: Element>(a: &FiberArgs, w0: Network<T>) -> Result<FiberReport
         beta: a.beta,
         kappa: a.kappa,
         measure: measure.name(),
-        sampler: match a.sampler {
-            SamplerArg::Hmc => "hmc",
-            SamplerArg::Rwm => "rwm",
-        },
+        sampler: sampler.name(),
         leapfrog_steps: d.leapfrog_steps,
         samples: a.samples,
-        burn_in: a.burn_in.unwrap_or(match a.sampler {
-            SamplerArg::Hmc => 300,
-            SamplerArg::Rwm => 1000,
-        }),
+        burn_in,
         thin: a.thin,
         seed: a.seed,
         fiber_dimension: d.fiber_dimension,
