@@ -174,7 +174,7 @@ pub(crate) fn fiber_quadrature_with<T: Scalar>(
                 Sampler::Graph => {
                     let opts = GraphHmcOptions {
                         samples,
-                        burn_in: 300,
+                        burn_in: 2000,
                         ..Default::default()
                     };
                     post.sample_graph_hmc(&w0, &opts, seed, &mut ())?
