@@ -71,7 +71,7 @@
 use crate::error::{BayesError, Result, positive};
 use crate::prior::{c_f, gaussian_coords, real_dimension};
 use dln_algebra::{Network, NormalOperator};
-use dln_flows::{FlowStats, Observer, Progress, Termination};
+use dln_flows::{Observer, Progress};
 use dln_linalg::Scalar;
 use faer::linalg::solvers::Llt;
 use faer::linalg::triangular_solve::{
@@ -83,8 +83,11 @@ use rand::{Rng, SeedableRng};
 
 pub mod graph;
 pub mod hmc;
+mod record;
+
 pub use graph::GraphHmcOptions;
 pub use hmc::HmcOptions;
+use record::ChainRecorder;
 
 /// The base measure on the fiber against which the density $e^{-\beta\kappa\|\mathbf W\|^2/2}$ is taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -594,41 +597,18 @@ impl FiberPosterior {
             }
         };
         let mut rng = StdRng::seed_from_u64(seed);
-        let post = opts
-            .samples
-            .checked_mul(opts.thin)
-            .ok_or(BayesError::InvalidParameter {
-                name: "thin",
-                value: opts.thin as f64,
-                reason: "samples × thin overflows the step count",
-            })?;
-        let total = opts.burn_in + post;
-        let mut trace = Vec::with_capacity(post);
-        let mut samples = Vec::with_capacity(opts.samples);
+        let mut rec = ChainRecorder::new(
+            "fiber posterior",
+            opts.samples,
+            opts.burn_in,
+            opts.thin,
+            &x,
+            x_norm,
+        )?;
         let (mut accepted, mut proj_fail, mut rev_fail, mut flips) =
             (0usize, 0usize, 0usize, 0usize);
-        let mut max_res = 0.0_f64;
-        let mut moment_sum = 0.0;
-        let mut stats = FlowStats::default();
-        let name = "fiber posterior";
-        let report = |obs: &mut O, net: &Network<T>, done: usize, stats: FlowStats, start: bool| {
-            let p = Progress {
-                t: done as f64,
-                h: 1.0,
-                t_end: total as f64,
-                weights: net.layers(),
-                stats,
-            };
-            if start {
-                obs.on_start(name, &p)
-            } else {
-                obs.on_step(&p)
-            }
-        };
-        if report(obs, &cur.net, 0, stats, true).is_break() {
-            return Err(stopped());
-        }
-        for step in 0..total {
+        rec.start(obs, &cur.net)?;
+        for step in 0..rec.total() {
             let burn = step < opts.burn_in;
             let (acc, outcome) = self.step(&mut cur, sigma, &run, opts, &mut rng);
             if !burn {
@@ -649,49 +629,26 @@ impl FiberPosterior {
                     flips += 1;
                 }
             }
-            if !burn {
-                trace.push(cur.norm_sq);
-                if (step - opts.burn_in + 1) % opts.thin == 0 {
-                    let r = cur.net.product() - &x;
-                    max_res = max_res.max(dln_linalg::frob_sq(r.as_ref()).sqrt() / x_norm);
-                    moment_sum += cur.net.moment_norm();
-                    samples.push(cur.net.clone());
-                }
-            }
-            stats.n_steps += 1;
-            if report(obs, &cur.net, step + 1, stats, false).is_break() {
-                return Err(stopped());
-            }
+            rec.record(obs, step, &cur.net, cur.norm_sq)?;
         }
-        {
-            let p = Progress {
-                t: total as f64,
-                h: 1.0,
-                t_end: total as f64,
-                weights: cur.net.layers(),
-                stats,
-            };
-            obs.on_finish(&p, &Termination::StopTimeReached);
-        }
-        let (mean, ess, se) = batch_means(&trace);
-        let tangent_moves = post as f64;
+        let r = rec.finish(obs, &cur.net);
         Ok(FiberChain {
             diagnostics: FiberDiagnostics {
-                acceptance_rate: accepted as f64 / tangent_moves,
-                ess,
-                mean_l2_norm_sq: mean,
-                standard_error: se,
-                max_constraint_residual: max_res,
-                mean_moment_norm: moment_sum / samples.len() as f64,
+                acceptance_rate: accepted as f64 / r.post as f64,
+                ess: r.ess,
+                mean_l2_norm_sq: r.mean,
+                standard_error: r.standard_error,
+                max_constraint_residual: r.max_residual,
+                mean_moment_norm: r.mean_moment_norm,
                 step: sigma,
-                steps: post,
+                steps: r.post,
                 fiber_dimension: fiber_dim,
                 projection_failures: proj_fail,
                 reverse_failures: rev_fail,
                 flips,
                 leapfrog_steps: 0,
             },
-            samples,
+            samples: r.samples,
             x,
         })
     }

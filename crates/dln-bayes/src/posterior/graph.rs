@@ -72,12 +72,12 @@
 //! restarts. Before that the mass is the identity and the length $\tfrac\pi2(\beta\kappa)^{-1/2}$.
 //! Everything is frozen after burn-in, so the retained chain is a time-homogeneous exact chain.
 
-use super::{FiberChain, FiberDiagnostics, FiberPosterior, batch_means, stopped};
-use crate::error::{BayesError, Result, positive};
+use super::{ChainRecorder, FiberChain, FiberDiagnostics, FiberPosterior};
+use crate::error::{BayesError, Result};
 use crate::posterior::BaseMeasure;
 use crate::prior::{c_f, gaussian_coords, real_dimension};
 use dln_algebra::Network;
-use dln_flows::{FlowStats, Observer, Progress, Termination};
+use dln_flows::{Observer, Progress};
 use dln_linalg::Scalar;
 use faer::linalg::solvers::{PartialPivLu, Solve};
 use faer::{Mat, MatRef, Scale};
@@ -321,15 +321,14 @@ impl FiberPosterior {
         };
         let n_steps = |h: f64, t: f64| ((t / h).ceil() as usize).clamp(1, opts.max_leapfrog_steps);
         let mut rng = StdRng::seed_from_u64(seed);
-        let post = opts
-            .samples
-            .checked_mul(opts.thin)
-            .ok_or(BayesError::InvalidParameter {
-                name: "thin",
-                value: opts.thin as f64,
-                reason: "samples × thin overflows the step count",
-            })?;
-        let total = opts.burn_in + post;
+        let mut rec = ChainRecorder::new(
+            "fiber posterior (graph HMC)",
+            opts.samples,
+            opts.burn_in,
+            opts.thin,
+            &x,
+            x_norm,
+        )?;
         let mass_at = if opts.adapt_mass && opts.burn_in >= 40 {
             opts.burn_in / 2
         } else {
@@ -340,31 +339,9 @@ impl FiberPosterior {
         let mut sum_sq: Vec<Mat<f64>> = cur.v.iter().map(|_| Mat::zeros(d, d)).collect();
         let mut n_window = 0usize;
         let mut adapt_from = 0usize;
-        let mut trace = Vec::with_capacity(post);
-        let mut samples = Vec::with_capacity(opts.samples);
         let (mut accepted, mut failed, mut flips) = (0usize, 0usize, 0usize);
-        let mut max_res = 0.0_f64;
-        let mut moment_sum = 0.0;
-        let mut stats = FlowStats::default();
-        let name = "fiber posterior (graph HMC)";
-        let report = |obs: &mut O, net: &Network<T>, done: usize, stats: FlowStats, start: bool| {
-            let p = Progress {
-                t: done as f64,
-                h: 1.0,
-                t_end: total as f64,
-                weights: net.layers(),
-                stats,
-            };
-            if start {
-                obs.on_start(name, &p)
-            } else {
-                obs.on_step(&p)
-            }
-        };
-        if report(obs, &cur.network(), 0, stats, true).is_break() {
-            return Err(stopped());
-        }
-        for step in 0..total {
+        rec.start(obs, &cur.network())?;
+        for step in 0..rec.total() {
             let burn = step < opts.burn_in;
             if step == mass_at {
                 // Diagonal mass from the window's variances (shrunk towards their mean); the
@@ -446,50 +423,26 @@ impl FiberPosterior {
                     }
                 }
             }
-            if !burn {
-                trace.push(cur.norm_sq());
-                if (step - opts.burn_in + 1) % opts.thin == 0 {
-                    let net = cur.network();
-                    let r = net.product() - &x;
-                    max_res = max_res.max(dln_linalg::frob_sq(r.as_ref()).sqrt() / x_norm);
-                    moment_sum += net.moment_norm();
-                    samples.push(net);
-                }
-            }
-            stats.n_steps += 1;
-            if report(obs, &cur.network(), step + 1, stats, false).is_break() {
-                return Err(stopped());
-            }
+            rec.record(obs, step, &cur.network(), cur.norm_sq())?;
         }
-        let last = cur.network();
-        obs.on_finish(
-            &Progress {
-                t: total as f64,
-                h: 1.0,
-                t_end: total as f64,
-                weights: last.layers(),
-                stats,
-            },
-            &Termination::StopTimeReached,
-        );
-        let (mean, ess, se) = batch_means(&trace);
+        let r = rec.finish(obs, &cur.network());
         Ok(FiberChain {
             diagnostics: FiberDiagnostics {
-                acceptance_rate: accepted as f64 / post as f64,
-                ess,
-                mean_l2_norm_sq: mean,
-                standard_error: se,
-                max_constraint_residual: max_res,
-                mean_moment_norm: moment_sum / samples.len() as f64,
+                acceptance_rate: accepted as f64 / r.post as f64,
+                ess: r.ess,
+                mean_l2_norm_sq: r.mean,
+                standard_error: r.standard_error,
+                max_constraint_residual: r.max_residual,
+                mean_moment_norm: r.mean_moment_norm,
                 step: h,
-                steps: post,
+                steps: r.post,
                 fiber_dimension: fiber_dim,
                 projection_failures: failed,
                 reverse_failures: 0,
                 flips,
                 leapfrog_steps: n_steps(h, t_len),
             },
-            samples,
+            samples: r.samples,
             x,
         })
     }
@@ -559,39 +512,16 @@ impl FiberPosterior {
 }
 
 fn validate(o: &GraphHmcOptions) -> Result<()> {
-    let bad = |name, value: f64, reason| {
-        Err(BayesError::InvalidParameter {
-            name,
-            value,
-            reason,
-        })
-    };
-    if o.samples == 0 {
-        return bad("samples", 0.0, "need at least one sample");
+    super::hmc::HmcCommon {
+        samples: o.samples,
+        thin: o.thin,
+        step: o.step,
+        trajectory_length: o.trajectory_length,
+        max_leapfrog_steps: o.max_leapfrog_steps,
+        flip_probability: o.flip_probability,
+        target_acceptance: o.target_acceptance,
     }
-    if o.thin == 0 {
-        return bad("thin", 0.0, "must be at least 1");
-    }
-    if let Some(s) = o.step {
-        positive("step", s)?;
-    }
-    if let Some(t) = o.trajectory_length {
-        positive("trajectory_length", t)?;
-    }
-    if o.max_leapfrog_steps == 0 {
-        return bad("max_leapfrog_steps", 0.0, "must be at least 1");
-    }
-    if !(0.0..=1.0).contains(&o.flip_probability) {
-        return bad("flip_probability", o.flip_probability, "must lie in [0, 1]");
-    }
-    if !(o.target_acceptance > 0.0 && o.target_acceptance < 1.0) {
-        return bad(
-            "target_acceptance",
-            o.target_acceptance,
-            "must lie in (0, 1)",
-        );
-    }
-    Ok(())
+    .validate()
 }
 
 #[cfg(test)]

@@ -37,14 +37,14 @@
 //! energy error does not vanish as $h\to0$, so step adaptation cannot control it.)
 
 use super::{
-    FiberChain, FiberDiagnostics, FiberPosterior, Outcome, Point, Run, batch_means, flip,
-    negate_col, negate_row, not_a_manifold, stopped,
+    ChainRecorder, FiberChain, FiberDiagnostics, FiberPosterior, Outcome, Point, Run, flip,
+    negate_col, negate_row, not_a_manifold,
 };
 use crate::error::{BayesError, Result, positive};
 use crate::posterior::{BaseMeasure, log_j_gradient, norm_sq};
 use crate::prior::{c_f, gaussian_coords, real_dimension};
 use dln_algebra::{Network, NormalOperator};
-use dln_flows::{FlowStats, Observer, Progress, Termination};
+use dln_flows::{Observer, Progress};
 use dln_linalg::Scalar;
 use faer::{Mat, Scale};
 use rand::rngs::StdRng;
@@ -270,41 +270,18 @@ impl FiberPosterior {
             .unwrap_or(0.5 * std::f64::consts::PI / a.sqrt());
         let n_steps = |h: f64| ((t_len / h).ceil() as usize).clamp(1, opts.max_leapfrog_steps);
         let mut rng = StdRng::seed_from_u64(seed);
-        let post = opts
-            .samples
-            .checked_mul(opts.thin)
-            .ok_or(BayesError::InvalidParameter {
-                name: "thin",
-                value: opts.thin as f64,
-                reason: "samples × thin overflows the step count",
-            })?;
-        let total = opts.burn_in + post;
-        let mut trace = Vec::with_capacity(post);
-        let mut samples = Vec::with_capacity(opts.samples);
+        let mut rec = ChainRecorder::new(
+            "fiber posterior (HMC)",
+            opts.samples,
+            opts.burn_in,
+            opts.thin,
+            &x,
+            x_norm,
+        )?;
         let (mut accepted, mut proj_fail, mut rev_fail, mut flips) =
             (0usize, 0usize, 0usize, 0usize);
-        let mut max_res = 0.0_f64;
-        let mut moment_sum = 0.0;
-        let mut stats = FlowStats::default();
-        let name = "fiber posterior (HMC)";
-        let report = |obs: &mut O, net: &Network<T>, done: usize, stats: FlowStats, start: bool| {
-            let p = Progress {
-                t: done as f64,
-                h: 1.0,
-                t_end: total as f64,
-                weights: net.layers(),
-                stats,
-            };
-            if start {
-                obs.on_start(name, &p)
-            } else {
-                obs.on_step(&p)
-            }
-        };
-        if report(obs, &cur.pt.net, 0, stats, true).is_break() {
-            return Err(stopped());
-        }
-        for step in 0..total {
+        rec.start(obs, &cur.pt.net)?;
+        for step in 0..rec.total() {
             let burn = step < opts.burn_in;
             let (acc, outcome) = self.proposal(&mut cur, h, n_steps(h), &run, opts, &mut rng);
             if !burn {
@@ -329,50 +306,81 @@ impl FiberPosterior {
                     flips += 1;
                 }
             }
-            if !burn {
-                trace.push(cur.pt.norm_sq);
-                if (step - opts.burn_in + 1) % opts.thin == 0 {
-                    let r = cur.pt.net.product() - &x;
-                    max_res = max_res.max(dln_linalg::frob_sq(r.as_ref()).sqrt() / x_norm);
-                    moment_sum += cur.pt.net.moment_norm();
-                    samples.push(cur.pt.net.clone());
-                }
-            }
-            stats.n_steps += 1;
-            if report(obs, &cur.pt.net, step + 1, stats, false).is_break() {
-                return Err(stopped());
-            }
+            rec.record(obs, step, &cur.pt.net, cur.pt.norm_sq)?;
         }
-        {
-            let p = Progress {
-                t: total as f64,
-                h: 1.0,
-                t_end: total as f64,
-                weights: cur.pt.net.layers(),
-                stats,
-            };
-            obs.on_finish(&p, &Termination::StopTimeReached);
-        }
-        let (mean, ess, se) = batch_means(&trace);
+        let r = rec.finish(obs, &cur.pt.net);
         Ok(FiberChain {
             diagnostics: FiberDiagnostics {
-                acceptance_rate: accepted as f64 / post as f64,
-                ess,
-                mean_l2_norm_sq: mean,
-                standard_error: se,
-                max_constraint_residual: max_res,
-                mean_moment_norm: moment_sum / samples.len() as f64,
+                acceptance_rate: accepted as f64 / r.post as f64,
+                ess: r.ess,
+                mean_l2_norm_sq: r.mean,
+                standard_error: r.standard_error,
+                max_constraint_residual: r.max_residual,
+                mean_moment_norm: r.mean_moment_norm,
                 step: h,
-                steps: post,
+                steps: r.post,
                 fiber_dimension: fiber_dim,
                 projection_failures: proj_fail,
                 reverse_failures: rev_fail,
                 flips,
                 leapfrog_steps: n_steps(h),
             },
-            samples,
+            samples: r.samples,
             x,
         })
+    }
+}
+
+/// The settings both Hamiltonian samplers share (constrained HMC here, graph-chart HMC in
+/// [`super::graph`]), validated once.
+pub(super) struct HmcCommon {
+    pub samples: usize,
+    pub thin: usize,
+    pub step: Option<f64>,
+    pub trajectory_length: Option<f64>,
+    pub max_leapfrog_steps: usize,
+    pub flip_probability: f64,
+    pub target_acceptance: f64,
+}
+
+impl HmcCommon {
+    /// # Errors
+    /// [`BayesError::InvalidParameter`] naming the first invalid setting.
+    pub(super) fn validate(&self) -> Result<()> {
+        let o = self;
+        let bad = |name, value: f64, reason| {
+            Err(BayesError::InvalidParameter {
+                name,
+                value,
+                reason,
+            })
+        };
+        if o.samples == 0 {
+            return bad("samples", 0.0, "need at least one sample");
+        }
+        if o.thin == 0 {
+            return bad("thin", 0.0, "must be at least 1");
+        }
+        if let Some(s) = o.step {
+            positive("step", s)?;
+        }
+        if let Some(t) = o.trajectory_length {
+            positive("trajectory_length", t)?;
+        }
+        if o.max_leapfrog_steps == 0 {
+            return bad("max_leapfrog_steps", 0.0, "must be at least 1");
+        }
+        if !(0.0..=1.0).contains(&o.flip_probability) {
+            return bad("flip_probability", o.flip_probability, "must lie in [0, 1]");
+        }
+        if !(o.target_acceptance > 0.0 && o.target_acceptance < 1.0) {
+            return bad(
+                "target_acceptance",
+                o.target_acceptance,
+                "must lie in (0, 1)",
+            );
+        }
+        Ok(())
     }
 }
 
@@ -384,31 +392,16 @@ fn validate(o: &HmcOptions) -> Result<()> {
             reason,
         })
     };
-    if o.samples == 0 {
-        return bad("samples", 0.0, "need at least one sample");
+    HmcCommon {
+        samples: o.samples,
+        thin: o.thin,
+        step: o.step,
+        trajectory_length: o.trajectory_length,
+        max_leapfrog_steps: o.max_leapfrog_steps,
+        flip_probability: o.flip_probability,
+        target_acceptance: o.target_acceptance,
     }
-    if o.thin == 0 {
-        return bad("thin", 0.0, "must be at least 1");
-    }
-    if let Some(s) = o.step {
-        positive("step", s)?;
-    }
-    if let Some(t) = o.trajectory_length {
-        positive("trajectory_length", t)?;
-    }
-    if o.max_leapfrog_steps == 0 {
-        return bad("max_leapfrog_steps", 0.0, "must be at least 1");
-    }
-    if !(0.0..=1.0).contains(&o.flip_probability) {
-        return bad("flip_probability", o.flip_probability, "must lie in [0, 1]");
-    }
-    if !(o.target_acceptance > 0.0 && o.target_acceptance < 1.0) {
-        return bad(
-            "target_acceptance",
-            o.target_acceptance,
-            "must lie in (0, 1)",
-        );
-    }
+    .validate()?;
     positive("newton_rtol", o.newton_rtol)?;
     positive("reverse_tol", o.reverse_tol)?;
     if o.newton_max_iter == 0 {
