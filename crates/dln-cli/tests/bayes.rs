@@ -76,6 +76,7 @@ fn sample_prior_bad_input() {
         ["--beta", "-1"],
         ["--kappa", "-1"],
         ["--samples", "0"],
+        ["--samples", "-5"],
     ] {
         let mut args = vec![
             "sample",
@@ -247,6 +248,7 @@ fn sample_train_bad_input() {
         ("--t-end", "0"),
         ("--dt", "-0.1"),
         ("--paths", "0"),
+        ("--paths", "-3"),
     ] {
         let mut args = vec![
             "sample",

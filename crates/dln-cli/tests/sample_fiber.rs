@@ -172,6 +172,7 @@ fn sample_fiber_bad_input() {
         ("--beta", "nan"),
         ("--beta", "inf"),
         ("--samples", "0"),
+        ("--samples", "-2"),
         ("--thin", "0"),
     ] {
         let mut args = fiber_args(ws, os, "10", "hausdorff");

@@ -77,8 +77,8 @@ pub struct FiberArgs {
     #[arg(long, value_name = "K", allow_negative_numbers = true)]
     pub kappa: f64,
     /// Number of retained samples S ≥ 1.
-    #[arg(long, value_name = "S")]
-    pub samples: u64,
+    #[arg(long, value_name = "S", allow_negative_numbers = true)]
+    pub samples: i64,
     /// Base measure on the fiber: its Riemannian volume (the paper's (4.5)) or the conditional law
     /// of the prior given X (Hausdorff density divided by det(dφ dφ*)^{1/2}).
     #[arg(long, value_enum, default_value_t = MeasureArg::Hausdorff)]
@@ -161,8 +161,8 @@ pub struct PriorArgs {
     #[arg(long, value_name = "K", allow_negative_numbers = true)]
     pub kappa: f64,
     /// Number of samples S ≥ 1.
-    #[arg(long, value_name = "S")]
-    pub samples: u64,
+    #[arg(long, value_name = "S", allow_negative_numbers = true)]
+    pub samples: i64,
     /// Complex weights (complex Gaussian: independent real and imaginary parts).
     #[arg(long)]
     pub complex: bool,
@@ -198,8 +198,8 @@ pub struct TrainArgs {
     #[arg(long, value_name = "h", allow_negative_numbers = true)]
     pub dt: f64,
     /// Number of independent paths P ≥ 1.
-    #[arg(long, value_name = "P")]
-    pub paths: u64,
+    #[arg(long, value_name = "P", allow_negative_numbers = true)]
+    pub paths: i64,
     /// Number of points of the reported time series (at least 2, including t = 0).
     #[arg(long, value_name = "K", default_value_t = 11)]
     pub records: usize,
@@ -308,7 +308,7 @@ impl Report for PriorReport {
 
 fn sample_prior<T: Element>(a: &PriorArgs, prior: &GaussianPrior) -> Result<PriorReport> {
     let mut rng = random::rng(a.seed);
-    let nets: Vec<Network<T>> = (0..a.samples)
+    let nets: Vec<Network<T>> = (0..a.samples())
         .map(|_| prior.sample::<T, _>(&mut rng))
         .collect();
     write_stacked(&a.out, &nets)?;
@@ -319,7 +319,7 @@ fn sample_prior<T: Element>(a: &PriorArgs, prior: &GaussianPrior) -> Result<Prio
         widths: a.widths.0.clone(),
         beta: a.beta,
         kappa: a.kappa,
-        samples: a.samples,
+        samples: a.samples(),
         seed: a.seed,
         dimension: prior.dimension::<T>(),
         mean_l2_norm_sq: nets.iter().map(Network::l2_norm_sq).sum::<f64>() / s,
@@ -445,7 +445,7 @@ fn sample_train<T: Element>(
         .run_paths(
             &w0,
             a.t_end,
-            a.paths as usize,
+            a.paths() as usize,
             a.records - 1,
             a.seed,
             &mut bar,
@@ -469,7 +469,7 @@ fn sample_train<T: Element>(
         t_end: a.t_end,
         h: run.h,
         steps: run.steps,
-        paths: a.paths,
+        paths: a.paths(),
         seed: a.seed,
         t: run.t,
         mean_moment_norm: run.mean_moment_norm,
@@ -550,8 +550,10 @@ fn check_positive(name: &str, x: f64) -> Result<()> {
     }
 }
 
-/// `--NAME` must be at least 1.
-fn check_count(name: &str, n: u64) -> Result<()> {
+/// `--NAME` must be at least 1 (negative values reach this check too, so that their error is
+/// the program's one line rather than clap's usage text).
+fn check_count(name: &str, n: impl Into<i128>) -> Result<()> {
+    let n: i128 = n.into();
     if n >= 1 {
         Ok(())
     } else {
@@ -580,7 +582,7 @@ fn run_train(a: TrainArgs) -> Result<()> {
     let targets = read_array(&mut npz, &a.data, "targets")?;
     let widths = dispatch!(&w0, net => net.widths());
     let complex = matches!(w0, AnyNetwork::Complex(_));
-    check_stack_memory("--paths", a.paths, &widths, complex, 0)?;
+    check_stack_memory("--paths", a.paths(), &widths, complex, 0)?;
     let (d0, dn) = (widths[0], widths[widths.len() - 1]);
     if inputs.shape().0 != d0 {
         return Err(CliError::array(
@@ -648,12 +650,36 @@ fn check_stack_memory(
     check_memory(&format!("{flag} {count}"), bytes)
 }
 
+/// A count flag read as a signed number (so that `-5` reaches [`check_count`]), as the `u64` the
+/// samplers take; 0 for a negative value, which [`check_count`] refuses before any use.
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+impl PriorArgs {
+    fn samples(&self) -> u64 {
+        count(self.samples)
+    }
+}
+
+impl FiberArgs {
+    fn samples(&self) -> u64 {
+        count(self.samples)
+    }
+}
+
+impl TrainArgs {
+    fn paths(&self) -> u64 {
+        count(self.paths)
+    }
+}
+
 fn run_prior(a: PriorArgs) -> Result<()> {
     check_positive("beta", a.beta)?;
     check_positive("kappa", a.kappa)?;
     check_count("samples", a.samples)?;
     check_output_file(&a.out)?;
-    check_stack_memory("--samples", a.samples, &a.widths.0, a.complex, 0)?;
+    check_stack_memory("--samples", a.samples(), &a.widths.0, a.complex, 0)?;
     let prior = GaussianPrior::new(a.beta, a.kappa, &a.widths.0).map_err(CliError::new)?;
     let report = if a.complex {
         sample_prior::<c64>(&a, &prior)?
@@ -796,7 +822,7 @@ fn sample_fiber<T: Element>(a: &FiberArgs, w0: Network<T>) -> Result<FiberReport
     let chain = match sampler {
         SamplerArg::Rwm => {
             let opts = FiberMcmcOptions {
-                samples: a.samples as usize,
+                samples: a.samples() as usize,
                 burn_in: burn_in as usize,
                 thin: a.thin as usize,
                 ..Default::default()
@@ -805,7 +831,7 @@ fn sample_fiber<T: Element>(a: &FiberArgs, w0: Network<T>) -> Result<FiberReport
         }
         SamplerArg::Hmc => {
             let opts = HmcOptions {
-                samples: a.samples as usize,
+                samples: a.samples() as usize,
                 burn_in: burn_in as usize,
                 thin: a.thin as usize,
                 ..Default::default()
@@ -814,7 +840,7 @@ fn sample_fiber<T: Element>(a: &FiberArgs, w0: Network<T>) -> Result<FiberReport
         }
         SamplerArg::GraphHmc => {
             let opts = GraphHmcOptions {
-                samples: a.samples as usize,
+                samples: a.samples() as usize,
                 burn_in: burn_in as usize,
                 thin: a.thin as usize,
                 ..Default::default()
@@ -835,7 +861,7 @@ fn sample_fiber<T: Element>(a: &FiberArgs, w0: Network<T>) -> Result<FiberReport
         measure: measure.name(),
         sampler: sampler.name(),
         leapfrog_steps: d.leapfrog_steps,
-        samples: a.samples,
+        samples: a.samples(),
         burn_in,
         thin: a.thin,
         seed: a.seed,
@@ -862,10 +888,10 @@ fn run_fiber(a: FiberArgs) -> Result<()> {
     check_output_file(&a.out)?;
     let w0 = read_weights(&a.weights)?;
     // One f64 of ‖W‖² per post-burn-in step is kept for the effective sample size.
-    let trace = 8 * u128::from(a.samples) * u128::from(a.thin);
+    let trace = 8 * u128::from(a.samples()) * u128::from(a.thin);
     let complex = matches!(w0, AnyNetwork::Complex(_));
     let widths = dispatch!(&w0, net => net.widths());
-    check_stack_memory("--samples", a.samples, &widths, complex, trace)?;
+    check_stack_memory("--samples", a.samples(), &widths, complex, trace)?;
     let report = dispatch!(w0, net => sample_fiber(&a, net)?);
     emit(&report, a.json)
 }
