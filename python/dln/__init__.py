@@ -504,9 +504,7 @@ def sample_fiber(
     """
     if not isinstance(measure, str):
         raise ValueError(f"measure: expected \"hausdorff\" or \"conditional\", got {measure!r}")
-    if sampler is None:
-        sampler = "rwm" if measure == "conditional" else "hmc"
-    if sampler not in ("hmc", "rwm", "graph-hmc"):
+    if sampler is not None and not isinstance(sampler, str):
         raise ValueError(f"sampler: expected \"hmc\", \"rwm\" or \"graph-hmc\", got {sampler!r}")
     return _dln.sample_fiber(
         _layers(ws),
@@ -516,7 +514,7 @@ def sample_fiber(
         measure,
         sampler,
         _count(seed, "seed"),
-        (1000 if sampler == "rwm" else 300) if burn_in is None else _count(burn_in, "burn_in"),
+        None if burn_in is None else _count(burn_in, "burn_in"),
         1 if thin is None else _count(thin, "thin"),
     )
 

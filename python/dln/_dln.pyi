@@ -106,9 +106,9 @@ def sample_fiber(
     kappa: float,
     samples: int,
     measure: str,
-    sampler: str,
+    sampler: Optional[str],
     seed: int,
-    burn_in: int,
+    burn_in: Optional[int],
     thin: int,
 ) -> tuple[list[npt.NDArray[Any]], dict[str, Any]]: ...
 def sample_orbit(

@@ -64,8 +64,8 @@ pub use error::{BayesError, Result};
 pub use map::{EffectiveRegulariser, MapEstimate, MapOptions, map_estimate};
 pub use ou::{NoisyTraining, OrnsteinUhlenbeck};
 pub use posterior::{
-    BaseMeasure, FiberChain, FiberDiagnostics, FiberMcmcOptions, FiberPosterior, GraphHmcOptions,
-    HmcOptions,
+    BaseMeasure, FiberChain, FiberDiagnostics, FiberMcmcOptions, FiberPosterior, FiberSampler,
+    GraphHmcOptions, HmcOptions,
 };
 pub use prior::{DensityConvention, GaussianPrior, c_f, real_dimension};
 pub use small_noise::{LaplaceExpansion, OrbitSampler};

@@ -81,9 +81,12 @@ use faer::{Mat, MatRef, Par, Side};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+mod choice;
 pub mod graph;
 pub mod hmc;
 mod record;
+
+pub use choice::FiberSampler;
 
 pub use graph::GraphHmcOptions;
 pub use hmc::HmcOptions;

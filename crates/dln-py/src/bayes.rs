@@ -11,10 +11,7 @@ use crate::network::{PyObserver, positive};
 use dln::algebra::Network;
 use dln::bayes::entropy::{Entropy, NORMALIZATION, entropy as lib_entropy};
 use dln::bayes::ou::expected_moments;
-use dln::bayes::{
-    BaseMeasure, FiberMcmcOptions, FiberPosterior, GaussianPrior, GraphHmcOptions, HmcOptions,
-    NoisyTraining,
-};
+use dln::bayes::{BaseMeasure, FiberPosterior, FiberSampler, GaussianPrior, NoisyTraining};
 use dln::flows::loss::LeastSquares;
 use dln::flows::{Observer, Progress};
 use dln::linalg::{Scalar, c64, random};
@@ -332,9 +329,7 @@ struct FiberArgs {
     beta: f64,
     kappa: f64,
     measure: BaseMeasure,
-    /// `"hmc"` (constrained HMC, the program's default), `"rwm"` (random-walk Metropolis) or
-    /// `"graph-hmc"` (Euclidean HMC in the graph chart).
-    sampler: &'static str,
+    sampler: FiberSampler,
     samples: usize,
     burn_in: usize,
     thin: usize,
@@ -349,35 +344,17 @@ fn sample_fiber_impl<T: Elem>(
     let w0 = Network::new(ws).map_err(|e| errors::algebra("ws", e))?;
     let post = FiberPosterior::new(a.beta, a.kappa, a.measure).map_err(|e| errors::bayes("", e))?;
     let mut obs = SignalCheck::new();
-    let chain = match a.sampler {
-        "hmc" => {
-            let opts = HmcOptions {
-                samples: a.samples,
-                burn_in: a.burn_in,
-                thin: a.thin,
-                ..Default::default()
-            };
-            py.detach(|| post.sample_hmc(&w0, &opts, a.seed, &mut obs))
-        }
-        "graph-hmc" => {
-            let opts = GraphHmcOptions {
-                samples: a.samples,
-                burn_in: a.burn_in,
-                thin: a.thin,
-                ..Default::default()
-            };
-            py.detach(|| post.sample_graph_hmc(&w0, &opts, a.seed, &mut obs))
-        }
-        _ => {
-            let opts = FiberMcmcOptions {
-                samples: a.samples,
-                burn_in: a.burn_in,
-                thin: a.thin,
-                ..Default::default()
-            };
-            py.detach(|| post.sample(&w0, &opts, a.seed, &mut obs))
-        }
-    };
+    let chain = py.detach(|| {
+        post.sample_with(
+            a.sampler,
+            &w0,
+            a.samples,
+            Some(a.burn_in),
+            a.thin,
+            a.seed,
+            &mut obs,
+        )
+    });
     obs.finish()?;
     let chain = chain.map_err(|e| errors::bayes("ws", e))?;
     let g = chain.diagnostics;
@@ -387,7 +364,7 @@ fn sample_fiber_impl<T: Elem>(
     d.set_item("beta", a.beta)?;
     d.set_item("kappa", a.kappa)?;
     d.set_item("measure", a.measure.name())?;
-    d.set_item("sampler", a.sampler)?;
+    d.set_item("sampler", a.sampler.name())?;
     d.set_item("leapfrog_steps", g.leapfrog_steps)?;
     d.set_item("samples", a.samples)?;
     d.set_item("burn_in", a.burn_in)?;
@@ -425,21 +402,11 @@ pub fn sample_fiber(
     kappa: f64,
     samples: usize,
     measure: &str,
-    sampler: &str,
+    sampler: Option<&str>,
     seed: u64,
-    burn_in: usize,
+    burn_in: Option<usize>,
     thin: usize,
 ) -> PyResult<Py<PyAny>> {
-    let sampler = match sampler {
-        "hmc" => "hmc",
-        "rwm" => "rwm",
-        "graph-hmc" => "graph-hmc",
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "sampler: expected \"hmc\", \"rwm\" or \"graph-hmc\", got {other:?}"
-            )));
-        }
-    };
     let measure = match measure {
         "hausdorff" => BaseMeasure::Hausdorff,
         "conditional" => BaseMeasure::Conditional,
@@ -449,13 +416,21 @@ pub fn sample_fiber(
             )));
         }
     };
+    // None: the library's defaults, as the program's (`FiberSampler::default_for`,
+    // `FiberSampler::default_burn_in`).
+    let sampler = match sampler {
+        None => FiberSampler::default_for(measure),
+        Some(name) => {
+            FiberSampler::from_name(name).map_err(|e| PyValueError::new_err(e.to_string()))?
+        }
+    };
     let a = FiberArgs {
         beta: positive("beta", beta)?,
         kappa: positive("kappa", kappa)?,
         measure,
         sampler,
         samples,
-        burn_in,
+        burn_in: burn_in.unwrap_or(sampler.default_burn_in()),
         thin,
         seed,
     };

@@ -33,10 +33,7 @@ use crate::io::{
 use crate::resources::check_memory;
 use dln::algebra::Network;
 use dln::bayes::ou::expected_moments;
-use dln::bayes::{
-    BaseMeasure, FiberMcmcOptions, FiberPosterior, GaussianPrior, GraphHmcOptions, HmcOptions,
-    NoisyTraining,
-};
+use dln::bayes::{BaseMeasure, FiberPosterior, FiberSampler, GaussianPrior, NoisyTraining};
 use dln::flows::loss::LeastSquares;
 use dln::linalg::{Scalar, c64, random};
 use faer::Mat;
@@ -130,20 +127,12 @@ pub enum SamplerArg {
 }
 
 impl SamplerArg {
-    /// The name in the report.
-    fn name(self) -> &'static str {
+    /// The library's sampler.
+    fn sampler(self) -> FiberSampler {
         match self {
-            Self::Hmc => "hmc",
-            Self::Rwm => "rwm",
-            Self::GraphHmc => "graph-hmc",
-        }
-    }
-
-    /// Default burn-in (steps for rwm, trajectories otherwise).
-    fn default_burn_in(self) -> u64 {
-        match self {
-            Self::Rwm => 1000,
-            Self::Hmc | Self::GraphHmc => 300,
+            Self::Hmc => FiberSampler::Hmc,
+            Self::Rwm => FiberSampler::RandomWalk,
+            Self::GraphHmc => FiberSampler::GraphHmc,
         }
     }
 }
@@ -813,42 +802,23 @@ fn sample_fiber<T: Element>(a: &FiberArgs, w0: Network<T>) -> Result<FiberReport
     };
     let post = FiberPosterior::new(a.beta, a.kappa, measure).map_err(CliError::new)?;
     let mut bar = Bar::new(a.json, "fiber posterior");
-    // The default sampler per measure, by the d = 16, N = 4 measurement (docs/performance.md).
-    let sampler = a.sampler.unwrap_or(match measure {
-        BaseMeasure::Conditional => SamplerArg::Rwm,
-        _ => SamplerArg::Hmc,
-    });
-    let burn_in = a.burn_in.unwrap_or(sampler.default_burn_in());
-    let chain = match sampler {
-        SamplerArg::Rwm => {
-            let opts = FiberMcmcOptions {
-                samples: a.samples() as usize,
-                burn_in: burn_in as usize,
-                thin: a.thin as usize,
-                ..Default::default()
-            };
-            post.sample(&w0, &opts, a.seed, &mut bar)
-        }
-        SamplerArg::Hmc => {
-            let opts = HmcOptions {
-                samples: a.samples() as usize,
-                burn_in: burn_in as usize,
-                thin: a.thin as usize,
-                ..Default::default()
-            };
-            post.sample_hmc(&w0, &opts, a.seed, &mut bar)
-        }
-        SamplerArg::GraphHmc => {
-            let opts = GraphHmcOptions {
-                samples: a.samples() as usize,
-                burn_in: burn_in as usize,
-                thin: a.thin as usize,
-                ..Default::default()
-            };
-            post.sample_graph_hmc(&w0, &opts, a.seed, &mut bar)
-        }
-    }
-    .map_err(|e| CliError::file(&a.weights, e))?;
+    // The default sampler per measure and the default burn-in are the library's
+    // (`FiberSampler::default_for`, `FiberSampler::default_burn_in`), shared with Python.
+    let sampler = a
+        .sampler
+        .map_or(FiberSampler::default_for(measure), SamplerArg::sampler);
+    let burn_in = a.burn_in.map_or(sampler.default_burn_in(), |b| b as usize);
+    let chain = post
+        .sample_with(
+            sampler,
+            &w0,
+            a.samples() as usize,
+            Some(burn_in),
+            a.thin as usize,
+            a.seed,
+            &mut bar,
+        )
+        .map_err(|e| CliError::file(&a.weights, e))?;
     write_stacked(&a.out, &chain.samples)?;
     let d = chain.diagnostics;
     Ok(FiberReport {
@@ -862,7 +832,7 @@ fn sample_fiber<T: Element>(a: &FiberArgs, w0: Network<T>) -> Result<FiberReport
         sampler: sampler.name(),
         leapfrog_steps: d.leapfrog_steps,
         samples: a.samples(),
-        burn_in,
+        burn_in: burn_in as u64,
         thin: a.thin,
         seed: a.seed,
         fiber_dimension: d.fiber_dimension,

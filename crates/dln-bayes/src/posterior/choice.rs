@@ -1,0 +1,119 @@
+//! Which fiber sampler, with the defaults the program and the Python package share: the sampler
+//! per base measure and the burn-in per sampler, chosen by the d = 16, N = 4 measurement of
+//! docs/performance.md (cost per effective sample counted in factorizations).
+
+use super::{
+    BaseMeasure, FiberChain, FiberMcmcOptions, FiberPosterior, GraphHmcOptions, HmcOptions,
+};
+use crate::error::{BayesError, Result};
+use dln_algebra::Network;
+use dln_flows::{Observer, Progress};
+use dln_linalg::Scalar;
+
+/// One of the three fiber samplers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FiberSampler {
+    /// Constrained HMC ([`FiberPosterior::sample_hmc`]).
+    Hmc,
+    /// Constrained random-walk Metropolis ([`FiberPosterior::sample`]).
+    RandomWalk,
+    /// Euclidean HMC in the graph chart ([`FiberPosterior::sample_graph_hmc`]; conditional
+    /// measure, square layers, invertible $X$).
+    GraphHmc,
+}
+
+impl FiberSampler {
+    /// The default for `measure`: constrained HMC for the Hausdorff measure, the random walk for
+    /// the conditional one (per effective sample: 48 RATTLE steps against 63 random-walk steps,
+    /// and 81 RATTLE steps of 2.3–2.7 random-walk steps each against 58).
+    pub fn default_for(measure: BaseMeasure) -> Self {
+        match measure {
+            BaseMeasure::Conditional => Self::RandomWalk,
+            BaseMeasure::Hausdorff => Self::Hmc,
+        }
+    }
+
+    /// `"hmc"`, `"rwm"` or `"graph-hmc"`, the names of the program and the Python package.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Hmc => "hmc",
+            Self::RandomWalk => "rwm",
+            Self::GraphHmc => "graph-hmc",
+        }
+    }
+
+    /// The sampler named `name` (see [`FiberSampler::name`]).
+    ///
+    /// # Errors
+    /// [`BayesError::Unsupported`] for any other name.
+    pub fn from_name(name: &str) -> Result<Self> {
+        [Self::Hmc, Self::RandomWalk, Self::GraphHmc]
+            .into_iter()
+            .find(|s| s.name() == name)
+            .ok_or_else(|| BayesError::Unsupported {
+                what: format!("sampler: expected \"hmc\", \"rwm\" or \"graph-hmc\", got {name:?}"),
+            })
+    }
+
+    /// Default burn-in: 1000 random-walk steps, 300 trajectories for either HMC.
+    pub fn default_burn_in(self) -> usize {
+        match self {
+            Self::RandomWalk => 1000,
+            Self::Hmc | Self::GraphHmc => 300,
+        }
+    }
+}
+
+impl FiberPosterior {
+    /// `samples` states of `sampler`'s chain from `w0`, every `thin`-th after `burn_in`
+    /// transitions (default [`FiberSampler::default_burn_in`]); the other settings at their
+    /// defaults.
+    ///
+    /// # Errors
+    /// As the sampler's own method.
+    #[allow(clippy::too_many_arguments)] // The chain's settings, one argument each.
+    pub fn sample_with<T: Scalar, O>(
+        &self,
+        sampler: FiberSampler,
+        w0: &Network<T>,
+        samples: usize,
+        burn_in: Option<usize>,
+        thin: usize,
+        seed: u64,
+        obs: &mut O,
+    ) -> Result<FiberChain<T>>
+    where
+        O: for<'a> Observer<Progress<'a, T>>,
+    {
+        let burn_in = burn_in.unwrap_or(sampler.default_burn_in());
+        match sampler {
+            FiberSampler::RandomWalk => {
+                let opts = FiberMcmcOptions {
+                    samples,
+                    burn_in,
+                    thin,
+                    ..Default::default()
+                };
+                self.sample(w0, &opts, seed, obs)
+            }
+            FiberSampler::Hmc => {
+                let opts = HmcOptions {
+                    samples,
+                    burn_in,
+                    thin,
+                    ..Default::default()
+                };
+                self.sample_hmc(w0, &opts, seed, obs)
+            }
+            FiberSampler::GraphHmc => {
+                let opts = GraphHmcOptions {
+                    samples,
+                    burn_in,
+                    thin,
+                    ..Default::default()
+                };
+                self.sample_graph_hmc(w0, &opts, seed, obs)
+            }
+        }
+    }
+}
