@@ -118,7 +118,8 @@ impl BaseMeasure {
 pub struct FiberMcmcOptions {
     /// Retained samples $S\ge1$. Default 1000.
     pub samples: usize,
-    /// Steps discarded first (the step size adapts during them). Default 1000.
+    /// Steps discarded first (the step size adapts during them). Default
+    /// [`FiberSampler::default_burn_in`] of [`FiberSampler::RandomWalk`].
     pub burn_in: usize,
     /// Keep every `thin`-th state after burn-in ($\ge1$). Default 1.
     pub thin: usize,
@@ -144,7 +145,7 @@ impl Default for FiberMcmcOptions {
     fn default() -> Self {
         Self {
             samples: 1000,
-            burn_in: 1000,
+            burn_in: FiberSampler::RandomWalk.default_burn_in(),
             thin: 1,
             step: None,
             target_acceptance: 0.3,

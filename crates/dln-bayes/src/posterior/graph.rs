@@ -72,7 +72,7 @@
 //! restarts. Before that the mass is the identity and the length $\tfrac\pi2(\beta\kappa)^{-1/2}$.
 //! Everything is frozen after burn-in, so the retained chain is a time-homogeneous exact chain.
 
-use super::{ChainRecorder, FiberChain, FiberDiagnostics, FiberPosterior};
+use super::{ChainRecorder, FiberChain, FiberDiagnostics, FiberPosterior, FiberSampler};
 use crate::error::{BayesError, Result};
 use crate::posterior::BaseMeasure;
 use crate::prior::{c_f, gaussian_coords, real_dimension};
@@ -89,7 +89,8 @@ use rand::{Rng, SeedableRng};
 pub struct GraphHmcOptions {
     /// Retained samples $S\ge1$. Default 1000.
     pub samples: usize,
-    /// Trajectories discarded first (step and mass adapt during them). Default 300.
+    /// Trajectories discarded first (step and mass adapt during them). Default
+    /// [`FiberSampler::default_burn_in`] of [`FiberSampler::GraphHmc`].
     pub burn_in: usize,
     /// Keep every `thin`-th state after burn-in ($\ge1$). Default 1.
     pub thin: usize,
@@ -112,7 +113,7 @@ impl Default for GraphHmcOptions {
     fn default() -> Self {
         Self {
             samples: 1000,
-            burn_in: 300,
+            burn_in: FiberSampler::GraphHmc.default_burn_in(),
             thin: 1,
             step: None,
             trajectory_length: None,

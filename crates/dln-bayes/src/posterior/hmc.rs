@@ -37,8 +37,8 @@
 //! energy error does not vanish as $h\to0$, so step adaptation cannot control it.)
 
 use super::{
-    ChainRecorder, FiberChain, FiberDiagnostics, FiberPosterior, Outcome, Point, Run, flip,
-    negate_col, negate_row, not_a_manifold,
+    ChainRecorder, FiberChain, FiberDiagnostics, FiberPosterior, FiberSampler, Outcome, Point, Run,
+    flip, negate_col, negate_row, not_a_manifold,
 };
 use crate::error::{BayesError, Result, positive};
 use crate::posterior::{BaseMeasure, log_j_gradient, norm_sq};
@@ -55,7 +55,8 @@ use rand::{Rng, SeedableRng};
 pub struct HmcOptions {
     /// Retained samples $S\ge1$. Default 1000.
     pub samples: usize,
-    /// Proposals discarded first (the step size adapts during them). Default 500.
+    /// Proposals discarded first (the step size adapts during them). Default
+    /// [`FiberSampler::default_burn_in`] of [`FiberSampler::Hmc`].
     pub burn_in: usize,
     /// Keep every `thin`-th state after burn-in ($\ge1$). Default 1.
     pub thin: usize,
@@ -88,7 +89,7 @@ impl Default for HmcOptions {
     fn default() -> Self {
         Self {
             samples: 1000,
-            burn_in: 500,
+            burn_in: FiberSampler::Hmc.default_burn_in(),
             thin: 1,
             step: None,
             trajectory_length: None,
