@@ -24,10 +24,10 @@ use crate::error::{BayesError, Result, positive};
 use crate::prior::{GaussianPrior, c_f, gaussian_coords};
 use dln_algebra::Network;
 use dln_flows::loss::Loss;
-use dln_flows::training::network_gradient;
+use dln_flows::training::{GradientWorkspace, network_gradient_into};
 use dln_flows::{FlowStats, Observer, Progress, Termination};
 use dln_linalg::Scalar;
-use faer::Mat;
+use faer::{Mat, unzip, zip};
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 use std::ops::ControlFlow;
@@ -89,13 +89,14 @@ impl OrnsteinUhlenbeck {
     }
 }
 
-/// $W \leftarrow aW + \mathrm{sd}\,\xi$ coordinatewise.
+/// $W \leftarrow aW + \mathrm{sd}\,\xi$ coordinatewise, column by column (the order of the draws
+/// is part of the seeded output).
 fn ou_update<T: Scalar, R: Rng + ?Sized>(w: &mut [Mat<T>], a: f64, sd: f64, rng: &mut R) {
     for m in w.iter_mut() {
         for j in 0..m.ncols() {
-            for i in 0..m.nrows() {
+            for x in m.col_mut(j).iter_mut() {
                 let xi: T = gaussian_coords(rng, sd);
-                m[(i, j)] = m[(i, j)].scale(a) + xi;
+                *x = x.scale(a) + xi;
             }
         }
     }
@@ -155,11 +156,12 @@ pub struct NoisyRun<T: Scalar> {
     pub termination: Termination,
 }
 
-/// One path's state and generator.
+/// One path's state, generator and gradient buffers.
 struct Path<T: Scalar> {
     w: Vec<Mat<T>>,
     rng: rand::rngs::StdRng,
     defect: f64,
+    ws: GradientWorkspace<T>,
 }
 
 /// A per-path seed, decorrelated from neighbouring paths (SplitMix64 finaliser).
@@ -200,24 +202,29 @@ impl<L> NoisyTraining<L> {
         L: Loss<T>,
     {
         self.ou.step(w, 0.5 * h, rng);
-        let (e, _) = self.gradient_step(w, h);
+        let mut widths = vec![w[0].ncols()];
+        widths.extend(w.iter().map(|m| m.nrows()));
+        let (e, _) = self.gradient_step(w, h, &mut GradientWorkspace::new(&widths));
         self.ou.step(w, 0.5 * h, rng);
         e
     }
 
-    /// Euler step on $E\circ\varphi$; returns $E(X)$ and $\|\nabla_{\mathbf W}(E\circ\varphi)\|^2$.
-    fn gradient_step<T: Scalar>(&self, w: &mut [Mat<T>], h: f64) -> (f64, f64)
+    /// Euler step on $E\circ\varphi$ with the gradient in `ws` (no allocation); returns $E(X)$ and
+    /// $\|\nabla_{\mathbf W}(E\circ\varphi)\|^2$.
+    fn gradient_step<T: Scalar>(
+        &self,
+        w: &mut [Mat<T>],
+        h: f64,
+        ws: &mut GradientWorkspace<T>,
+    ) -> (f64, f64)
     where
         L: Loss<T>,
     {
-        let (e, g) = network_gradient(w, &self.loss, 0.0);
-        let gsq = dln_algebra::tuple_norm_sq(&g);
-        for (wk, gk) in w.iter_mut().zip(&g) {
-            for j in 0..wk.ncols() {
-                for i in 0..wk.nrows() {
-                    wk[(i, j)] -= gk[(i, j)].scale(h);
-                }
-            }
+        let e = network_gradient_into(w, &self.loss, 0.0, ws);
+        let g = ws.gradient();
+        let gsq = dln_algebra::tuple_norm_sq(g);
+        for (wk, gk) in w.iter_mut().zip(g) {
+            zip!(wk.as_mut(), gk.as_ref()).for_each(|unzip!(w, g)| *w -= g.scale(h));
         }
         (e, gsq)
     }
@@ -279,6 +286,7 @@ impl<L> NoisyTraining<L> {
                 w: w0.layers().to_vec(),
                 rng: rand::rngs::StdRng::seed_from_u64(path_seed(seed, i)),
                 defect: 0.0,
+                ws: GradientWorkspace::new(&w0.widths()),
             })
             .collect();
         let mut run = NoisyRun {
@@ -333,7 +341,7 @@ impl<L> NoisyTraining<L> {
                         self.ou.step(&mut p.w, 0.5 * h, &mut p.rng);
                     }
                     for s in s0..s1 {
-                        let (_, gsq) = self.gradient_step(&mut p.w, h);
+                        let (_, gsq) = self.gradient_step(&mut p.w, h, &mut p.ws);
                         p.defect += h * h * gsq;
                         let tail = if s + 1 == n { 0.5 * h } else { h };
                         self.ou.step(&mut p.w, tail, &mut p.rng);
