@@ -1,11 +1,18 @@
 //! The fiber posterior: d = 1, N = 2 against 1-D quadrature on the hyperbola $w_2w_1 = x$ for both
 //! base measures (and a swapped measure failing the same comparison), real and complex; constraint
 //! residuals, products preserved, errors where the fiber is not a manifold; the same for the
-//! constrained HMC sampler, and the gradient of $\log J_\varphi$ against finite differences.
+//! constrained HMC sampler and the graph-chart HMC, and the gradient of $\log J_\varphi$ against
+//! finite differences.
+//!
+//! The scaffolding the three samplers share (chain against quadrature with the swapped measure
+//! failing, both branches visited, products preserved, seeded runs reproducible) is written once
+//! over [`Kernel`]; each sampler's test supplies its settings, seeds and tolerances.
 
 use dln_algebra::{Network, NormalOperator};
 use dln_bayes::posterior::{batch_means, log_jacobian, log_jacobian_gradient};
-use dln_bayes::{BaseMeasure, FiberMcmcOptions, FiberPosterior, GraphHmcOptions, HmcOptions};
+use dln_bayes::{
+    BaseMeasure, FiberChain, FiberMcmcOptions, FiberPosterior, GraphHmcOptions, HmcOptions,
+};
 use dln_linalg::{Scalar, c64, random};
 use faer::Mat;
 
@@ -54,104 +61,436 @@ fn scalar_net<T: Scalar>(w1: T, w2: T) -> Network<T> {
     ])
 }
 
-const SAMPLES: usize = 30_000;
-
-fn run<T: Scalar>(w0: &Network<T>, measure: BaseMeasure, seed: u64) -> dln_bayes::FiberChain<T> {
-    let post = FiberPosterior::new(2.0, 0.5, measure).unwrap();
-    // The real swap has the smaller effect (0.21 posterior standard deviations): more samples.
-    let opts = FiberMcmcOptions {
-        samples: if T::IS_COMPLEX {
-            2 * SAMPLES / 3
-        } else {
-            SAMPLES
-        },
-        burn_in: 2000,
-        ..Default::default()
-    };
-    post.sample(w0, &opts, seed, &mut ()).unwrap()
+/// One of the three samplers with the settings a test runs it with.
+#[derive(Debug, Clone, Copy)]
+enum Kernel {
+    /// Constrained random-walk Metropolis (`FiberPosterior::sample`).
+    Rwm(FiberMcmcOptions),
+    /// Constrained HMC (`FiberPosterior::sample_hmc`).
+    Hmc(HmcOptions),
+    /// Euclidean HMC in the graph chart (`FiberPosterior::sample_graph_hmc`).
+    Graph(GraphHmcOptions),
 }
 
-/// Runs the chain for `measure` and returns its z-scores against the quadrature of both measures
-/// (`[hausdorff, conditional]`).
-fn z_scores<T: Scalar>(w0: &Network<T>, x_abs: f64, measure: BaseMeasure) -> [f64; 2] {
-    let chain = run(w0, measure, 11);
+impl Kernel {
+    fn rwm(samples: usize, burn_in: usize) -> Self {
+        Self::Rwm(FiberMcmcOptions {
+            samples,
+            burn_in,
+            ..Default::default()
+        })
+    }
+
+    fn hmc(samples: usize, burn_in: usize) -> Self {
+        Self::Hmc(HmcOptions {
+            samples,
+            burn_in,
+            ..Default::default()
+        })
+    }
+
+    fn graph(samples: usize, burn_in: usize) -> Self {
+        Self::Graph(GraphHmcOptions {
+            samples,
+            burn_in,
+            ..Default::default()
+        })
+    }
+
+    /// The name in assertion messages.
+    fn name(self) -> &'static str {
+        match self {
+            Self::Rwm(_) => "rwm",
+            Self::Hmc(_) => "HMC",
+            Self::Graph(_) => "graph-HMC",
+        }
+    }
+
+    /// The same kernel keeping every `thin`-th state.
+    fn thin(mut self, thin: usize) -> Self {
+        match &mut self {
+            Self::Rwm(o) => o.thin = thin,
+            Self::Hmc(o) => o.thin = thin,
+            Self::Graph(o) => o.thin = thin,
+        }
+        self
+    }
+
+    /// The same kernel without the junction sign flips.
+    fn no_flips(mut self) -> Self {
+        match &mut self {
+            Self::Rwm(o) => o.flip_probability = 0.0,
+            Self::Hmc(o) => o.flip_probability = 0.0,
+            Self::Graph(o) => o.flip_probability = 0.0,
+        }
+        self
+    }
+
+    fn sample<T: Scalar>(
+        self,
+        post: &FiberPosterior,
+        w0: &Network<T>,
+        seed: u64,
+    ) -> dln_bayes::Result<FiberChain<T>> {
+        match self {
+            Self::Rwm(o) => post.sample(w0, &o, seed, &mut ()),
+            Self::Hmc(o) => post.sample_hmc(w0, &o, seed, &mut ()),
+            Self::Graph(o) => post.sample_graph_hmc(w0, &o, seed, &mut ()),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// d = 1, N = 2 against quadrature, the swapped measure failing.
+
+/// A chain-against-quadrature test: the kernel, its seed, the measures it samples, and the
+/// diagnostics its chain must show.
+struct Quadrature {
+    kernel: Kernel,
+    seed: u64,
+    measures: &'static [BaseMeasure],
+    max_residual: f64,
+    min_acceptance: f64,
+    min_ess: f64,
+}
+
+const BOTH: &[BaseMeasure] = &[BaseMeasure::Hausdorff, BaseMeasure::Conditional];
+
+/// z-scores of the chain for `measure` (posterior β = 2, κ = 0.5) against the quadrature of both
+/// measures, `[hausdorff, conditional]`.
+fn z_scores<T: Scalar>(
+    case: &Quadrature,
+    w0: &Network<T>,
+    x_abs: f64,
+    measure: BaseMeasure,
+) -> [f64; 2] {
+    let post = FiberPosterior::new(2.0, 0.5, measure).unwrap();
+    let chain = case.kernel.sample(&post, w0, case.seed).unwrap();
     let d = chain.diagnostics;
-    assert!(d.max_constraint_residual <= 1e-10, "{d:?}");
-    assert!(d.acceptance_rate > 0.1, "{d:?}");
-    assert!(d.ess > 200.0, "{d:?}");
+    assert!(d.max_constraint_residual <= case.max_residual, "{d:?}");
+    assert!(d.acceptance_rate > case.min_acceptance, "{d:?}");
+    if !matches!(case.kernel, Kernel::Rwm(_)) {
+        assert!(d.leapfrog_steps >= 1, "{d:?}");
+    }
+    assert!(d.ess > case.min_ess, "{d:?}");
     [BaseMeasure::Hausdorff, BaseMeasure::Conditional]
         .map(|m| (d.mean_l2_norm_sq - reference(1.0, x_abs, T::IS_COMPLEX, m)) / d.standard_error)
 }
 
 /// Each chain agrees with the quadrature of its own measure within 5 standard errors and
-/// disagrees with the other measure's (the swapped target fails the same comparison);
-/// `z(measure)` runs the `sampler`'s chain for `measure` and returns its z-scores
-/// `[hausdorff, conditional]`.
-fn own_passes_swapped_fails(sampler: &str, z: impl Fn(BaseMeasure) -> [f64; 2]) {
-    let [zh, zc] = z(BaseMeasure::Hausdorff);
-    assert!(
-        zh.abs() <= 5.0,
-        "{sampler} Hausdorff chain vs Hausdorff quadrature: z = {zh}"
-    );
-    assert!(
-        zc.abs() > 5.0,
-        "{sampler} Hausdorff chain vs conditional quadrature: z = {zc}"
-    );
-    let [zh, zc] = z(BaseMeasure::Conditional);
-    assert!(
-        zc.abs() <= 5.0,
-        "{sampler} conditional chain vs conditional quadrature: z = {zc}"
-    );
-    assert!(
-        zh.abs() > 5.0,
-        "{sampler} conditional chain vs Hausdorff quadrature: z = {zh}"
-    );
+/// disagrees with the other measure's (the swapped target fails the same comparison).
+fn own_passes_swapped_fails<T: Scalar>(case: &Quadrature, w0: &Network<T>) {
+    let sampler = case.kernel.name();
+    for &measure in case.measures {
+        let z = z_scores(case, w0, 0.5, measure);
+        let (own, other) = match measure {
+            BaseMeasure::Hausdorff => (z[0], z[1]),
+            BaseMeasure::Conditional => (z[1], z[0]),
+        };
+        let (m, o) = match measure {
+            BaseMeasure::Hausdorff => ("Hausdorff", "conditional"),
+            BaseMeasure::Conditional => ("conditional", "Hausdorff"),
+        };
+        assert!(
+            own.abs() <= 5.0,
+            "{sampler} {m} chain vs {m} quadrature: z = {own}"
+        );
+        assert!(
+            other.abs() > 5.0,
+            "{sampler} {m} chain vs {o} quadrature: z = {other}"
+        );
+    }
+}
+
+/// The real instance: $w_1 = 1$, $w_2 = 0.5$.
+fn real_start() -> Network<f64> {
+    scalar_net(1.0, 0.5)
+}
+
+/// The complex instance: $x = 0.3-0.4i$, $w_1 = 0.6+0.8i$.
+fn complex_start() -> Network<c64> {
+    let x = c64::new(0.3, -0.4);
+    let w1 = c64::new(0.6, 0.8);
+    scalar_net(w1, x / w1)
+}
+
+const SAMPLES: usize = 30_000;
+
+/// The random walk; the real swap has the smaller effect (0.21 posterior standard deviations), so
+/// the real chain is longer.
+fn rwm_quadrature(samples: usize) -> Quadrature {
+    Quadrature {
+        kernel: Kernel::rwm(samples, 2000),
+        seed: 11,
+        measures: BOTH,
+        max_residual: 1e-10,
+        min_acceptance: 0.1,
+        min_ess: 200.0,
+    }
+}
+
+/// Constrained HMC with a fixed step of 0.15 (about 10 RATTLE steps per trajectory, almost no
+/// failed projections): this tests the kernel's exactness with enough effective samples for the
+/// swapped measure to fail clearly; the adapted step is exercised by the other tests and by
+/// `cargo xtask verify`.
+fn hmc_quadrature() -> Quadrature {
+    Quadrature {
+        kernel: Kernel::Hmc(HmcOptions {
+            samples: 6_000,
+            burn_in: 200,
+            step: Some(0.15),
+            ..Default::default()
+        }),
+        seed: 17,
+        measures: BOTH,
+        max_residual: 1e-10,
+        min_acceptance: 0.3,
+        min_ess: 1000.0,
+    }
+}
+
+/// The graph chart samples the conditional measure only: its chain agrees with the conditional
+/// quadrature and fails against the Hausdorff one.
+fn graph_quadrature() -> Quadrature {
+    Quadrature {
+        kernel: Kernel::graph(20_000, 400),
+        seed: 23,
+        measures: &[BaseMeasure::Conditional],
+        max_residual: 1e-13,
+        min_acceptance: 0.5,
+        min_ess: 2000.0,
+    }
 }
 
 #[test]
 fn scalar_real_posterior_matches_quadrature_and_swap_fails() {
-    let w0 = scalar_net(1.0, 0.5);
-    own_passes_swapped_fails("rwm", |m| z_scores(&w0, 0.5, m));
+    own_passes_swapped_fails(&rwm_quadrature(SAMPLES), &real_start());
 }
 
 #[test]
 fn scalar_complex_posterior_matches_quadrature_and_swap_fails() {
-    let x = c64::new(0.3, -0.4);
-    let w1 = c64::new(0.6, 0.8);
-    let w0 = scalar_net(w1, x / w1);
-    own_passes_swapped_fails("rwm", |m| z_scores(&w0, 0.5, m));
+    own_passes_swapped_fails(&rwm_quadrature(2 * SAMPLES / 3), &complex_start());
 }
 
 #[test]
-fn scalar_real_chain_visits_both_branches() {
-    let post = FiberPosterior::new(2.0, 0.5, BaseMeasure::Hausdorff).unwrap();
-    let opts = FiberMcmcOptions {
-        samples: 4000,
-        burn_in: 500,
-        ..Default::default()
-    };
-    let chain = post
-        .sample(&scalar_net(1.0, 0.5), &opts, 3, &mut ())
-        .unwrap();
+fn hmc_scalar_real_matches_quadrature_and_swap_fails() {
+    own_passes_swapped_fails(&hmc_quadrature(), &real_start());
+}
+
+#[test]
+fn hmc_scalar_complex_matches_quadrature_and_swap_fails() {
+    own_passes_swapped_fails(&hmc_quadrature(), &complex_start());
+}
+
+#[test]
+fn graph_scalar_real_matches_quadrature_and_swap_fails() {
+    own_passes_swapped_fails(&graph_quadrature(), &real_start());
+}
+
+#[test]
+fn graph_scalar_complex_matches_quadrature_and_swap_fails() {
+    own_passes_swapped_fails(&graph_quadrature(), &complex_start());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Both branches of the real hyperbola, and none without the flips.
+
+/// With the sign flips the chain (posterior β = 2, κ = 0.5, seed 3, from $w = (1, 0.5)$) spends
+/// half its time on each branch of $w_2w_1 = 0.5$ (within 0.1); `no_flips` (the same kernel
+/// without flips) never leaves the branch $w_1 > 0$: the continuous moves cannot cross $w_1 = 0$.
+fn visits_both_branches(measure: BaseMeasure, flips: Kernel, no_flips: Kernel) {
+    let post = FiberPosterior::new(2.0, 0.5, measure).unwrap();
+    let chain = flips.sample(&post, &real_start(), 3).unwrap();
     let pos = chain
         .samples
         .iter()
         .filter(|w| w.w(1)[(0, 0)] > 0.0)
         .count() as f64
         / chain.samples.len() as f64;
-    assert!((pos - 0.5).abs() < 0.1, "fraction on w1 > 0: {pos}");
-    // Without flips the continuous moves cannot cross w1 = 0.
-    let opts = FiberMcmcOptions {
-        samples: 2000,
-        burn_in: 200,
-        flip_probability: 0.0,
-        ..Default::default()
-    };
-    let c = post
-        .sample(&scalar_net(1.0, 0.5), &opts, 3, &mut ())
-        .unwrap();
+    assert!(
+        (pos - 0.5).abs() < 0.1,
+        "{}: fraction on w1 > 0: {pos}",
+        flips.name()
+    );
+    let c = no_flips.no_flips().sample(&post, &real_start(), 3).unwrap();
     assert!(c.samples.iter().all(|w| w.w(1)[(0, 0)] > 0.0));
 }
+
+#[test]
+fn scalar_real_chain_visits_both_branches() {
+    visits_both_branches(
+        BaseMeasure::Hausdorff,
+        Kernel::rwm(4000, 500),
+        Kernel::rwm(2000, 200),
+    );
+}
+
+#[test]
+fn hmc_scalar_real_visits_both_branches() {
+    visits_both_branches(
+        BaseMeasure::Hausdorff,
+        Kernel::hmc(4000, 300),
+        Kernel::hmc(1000, 300),
+    );
+}
+
+#[test]
+fn graph_scalar_real_visits_both_branches() {
+    visits_both_branches(
+        BaseMeasure::Conditional,
+        Kernel::graph(4000, 200),
+        Kernel::graph(1000, 200),
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// General widths: products preserved, the chain moves; seeded runs reproduce.
+
+/// A chain from a random network of `widths` (posterior β = κ = 1, the kernel keeping 2-thinned
+/// states): it keeps `samples` states, each with the widths and the product of the start to
+/// `tol`·‖X‖, accepts more than `min_acceptance`, moves, and reports the fiber's dimension.
+fn preserves_products<T: Scalar>(
+    kernel: Kernel,
+    samples: usize,
+    min_acceptance: f64,
+    tol: f64,
+    widths: &[usize],
+    measure: BaseMeasure,
+    seed: u64,
+) {
+    let mut rng = random::rng(seed);
+    let w0: Network<T> = random_net(&mut rng, widths);
+    let x = w0.product();
+    let post = FiberPosterior::new(1.0, 1.0, measure).unwrap();
+    let chain = kernel.thin(2).sample(&post, &w0, seed).unwrap();
+    let d = chain.diagnostics;
+    assert_eq!(chain.samples.len(), samples);
+    assert!(d.acceptance_rate > min_acceptance, "{widths:?}: {d:?}");
+    assert!(d.max_constraint_residual <= tol, "{widths:?}: {d:?}");
+    let xn = x.norm_l2();
+    for s in &chain.samples {
+        assert_eq!(s.widths(), widths);
+        let err = (s.product() - &x).norm_l2();
+        assert!(err <= tol * xn, "product not preserved: {err}");
+    }
+    let moved = (chain.samples.last().unwrap().w(1) - w0.w(1)).norm_l2();
+    assert!(moved > 1e-3, "chain did not move");
+    assert!(d.ess > 0.0 && d.mean_l2_norm_sq > 0.0 && d.mean_moment_norm >= 0.0);
+    let expected_dim = dln_bayes::real_dimension::<T>(widths)
+        - dln_bayes::c_f::<T>() * widths[0] * widths[widths.len() - 1];
+    assert_eq!(d.fiber_dimension, expected_dim);
+}
+
+/// Two seeded runs of `kernel` from a random 2 × 2 × 2 network (posterior β = 1, κ = 2,
+/// conditional, seed 5) give identical samples.
+fn reproducible(kernel: Kernel) {
+    let mut rng = random::rng(9);
+    let w0: Network<f64> = random_net(&mut rng, &[2, 2, 2]);
+    let post = FiberPosterior::new(1.0, 2.0, BaseMeasure::Conditional).unwrap();
+    let a = kernel.sample(&post, &w0, 5).unwrap();
+    let b = kernel.sample(&post, &w0, 5).unwrap();
+    assert_eq!(a.samples.len(), b.samples.len());
+    for (p, q) in a.samples.iter().zip(&b.samples) {
+        for k in 1..=2 {
+            assert!((p.w(k) - q.w(k)).norm_l2() <= 0.0, "{}", kernel.name());
+        }
+    }
+}
+
+#[test]
+fn seeded_runs_are_reproducible() {
+    reproducible(Kernel::rwm(50, 20));
+}
+
+#[test]
+fn hmc_seeded_runs_are_reproducible() {
+    reproducible(Kernel::hmc(30, 20));
+}
+
+#[test]
+fn graph_seeded_runs_are_reproducible() {
+    reproducible(Kernel::graph(30, 60));
+}
+
+#[test]
+fn square_and_rectangular_real_and_complex_preserve_products() {
+    let (k, s, a, tol) = (Kernel::rwm(200, 200), 200, 0.05, 1e-10);
+    preserves_products::<f64>(k, s, a, tol, &[3, 3, 3], BaseMeasure::Hausdorff, 1);
+    preserves_products::<f64>(k, s, a, tol, &[2, 3, 4, 2], BaseMeasure::Conditional, 2);
+    preserves_products::<c64>(k, s, a, tol, &[2, 2, 2, 2], BaseMeasure::Conditional, 3);
+    preserves_products::<c64>(k, s, a, tol, &[3, 4, 2], BaseMeasure::Hausdorff, 4);
+    // A bottleneck (3 -> 2 -> 4): X has rank 2 < 3 and d phi is not onto.
+    let mut rng = random::rng(4);
+    let w: Network<c64> = random_net(&mut rng, &[3, 2, 4]);
+    let post = FiberPosterior::new(1.0, 1.0, BaseMeasure::Hausdorff).unwrap();
+    assert!(
+        post.sample(&w, &FiberMcmcOptions::default(), 0, &mut ())
+            .is_err()
+    );
+}
+
+#[test]
+fn hmc_square_and_rectangular_real_and_complex_preserve_products() {
+    let (k, s, a, tol) = (Kernel::hmc(100, 100), 100, 0.3, 1e-10);
+    preserves_products::<f64>(k, s, a, tol, &[3, 3, 3], BaseMeasure::Hausdorff, 1);
+    preserves_products::<f64>(k, s, a, tol, &[2, 3, 4, 2], BaseMeasure::Conditional, 2);
+    preserves_products::<c64>(k, s, a, tol, &[2, 2, 2, 2], BaseMeasure::Conditional, 3);
+    preserves_products::<c64>(k, s, a, tol, &[3, 4, 2], BaseMeasure::Hausdorff, 4);
+    let mut rng = random::rng(4);
+    let w: Network<c64> = random_net(&mut rng, &[3, 2, 4]);
+    let post = FiberPosterior::new(1.0, 1.0, BaseMeasure::Hausdorff).unwrap();
+    assert!(
+        post.sample_hmc(&w, &HmcOptions::default(), 0, &mut ())
+            .is_err()
+    );
+    let bad = HmcOptions {
+        trajectory_length: Some(0.0),
+        ..Default::default()
+    };
+    assert!(
+        post.sample_hmc(
+            &scalar_net(c64::new(1.0, 0.0), c64::new(1.0, 0.0)),
+            &bad,
+            0,
+            &mut ()
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn graph_real_and_complex_preserve_products_and_reject_other_shapes() {
+    let (k, s, a, tol) = (Kernel::graph(100, 100), 100, 0.3, 1e-12);
+    let cond = BaseMeasure::Conditional;
+    preserves_products::<f64>(k, s, a, tol, &[3, 3, 3], cond, 1);
+    preserves_products::<f64>(k, s, a, tol, &[2, 2, 2, 2, 2], cond, 2);
+    preserves_products::<c64>(k, s, a, tol, &[2, 2, 2, 2], cond, 3);
+    preserves_products::<c64>(k, s, a, tol, &[3, 3, 3], cond, 4);
+    let opts = GraphHmcOptions::default();
+    // The Hausdorff measure is left to the constrained samplers.
+    let haus = FiberPosterior::new(1.0, 1.0, BaseMeasure::Hausdorff).unwrap();
+    let e = haus
+        .sample_graph_hmc(&scalar_net(1.0, 1.0), &opts, 0, &mut ())
+        .unwrap_err();
+    assert!(e.to_string().contains("conditional measure only"), "{e}");
+    let post = FiberPosterior::new(1.0, 1.0, BaseMeasure::Conditional).unwrap();
+    // Rectangular layers.
+    let mut rng = random::rng(5);
+    let w: Network<f64> = random_net(&mut rng, &[2, 3, 2]);
+    let e = post.sample_graph_hmc(&w, &opts, 0, &mut ()).unwrap_err();
+    assert!(e.to_string().contains("square layers"), "{e}");
+    // Square layers, singular X (rank 1).
+    let u: Mat<f64> = random::gaussian(&mut rng, 2, 1);
+    let v: Mat<f64> = random::gaussian(&mut rng, 1, 2);
+    let w = net(vec![&u * &v, random::gaussian(&mut rng, 2, 2)]);
+    let e = post.sample_graph_hmc(&w, &opts, 0, &mut ()).unwrap_err();
+    assert!(e.to_string().contains("invertible"), "{e}");
+    let zero = Kernel::graph(0, GraphHmcOptions::default().burn_in);
+    assert!(zero.sample(&post, &scalar_net(1.0, 1.0), 0).is_err());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors, the normal operator, batch means, the Jacobian.
 
 #[test]
 fn log_jacobian_scalar_closed_form() {
@@ -187,71 +526,6 @@ fn explicit_normal_matrix_matches_operator() {
     explicit_matrix_matches_apply(&wc);
 }
 
-fn check_general<T: Scalar>(widths: &[usize], measure: BaseMeasure, seed: u64) {
-    let mut rng = random::rng(seed);
-    let w0: Network<T> = random_net(&mut rng, widths);
-    let x = w0.product();
-    let post = FiberPosterior::new(1.0, 1.0, measure).unwrap();
-    let opts = FiberMcmcOptions {
-        samples: 200,
-        burn_in: 200,
-        thin: 2,
-        ..Default::default()
-    };
-    let chain = post.sample(&w0, &opts, seed, &mut ()).unwrap();
-    let d = chain.diagnostics;
-    assert_eq!(chain.samples.len(), 200);
-    assert!(d.acceptance_rate > 0.05, "{widths:?}: {d:?}");
-    assert!(d.max_constraint_residual <= 1e-10, "{widths:?}: {d:?}");
-    let xn = x.norm_l2();
-    for s in &chain.samples {
-        assert_eq!(s.widths(), widths);
-        let err = (s.product() - &x).norm_l2();
-        assert!(err <= 1e-10 * xn, "product not preserved: {err}");
-    }
-    let moved = (chain.samples.last().unwrap().w(1) - w0.w(1)).norm_l2();
-    assert!(moved > 1e-3, "chain did not move");
-    assert!(d.ess > 0.0 && d.mean_l2_norm_sq > 0.0 && d.mean_moment_norm >= 0.0);
-    let expected_dim = dln_bayes::real_dimension::<T>(widths)
-        - dln_bayes::c_f::<T>() * widths[0] * widths[widths.len() - 1];
-    assert_eq!(d.fiber_dimension, expected_dim);
-}
-
-#[test]
-fn square_and_rectangular_real_and_complex_preserve_products() {
-    check_general::<f64>(&[3, 3, 3], BaseMeasure::Hausdorff, 1);
-    check_general::<f64>(&[2, 3, 4, 2], BaseMeasure::Conditional, 2);
-    check_general::<c64>(&[2, 2, 2, 2], BaseMeasure::Conditional, 3);
-    check_general::<c64>(&[3, 4, 2], BaseMeasure::Hausdorff, 4);
-    // A bottleneck (3 -> 2 -> 4): X has rank 2 < 3 and d phi is not onto.
-    let mut rng = random::rng(4);
-    let w: Network<c64> = random_net(&mut rng, &[3, 2, 4]);
-    let post = FiberPosterior::new(1.0, 1.0, BaseMeasure::Hausdorff).unwrap();
-    assert!(
-        post.sample(&w, &FiberMcmcOptions::default(), 0, &mut ())
-            .is_err()
-    );
-}
-
-#[test]
-fn seeded_runs_are_reproducible() {
-    let mut rng = random::rng(9);
-    let w0: Network<f64> = random_net(&mut rng, &[2, 2, 2]);
-    let post = FiberPosterior::new(1.0, 2.0, BaseMeasure::Conditional).unwrap();
-    let opts = FiberMcmcOptions {
-        samples: 50,
-        burn_in: 20,
-        ..Default::default()
-    };
-    let a = post.sample(&w0, &opts, 5, &mut ()).unwrap();
-    let b = post.sample(&w0, &opts, 5, &mut ()).unwrap();
-    for (p, q) in a.samples.iter().zip(&b.samples) {
-        for k in 1..=2 {
-            assert!((p.w(k) - q.w(k)).norm_l2() <= 0.0);
-        }
-    }
-}
-
 #[test]
 fn not_a_manifold_and_bad_input_are_errors() {
     let post = FiberPosterior::new(1.0, 1.0, BaseMeasure::Hausdorff).unwrap();
@@ -270,14 +544,8 @@ fn not_a_manifold_and_bad_input_are_errors() {
     assert!(FiberPosterior::new(0.0, 1.0, BaseMeasure::Hausdorff).is_err());
     assert!(FiberPosterior::new(1.0, -1.0, BaseMeasure::Hausdorff).is_err());
     assert!(FiberPosterior::new(f64::NAN, 1.0, BaseMeasure::Hausdorff).is_err());
-    let zero = FiberMcmcOptions {
-        samples: 0,
-        ..Default::default()
-    };
-    assert!(
-        post.sample(&scalar_net(1.0, 1.0), &zero, 0, &mut ())
-            .is_err()
-    );
+    let zero = Kernel::rwm(0, FiberMcmcOptions::default().burn_in);
+    assert!(zero.sample(&post, &scalar_net(1.0, 1.0), 0).is_err());
 }
 
 #[test]
@@ -288,155 +556,6 @@ fn batch_means_of_iid_series_has_ess_near_n() {
     let (mean, ess, se) = batch_means(&y);
     assert!((mean - 0.5).abs() < 5.0 * se);
     assert!(ess > 5_000.0 && ess < 20_000.0, "{ess}");
-}
-
-// ---------------------------------------------------------------------------------------------
-// Constrained HMC (`FiberPosterior::sample_hmc`).
-
-/// A fixed step of 0.15 (about 10 RATTLE steps per trajectory, almost no failed projections):
-/// this tests the kernel's exactness with enough effective samples for the swapped measure to
-/// fail clearly; the adapted step is exercised by the other tests and by `cargo xtask verify`.
-fn run_hmc<T: Scalar>(
-    w0: &Network<T>,
-    measure: BaseMeasure,
-    seed: u64,
-) -> dln_bayes::FiberChain<T> {
-    let post = FiberPosterior::new(2.0, 0.5, measure).unwrap();
-    let opts = HmcOptions {
-        samples: 6_000,
-        burn_in: 200,
-        step: Some(0.15),
-        ..Default::default()
-    };
-    post.sample_hmc(w0, &opts, seed, &mut ()).unwrap()
-}
-
-/// z-scores of the HMC chain for `measure` against both quadratures `[hausdorff, conditional]`.
-fn hmc_z_scores<T: Scalar>(w0: &Network<T>, x_abs: f64, measure: BaseMeasure) -> [f64; 2] {
-    let chain = run_hmc(w0, measure, 17);
-    let d = chain.diagnostics;
-    assert!(d.max_constraint_residual <= 1e-10, "{d:?}");
-    assert!(d.acceptance_rate > 0.3, "{d:?}");
-    assert!(d.leapfrog_steps >= 1, "{d:?}");
-    assert!(d.ess > 1000.0, "{d:?}");
-    [BaseMeasure::Hausdorff, BaseMeasure::Conditional]
-        .map(|m| (d.mean_l2_norm_sq - reference(1.0, x_abs, T::IS_COMPLEX, m)) / d.standard_error)
-}
-
-#[test]
-fn hmc_scalar_real_matches_quadrature_and_swap_fails() {
-    let w0 = scalar_net(1.0, 0.5);
-    own_passes_swapped_fails("HMC", |m| hmc_z_scores(&w0, 0.5, m));
-}
-
-#[test]
-fn hmc_scalar_complex_matches_quadrature_and_swap_fails() {
-    let x = c64::new(0.3, -0.4);
-    let w1 = c64::new(0.6, 0.8);
-    let w0 = scalar_net(w1, x / w1);
-    own_passes_swapped_fails("HMC", |m| hmc_z_scores(&w0, 0.5, m));
-}
-
-#[test]
-fn hmc_scalar_real_visits_both_branches() {
-    let post = FiberPosterior::new(2.0, 0.5, BaseMeasure::Hausdorff).unwrap();
-    let opts = HmcOptions {
-        samples: 4000,
-        burn_in: 300,
-        ..Default::default()
-    };
-    let chain = post
-        .sample_hmc(&scalar_net(1.0, 0.5), &opts, 3, &mut ())
-        .unwrap();
-    let pos = chain
-        .samples
-        .iter()
-        .filter(|w| w.w(1)[(0, 0)] > 0.0)
-        .count() as f64
-        / chain.samples.len() as f64;
-    assert!((pos - 0.5).abs() < 0.1, "fraction on w1 > 0: {pos}");
-    let opts = HmcOptions {
-        flip_probability: 0.0,
-        samples: 1000,
-        ..opts
-    };
-    let c = post
-        .sample_hmc(&scalar_net(1.0, 0.5), &opts, 3, &mut ())
-        .unwrap();
-    assert!(c.samples.iter().all(|w| w.w(1)[(0, 0)] > 0.0));
-}
-
-fn hmc_general<T: Scalar>(widths: &[usize], measure: BaseMeasure, seed: u64) {
-    let mut rng = random::rng(seed);
-    let w0: Network<T> = random_net(&mut rng, widths);
-    let x = w0.product();
-    let post = FiberPosterior::new(1.0, 1.0, measure).unwrap();
-    let opts = HmcOptions {
-        samples: 100,
-        burn_in: 100,
-        thin: 2,
-        ..Default::default()
-    };
-    let chain = post.sample_hmc(&w0, &opts, seed, &mut ()).unwrap();
-    let d = chain.diagnostics;
-    assert_eq!(chain.samples.len(), 100);
-    assert!(d.acceptance_rate > 0.3, "{widths:?}: {d:?}");
-    assert!(d.max_constraint_residual <= 1e-10, "{widths:?}: {d:?}");
-    let xn = x.norm_l2();
-    for s in &chain.samples {
-        assert_eq!(s.widths(), widths);
-        let err = (s.product() - &x).norm_l2();
-        assert!(err <= 1e-10 * xn, "product not preserved: {err}");
-    }
-    let moved = (chain.samples.last().unwrap().w(1) - w0.w(1)).norm_l2();
-    assert!(moved > 1e-3, "chain did not move");
-}
-
-#[test]
-fn hmc_square_and_rectangular_real_and_complex_preserve_products() {
-    hmc_general::<f64>(&[3, 3, 3], BaseMeasure::Hausdorff, 1);
-    hmc_general::<f64>(&[2, 3, 4, 2], BaseMeasure::Conditional, 2);
-    hmc_general::<c64>(&[2, 2, 2, 2], BaseMeasure::Conditional, 3);
-    hmc_general::<c64>(&[3, 4, 2], BaseMeasure::Hausdorff, 4);
-    let mut rng = random::rng(4);
-    let w: Network<c64> = random_net(&mut rng, &[3, 2, 4]);
-    let post = FiberPosterior::new(1.0, 1.0, BaseMeasure::Hausdorff).unwrap();
-    assert!(
-        post.sample_hmc(&w, &HmcOptions::default(), 0, &mut ())
-            .is_err()
-    );
-    let bad = HmcOptions {
-        trajectory_length: Some(0.0),
-        ..Default::default()
-    };
-    assert!(
-        post.sample_hmc(
-            &scalar_net(c64::new(1.0, 0.0), c64::new(1.0, 0.0)),
-            &bad,
-            0,
-            &mut ()
-        )
-        .is_err()
-    );
-}
-
-#[test]
-fn hmc_seeded_runs_are_reproducible() {
-    let mut rng = random::rng(9);
-    let w0: Network<f64> = random_net(&mut rng, &[2, 2, 2]);
-    let post = FiberPosterior::new(1.0, 2.0, BaseMeasure::Conditional).unwrap();
-    let opts = HmcOptions {
-        samples: 30,
-        burn_in: 20,
-        ..Default::default()
-    };
-    let a = post.sample_hmc(&w0, &opts, 5, &mut ()).unwrap();
-    let b = post.sample_hmc(&w0, &opts, 5, &mut ()).unwrap();
-    for (p, q) in a.samples.iter().zip(&b.samples) {
-        for k in 1..=2 {
-            assert!((p.w(k) - q.w(k)).norm_l2() <= 0.0);
-        }
-    }
 }
 
 /// $\nabla\log J_\varphi$ against central differences of [`log_jacobian`] in every real coordinate.
@@ -488,87 +607,7 @@ fn log_jacobian_gradient_matches_finite_differences() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Graph-chart HMC for square invertible X (`FiberPosterior::sample_graph_hmc`).
-
-fn run_graph<T: Scalar>(
-    w0: &Network<T>,
-    measure: BaseMeasure,
-    seed: u64,
-) -> dln_bayes::FiberChain<T> {
-    let post = FiberPosterior::new(2.0, 0.5, measure).unwrap();
-    let opts = GraphHmcOptions {
-        samples: 20_000,
-        burn_in: 400,
-        ..Default::default()
-    };
-    post.sample_graph_hmc(w0, &opts, seed, &mut ()).unwrap()
-}
-
-/// z-scores of the graph-HMC chain for `measure` against both quadratures.
-fn graph_z_scores<T: Scalar>(w0: &Network<T>, x_abs: f64, measure: BaseMeasure) -> [f64; 2] {
-    let chain = run_graph(w0, measure, 23);
-    let d = chain.diagnostics;
-    assert!(d.max_constraint_residual <= 1e-13, "{d:?}");
-    assert!(d.acceptance_rate > 0.5, "{d:?}");
-    assert!(d.ess > 2000.0, "{d:?}");
-    [BaseMeasure::Hausdorff, BaseMeasure::Conditional]
-        .map(|m| (d.mean_l2_norm_sq - reference(1.0, x_abs, T::IS_COMPLEX, m)) / d.standard_error)
-}
-
-/// The graph chart samples the conditional measure only: its chain agrees with the conditional
-/// quadrature and fails against the Hausdorff one (the swapped target).
-fn graph_own_passes_swapped_fails<T: Scalar>(w0: &Network<T>) {
-    let [zh, zc] = graph_z_scores(w0, 0.5, BaseMeasure::Conditional);
-    assert!(
-        zc.abs() <= 5.0,
-        "graph-HMC vs conditional quadrature: z = {zc}"
-    );
-    assert!(
-        zh.abs() > 5.0,
-        "graph-HMC vs Hausdorff quadrature: z = {zh}"
-    );
-}
-
-#[test]
-fn graph_scalar_real_matches_quadrature_and_swap_fails() {
-    graph_own_passes_swapped_fails(&scalar_net(1.0, 0.5));
-}
-
-#[test]
-fn graph_scalar_complex_matches_quadrature_and_swap_fails() {
-    let x = c64::new(0.3, -0.4);
-    let w1 = c64::new(0.6, 0.8);
-    graph_own_passes_swapped_fails(&scalar_net(w1, x / w1));
-}
-
-#[test]
-fn graph_scalar_real_visits_both_branches() {
-    let post = FiberPosterior::new(2.0, 0.5, BaseMeasure::Conditional).unwrap();
-    let opts = GraphHmcOptions {
-        samples: 4000,
-        burn_in: 200,
-        ..Default::default()
-    };
-    let chain = post
-        .sample_graph_hmc(&scalar_net(1.0, 0.5), &opts, 3, &mut ())
-        .unwrap();
-    let pos = chain
-        .samples
-        .iter()
-        .filter(|w| w.w(1)[(0, 0)] > 0.0)
-        .count() as f64
-        / chain.samples.len() as f64;
-    assert!((pos - 0.5).abs() < 0.1, "fraction on w1 > 0: {pos}");
-    let opts = GraphHmcOptions {
-        flip_probability: 0.0,
-        samples: 1000,
-        ..opts
-    };
-    let c = post
-        .sample_graph_hmc(&scalar_net(1.0, 0.5), &opts, 3, &mut ())
-        .unwrap();
-    assert!(c.samples.iter().all(|w| w.w(1)[(0, 0)] > 0.0));
-}
+// Graph chart against constrained HMC at d = 3, N = 3.
 
 /// Mean and batch-means standard error of the moment norm over a chain's samples.
 fn moment_mean_se<T: Scalar>(chain: &dln_bayes::FiberChain<T>) -> (f64, f64) {
@@ -627,90 +666,8 @@ fn graph_agrees_with_constrained_hmc_d3_n3() {
     }
 }
 
-fn graph_general<T: Scalar>(widths: &[usize], seed: u64) {
-    let mut rng = random::rng(seed);
-    let w0: Network<T> = random_net(&mut rng, widths);
-    let x = w0.product();
-    let post = FiberPosterior::new(1.0, 1.0, BaseMeasure::Conditional).unwrap();
-    let opts = GraphHmcOptions {
-        samples: 100,
-        burn_in: 100,
-        thin: 2,
-        ..Default::default()
-    };
-    let chain = post.sample_graph_hmc(&w0, &opts, seed, &mut ()).unwrap();
-    let d = chain.diagnostics;
-    assert_eq!(chain.samples.len(), 100);
-    assert!(d.acceptance_rate > 0.3, "{widths:?}: {d:?}");
-    assert!(d.max_constraint_residual <= 1e-12, "{widths:?}: {d:?}");
-    let xn = x.norm_l2();
-    for s in &chain.samples {
-        assert_eq!(s.widths(), widths);
-        let err = (s.product() - &x).norm_l2();
-        assert!(err <= 1e-12 * xn, "product not preserved: {err}");
-    }
-    let moved = (chain.samples.last().unwrap().w(1) - w0.w(1)).norm_l2();
-    assert!(moved > 1e-3, "chain did not move");
-    let expected_dim = dln_bayes::real_dimension::<T>(widths)
-        - dln_bayes::c_f::<T>() * widths[0] * widths[widths.len() - 1];
-    assert_eq!(d.fiber_dimension, expected_dim);
-}
-
-#[test]
-fn graph_real_and_complex_preserve_products_and_reject_other_shapes() {
-    graph_general::<f64>(&[3, 3, 3], 1);
-    graph_general::<f64>(&[2, 2, 2, 2, 2], 2);
-    graph_general::<c64>(&[2, 2, 2, 2], 3);
-    graph_general::<c64>(&[3, 3, 3], 4);
-    let opts = GraphHmcOptions::default();
-    // The Hausdorff measure is left to the constrained samplers.
-    let haus = FiberPosterior::new(1.0, 1.0, BaseMeasure::Hausdorff).unwrap();
-    let e = haus
-        .sample_graph_hmc(&scalar_net(1.0, 1.0), &opts, 0, &mut ())
-        .unwrap_err();
-    assert!(e.to_string().contains("conditional measure only"), "{e}");
-    let post = FiberPosterior::new(1.0, 1.0, BaseMeasure::Conditional).unwrap();
-    // Rectangular layers.
-    let mut rng = random::rng(5);
-    let w: Network<f64> = random_net(&mut rng, &[2, 3, 2]);
-    let e = post.sample_graph_hmc(&w, &opts, 0, &mut ()).unwrap_err();
-    assert!(e.to_string().contains("square layers"), "{e}");
-    // Square layers, singular X (rank 1).
-    let u: Mat<f64> = random::gaussian(&mut rng, 2, 1);
-    let v: Mat<f64> = random::gaussian(&mut rng, 1, 2);
-    let w = net(vec![&u * &v, random::gaussian(&mut rng, 2, 2)]);
-    let e = post.sample_graph_hmc(&w, &opts, 0, &mut ()).unwrap_err();
-    assert!(e.to_string().contains("invertible"), "{e}");
-    let bad = GraphHmcOptions {
-        samples: 0,
-        ..Default::default()
-    };
-    assert!(
-        post.sample_graph_hmc(&scalar_net(1.0, 1.0), &bad, 0, &mut ())
-            .is_err()
-    );
-}
-
-#[test]
-fn graph_seeded_runs_are_reproducible() {
-    let mut rng = random::rng(9);
-    let w0: Network<f64> = random_net(&mut rng, &[2, 2, 2]);
-    {
-        let post = FiberPosterior::new(1.0, 2.0, BaseMeasure::Conditional).unwrap();
-        let opts = GraphHmcOptions {
-            samples: 30,
-            burn_in: 60,
-            ..Default::default()
-        };
-        let a = post.sample_graph_hmc(&w0, &opts, 5, &mut ()).unwrap();
-        let b = post.sample_graph_hmc(&w0, &opts, 5, &mut ()).unwrap();
-        for (p, q) in a.samples.iter().zip(&b.samples) {
-            for k in 1..=2 {
-                assert!((p.w(k) - q.w(k)).norm_l2() <= 0.0);
-            }
-        }
-    }
-}
+// ---------------------------------------------------------------------------------------------
+// Measurements (opt-in).
 
 /// Measurement, not a test (opt-in: `cargo test -p dln-bayes --test posterior -- --ignored
 /// --nocapture fiber_speed`): effective samples of ‖W‖² per second at d = 16, N = 4, βκ = 1 from a
@@ -952,40 +909,12 @@ fn burn_in_bias_verify_instances() {
                 let w0 = scalar_net(w1, x / w1);
                 let post = FiberPosterior::new(beta, kappa, measure).unwrap();
                 let chain_seed = rng.random::<u64>();
-                let d = match sampler {
-                    "rwm" => post.sample(
-                        &w0,
-                        &FiberMcmcOptions {
-                            samples: 8000,
-                            burn_in,
-                            ..Default::default()
-                        },
-                        chain_seed,
-                        &mut (),
-                    ),
-                    "hmc" => post.sample_hmc(
-                        &w0,
-                        &HmcOptions {
-                            samples: 3000,
-                            burn_in,
-                            ..Default::default()
-                        },
-                        chain_seed,
-                        &mut (),
-                    ),
-                    _ => post.sample_graph_hmc(
-                        &w0,
-                        &GraphHmcOptions {
-                            samples: 8000,
-                            burn_in,
-                            ..Default::default()
-                        },
-                        chain_seed,
-                        &mut (),
-                    ),
-                }
-                .unwrap()
-                .diagnostics;
+                let kernel = match sampler {
+                    "rwm" => Kernel::rwm(8000, burn_in),
+                    "hmc" => Kernel::hmc(3000, burn_in),
+                    _ => Kernel::graph(8000, burn_in),
+                };
+                let d = kernel.sample(&post, &w0, chain_seed).unwrap().diagnostics;
                 let want = reference(beta * kappa, x_abs, T::IS_COMPLEX, measure);
                 out.push((
                     format!(
@@ -1071,39 +1000,12 @@ fn burn_in_geweke_d16_n4() {
         let (burn_in, samples): (usize, usize) = (f[2].parse().unwrap(), f[3].parse().unwrap());
         let post = FiberPosterior::new(1.0, 1.0, measure).unwrap();
         let t = std::time::Instant::now();
-        let chain = match f[0] {
-            "rwm" => post.sample(
-                &w0,
-                &FiberMcmcOptions {
-                    samples,
-                    burn_in,
-                    ..Default::default()
-                },
-                2,
-                &mut (),
-            ),
-            "hmc" => post.sample_hmc(
-                &w0,
-                &HmcOptions {
-                    samples,
-                    burn_in,
-                    ..Default::default()
-                },
-                2,
-                &mut (),
-            ),
-            _ => post.sample_graph_hmc(
-                &w0,
-                &GraphHmcOptions {
-                    samples,
-                    burn_in,
-                    ..Default::default()
-                },
-                2,
-                &mut (),
-            ),
-        }
-        .unwrap();
+        let kernel = match f[0] {
+            "rwm" => Kernel::rwm(samples, burn_in),
+            "hmc" => Kernel::hmc(samples, burn_in),
+            _ => Kernel::graph(samples, burn_in),
+        };
+        let chain = kernel.sample(&post, &w0, 2).unwrap();
         let y: Vec<f64> = chain.samples.iter().map(|w| w.l2_norm_sq()).collect();
         let n = y.len();
         let (m1, _, s1) = batch_means(&y[..n / 10]);
