@@ -168,87 +168,75 @@ fn moment_law_without_ito_term_fails() {
     assert!(r.worst_ratio > 2.0, "by a wide margin: {r:?}");
 }
 
-/// The fiber-posterior check compares each chain with the quadrature of the *other* base measure
-/// (Hausdorff vs conditional): the same machinery must fail.
+/// Samplers of the fiber-quadrature machinery, as const parameters of [`fiber_quadrature_case`]
+/// (a check's `run` is a plain `fn`, so the sampler and the target are type-level).
+const RWM: usize = 0;
+const HMC: usize = 1;
+const GRAPH: usize = 2;
+
+/// The machinery of the `bayes-fiber-*-quadrature` checks for sampler `S` (an index into
+/// `[Rwm, Hmc, Graph]`), real and complex, each chain compared with its own measure's quadrature
+/// or, with `SWAPPED`, with the other measure's.
+fn fiber_quadrature_both_fields<const S: usize, const SWAPPED: bool>(
+    cx: &mut crate::checks::Ctx,
+) -> crate::checks::CheckResult {
+    use crate::checks::bayes_fiber::{Sampler, Target, fiber_quadrature_with};
+    let sampler = [Sampler::Rwm, Sampler::Hmc, Sampler::Graph][S];
+    let target = if SWAPPED {
+        Target::Swapped
+    } else {
+        Target::Same
+    };
+    fiber_quadrature_with::<f64>(cx, target, sampler)?;
+    fiber_quadrature_with::<dln_linalg::c64>(cx, target, sampler)
+}
+
+/// Runs [`fiber_quadrature_both_fields`] at seed 1 (the default, not thorough, sample counts):
+/// with `SWAPPED` the check must fail, and clearly (worst ratio above 2); without, it must pass.
+fn fiber_quadrature_case<const S: usize, const SWAPPED: bool>(id: &'static str) {
+    let check = Check::new(
+        id,
+        "(4.5), chain against quadrature",
+        "E‖W‖² of each measure's chain = the quadrature of the compared measure",
+        fiber_quadrature_both_fields::<S, SWAPPED>,
+    );
+    let r = run_check(&check, 1, false);
+    if SWAPPED {
+        assert!(
+            r.error.is_none() && !r.passed,
+            "{id}: the swapped base measure must fail: {r:?}"
+        );
+        assert!(r.worst_ratio > 2.0, "{id}: and clearly: {r:?}");
+    } else {
+        assert!(r.error.is_none() && r.passed, "{id}: {r:?}");
+    }
+}
+
+/// The random-walk fiber check compares each chain with the quadrature of the *other* base
+/// measure (Hausdorff vs conditional): the same machinery must fail.
 #[test]
 fn fiber_posterior_swapped_measure_fails() {
-    use crate::checks::bayes_fiber::{Target, fiber_quadrature};
-    let swapped = Check::new(
-        "bayes-fiber-swapped",
-        "(4.5) with the other base measure",
-        "E‖W‖² of each measure's chain = the other measure's quadrature",
-        |cx| {
-            fiber_quadrature::<f64>(cx, Target::Swapped)?;
-            fiber_quadrature::<dln_linalg::c64>(cx, Target::Swapped)
-        },
-    );
-    let bad = run_check(&swapped, 1, false);
-    assert!(
-        bad.error.is_none() && !bad.passed,
-        "the swapped base measure must fail: {bad:?}"
-    );
-    assert!(bad.worst_ratio > 2.0, "and clearly: {bad:?}");
+    fiber_quadrature_case::<RWM, true>("bayes-fiber-swapped");
 }
 
 /// The HMC fiber check fails when each chain is compared with the other measure's quadrature.
 #[test]
 fn fiber_hmc_swapped_measure_fails() {
-    use crate::checks::bayes_fiber::{Sampler, Target, fiber_quadrature_with};
-    let swapped = Check::new(
-        "bayes-fiber-hmc-swapped",
-        "(4.5) with the other base measure",
-        "E‖W‖² of each measure's HMC chain = the other measure's quadrature",
-        |cx| {
-            fiber_quadrature_with::<f64>(cx, Target::Swapped, Sampler::Hmc)?;
-            fiber_quadrature_with::<dln_linalg::c64>(cx, Target::Swapped, Sampler::Hmc)
-        },
-    );
-    let bad = run_check(&swapped, 1, false);
-    assert!(
-        bad.error.is_none() && !bad.passed,
-        "the swapped base measure must fail: {bad:?}"
-    );
-    assert!(bad.worst_ratio > 2.0, "and clearly: {bad:?}");
+    fiber_quadrature_case::<HMC, true>("bayes-fiber-hmc-swapped");
 }
 
 /// The graph-chart HMC check passes against its own (conditional) quadrature (it is also in
 /// `cargo xtask verify`; this runs it in the test suite, 8000 samples per case, a few seconds).
 #[test]
 fn fiber_graph_hmc_own_measure_passes() {
-    use crate::checks::bayes_fiber::{Sampler, Target, fiber_quadrature_with};
-    let same = Check::new(
-        "bayes-fiber-graph-hmc-same",
-        "conditional chain against the conditional quadrature",
-        "E‖W‖² of the graph-HMC chain = the conditional quadrature",
-        |cx| {
-            fiber_quadrature_with::<f64>(cx, Target::Same, Sampler::Graph)?;
-            fiber_quadrature_with::<dln_linalg::c64>(cx, Target::Same, Sampler::Graph)
-        },
-    );
-    let r = run_check(&same, 1, false);
-    assert!(r.error.is_none() && r.passed, "{r:?}");
+    fiber_quadrature_case::<GRAPH, false>("bayes-fiber-graph-hmc-same");
 }
 
 /// The graph-chart HMC check fails when its (conditional) chain is compared with the Hausdorff
 /// quadrature.
 #[test]
 fn fiber_graph_hmc_swapped_measure_fails() {
-    use crate::checks::bayes_fiber::{Sampler, Target, fiber_quadrature_with};
-    let swapped = Check::new(
-        "bayes-fiber-graph-hmc-swapped",
-        "conditional chain against the Hausdorff quadrature",
-        "E‖W‖² of the graph-HMC chain = the Hausdorff quadrature",
-        |cx| {
-            fiber_quadrature_with::<f64>(cx, Target::Swapped, Sampler::Graph)?;
-            fiber_quadrature_with::<dln_linalg::c64>(cx, Target::Swapped, Sampler::Graph)
-        },
-    );
-    let bad = run_check(&swapped, 1, false);
-    assert!(
-        bad.error.is_none() && !bad.passed,
-        "the swapped base measure must fail: {bad:?}"
-    );
-    assert!(bad.worst_ratio > 2.0, "and clearly: {bad:?}");
+    fiber_quadrature_case::<GRAPH, true>("bayes-fiber-graph-hmc-swapped");
 }
 
 /// Every check names at least one API item, and every named item resolves to a public item of the
