@@ -251,6 +251,46 @@ fn fiber_graph_hmc_swapped_measure_fails() {
     assert!(bad.worst_ratio > 2.0, "and clearly: {bad:?}");
 }
 
+/// The block-Gibbs check passes against its own (conditional) 2-D quadrature at N = 3 (it is also
+/// in `cargo xtask verify`).
+#[test]
+fn fiber_block_gibbs_own_measure_passes() {
+    use crate::checks::bayes_fiber::{Target, block_gibbs_quadrature};
+    let same = Check::new(
+        "bayes-fiber-block-gibbs-same",
+        "conditional chain against the conditional quadrature",
+        "E‖W‖² of the block-Gibbs chain = the conditional 2-D quadrature",
+        |cx| {
+            block_gibbs_quadrature::<f64>(cx, Target::Same)?;
+            block_gibbs_quadrature::<dln_linalg::c64>(cx, Target::Same)
+        },
+    );
+    let r = run_check(&same, 1, false);
+    assert!(r.error.is_none() && r.passed, "{r:?}");
+}
+
+/// The block-Gibbs check fails when its (conditional) chain is compared with the Hausdorff 2-D
+/// quadrature.
+#[test]
+fn fiber_block_gibbs_swapped_measure_fails() {
+    use crate::checks::bayes_fiber::{Target, block_gibbs_quadrature};
+    let swapped = Check::new(
+        "bayes-fiber-block-gibbs-swapped",
+        "conditional chain against the Hausdorff quadrature",
+        "E‖W‖² of the block-Gibbs chain = the Hausdorff 2-D quadrature",
+        |cx| {
+            block_gibbs_quadrature::<f64>(cx, Target::Swapped)?;
+            block_gibbs_quadrature::<dln_linalg::c64>(cx, Target::Swapped)
+        },
+    );
+    let bad = run_check(&swapped, 1, false);
+    assert!(
+        bad.error.is_none() && !bad.passed,
+        "the swapped base measure must fail: {bad:?}"
+    );
+    assert!(bad.worst_ratio > 2.0, "and clearly: {bad:?}");
+}
+
 /// Every check names at least one API item, and every named item resolves to a public item of the
 /// workspace (a renamed or removed item fails here, not silently in the guide).
 #[test]
