@@ -409,7 +409,7 @@ fn fiber_speed_d16_n4_block_gibbs() {
             d.standard_error
         );
     };
-    for tpb in [1usize, 3] {
+    for tpb in [1usize, 2, 3] {
         let t = Instant::now();
         let c = post
             .sample_block_gibbs(

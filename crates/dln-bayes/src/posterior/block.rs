@@ -453,6 +453,45 @@ mod tests {
         }
     }
 
+    /// The force is the derivative of $U$ along $V\to Ve^{tH}$, $W\to e^{-tH}W$ (central
+    /// differences through `drift`), and the drift keeps $VW$.
+    fn force_and_drift<T: Scalar>(d: usize, seed: u64) {
+        let mut rng = random::rng(seed);
+        let pair = Pair::<T> {
+            v: random::gaussian(&mut rng, d, d),
+            w: random::gaussian(&mut rng, d, d),
+        };
+        let a = 0.7;
+        let mut srng = StdRng::seed_from_u64(seed);
+        let hdir: Mat<T> = hermitian_gaussian(&mut srng, d);
+        let f = pair.force(a);
+        let along: f64 = (0..d)
+            .flat_map(|j| (0..d).map(move |i| (i, j)))
+            .map(|ij| (f[ij].conj() * hdir[ij]).re())
+            .sum();
+        let u = |t: f64| 0.5 * a * pair.drift(&hdir, t).unwrap().norm_sq();
+        let eps = 1e-5;
+        let fd = (u(eps) - u(-eps)) / (2.0 * eps);
+        assert!(
+            (fd - along).abs() <= 1e-6 * along.abs().max(1.0),
+            "{fd} vs {along}"
+        );
+        let moved = pair.drift(&hdir, 0.3).unwrap();
+        let vw = &pair.v * &pair.w;
+        let err = (&moved.v * &moved.w - &vw).norm_l2() / vw.norm_l2();
+        assert!(err < 1e-13, "{err}");
+        // The momentum is Hermitian.
+        assert!((&hdir - hdir.adjoint()).norm_l2() <= 0.0);
+    }
+
+    #[test]
+    fn force_is_the_group_derivative_and_drift_keeps_the_product() {
+        force_and_drift::<f64>(1, 1);
+        force_and_drift::<f64>(4, 2);
+        force_and_drift::<c64>(3, 3);
+        force_and_drift::<c64>(5, 4);
+    }
+
     #[test]
     fn block_product_is_the_pair_product() {
         block_products::<f64>(2, 3, 1);
