@@ -485,9 +485,11 @@ def sample_fiber(
     (RATTLE with Newton projection back to the fiber and the reverse check); ``"rwm"``: constrained
     random-walk Metropolis (tangent Gaussian moves, Newton projection, reverse-projection check);
     ``"graph-hmc"``: Euclidean HMC in the graph chart ``W1 = (WN...W2)^-1 X`` (conditional measure,
-    square layers and invertible X only; anything else raises ``ValueError``).
+    square layers and invertible X only; anything else raises ``ValueError``); ``"block-gibbs"``: blocked
+    Gibbs over adjacent layer pairs, HMC in each pair's two-layer chart ``W_k = W_{k+1}^-1 P_k`` (same
+    restrictions as graph-hmc; ``burn_in`` counts sweeps).
     All use junction sign flips between the branches of a real fiber; the step adapts during the
-    ``burn_in`` steps (default 300 for hmc and graph-hmc, 1000 for rwm, as the program), then every ``thin``-th
+    ``burn_in`` steps (default 1000 for rwm, 300 for the others, as the program), then every ``thin``-th
     state (default 1) is kept. The same ``seed`` gives the same samples as the program.
 
     Returns ``(ws, info)``: ``Wk`` of shape ``samples x d_k x d_{k-1}`` (the program's ``.npz``
@@ -505,7 +507,7 @@ def sample_fiber(
     if not isinstance(measure, str):
         raise ValueError(f"measure: expected \"hausdorff\" or \"conditional\", got {measure!r}")
     if sampler is not None and not isinstance(sampler, str):
-        raise ValueError(f"sampler: expected \"hmc\", \"rwm\" or \"graph-hmc\", got {sampler!r}")
+        raise ValueError(f"sampler: expected \"hmc\", \"rwm\", \"graph-hmc\" or \"block-gibbs\", got {sampler!r}")
     return _dln.sample_fiber(
         _layers(ws),
         _float(beta, "beta"),

@@ -566,21 +566,22 @@ def test_sample_fiber_equals_program(tmp_path, dtype, measure, sampler):
         assert rep[key] == v, key
 
 
+@pytest.mark.parametrize("sampler", ["graph-hmc", "block-gibbs"])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_sample_fiber_graph_hmc_equals_program(tmp_path, dtype):
+def test_sample_fiber_graph_hmc_equals_program(tmp_path, dtype, sampler):
     program()
     ws = random_net([3, 3, 3], dtype, seed=29)
     init, out = tmp_path / "W.npz", tmp_path / "out.npz"
     np.savez(init, W1=ws[0], W2=ws[1])
     rep = run_program(
         "sample", "fiber", init, "--beta", "2", "--kappa", "0.5", "--samples", "15", "--measure", "conditional",
-        "--seed", "6", "--burn-in", "40", "--thin", "3", "--sampler", "graph-hmc", "--out", out,
+        "--seed", "6", "--burn-in", "40", "--thin", "3", "--sampler", sampler, "--out", out,
     )
-    mine, info = dln.sample_fiber(ws, 2.0, 0.5, 15, measure="conditional", seed=6, burn_in=40, thin=3, sampler="graph-hmc")
+    mine, info = dln.sample_fiber(ws, 2.0, 0.5, 15, measure="conditional", seed=6, burn_in=40, thin=3, sampler=sampler)
     z = np.load(out)
     for k, w in enumerate(mine):
         np.testing.assert_array_equal(w, z[f"W{k + 1}"])
-    assert info["sampler"] == "graph-hmc"
+    assert info["sampler"] == sampler
     assert set(info) == set(rep) - {"file", "out"}
     for key, v in info.items():
         assert rep[key] == v, key
@@ -589,9 +590,9 @@ def test_sample_fiber_graph_hmc_equals_program(tmp_path, dtype):
         assert np.linalg.norm(mine[1][s] @ mine[0][s] - x) <= 1e-12 * np.linalg.norm(x)
     # Rectangular layers and the Hausdorff measure are refused with one clear message.
     with pytest.raises(ValueError, match="square layers"):
-        dln.sample_fiber(random_net([2, 3, 2], dtype, seed=1), 1.0, 1.0, 5, measure="conditional", sampler="graph-hmc")
+        dln.sample_fiber(random_net([2, 3, 2], dtype, seed=1), 1.0, 1.0, 5, measure="conditional", sampler=sampler)
     with pytest.raises(ValueError, match="conditional measure only"):
-        dln.sample_fiber(ws, 1.0, 1.0, 5, measure="hausdorff", sampler="graph-hmc")
+        dln.sample_fiber(ws, 1.0, 1.0, 5, measure="hausdorff", sampler=sampler)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

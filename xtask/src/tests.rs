@@ -173,20 +173,28 @@ fn moment_law_without_ito_term_fails() {
 const RWM: usize = 0;
 const HMC: usize = 1;
 const GRAPH: usize = 2;
+const BLOCK_GIBBS: usize = 3;
 
 /// The machinery of the `bayes-fiber-*-quadrature` checks for sampler `S` (an index into
-/// `[Rwm, Hmc, Graph]`), real and complex, each chain compared with its own measure's quadrature
-/// or, with `SWAPPED`, with the other measure's.
+/// `[Rwm, Hmc, Graph]`, or [`BLOCK_GIBBS`] for the block-Gibbs check's d = 1, N = 3 machinery),
+/// real and complex, each chain compared with its own measure's quadrature or, with `SWAPPED`,
+/// with the other measure's.
 fn fiber_quadrature_both_fields<const S: usize, const SWAPPED: bool>(
     cx: &mut crate::checks::Ctx,
 ) -> crate::checks::CheckResult {
-    use crate::checks::bayes_fiber::{Sampler, Target, fiber_quadrature_with};
-    let sampler = [Sampler::Rwm, Sampler::Hmc, Sampler::Graph][S];
+    use crate::checks::bayes_fiber::{
+        Sampler, Target, block_gibbs_quadrature, fiber_quadrature_with,
+    };
     let target = if SWAPPED {
         Target::Swapped
     } else {
         Target::Same
     };
+    if S == BLOCK_GIBBS {
+        block_gibbs_quadrature::<f64>(cx, target)?;
+        return block_gibbs_quadrature::<dln_linalg::c64>(cx, target);
+    }
+    let sampler = [Sampler::Rwm, Sampler::Hmc, Sampler::Graph][S];
     fiber_quadrature_with::<f64>(cx, target, sampler)?;
     fiber_quadrature_with::<dln_linalg::c64>(cx, target, sampler)
 }
@@ -237,6 +245,20 @@ fn fiber_graph_hmc_own_measure_passes() {
 #[test]
 fn fiber_graph_hmc_swapped_measure_fails() {
     fiber_quadrature_case::<GRAPH, true>("bayes-fiber-graph-hmc-swapped");
+}
+
+/// The block-Gibbs check passes against its own (conditional) 2-D quadrature at N = 3 (it is also
+/// in `cargo xtask verify`).
+#[test]
+fn fiber_block_gibbs_own_measure_passes() {
+    fiber_quadrature_case::<BLOCK_GIBBS, false>("bayes-fiber-block-gibbs-same");
+}
+
+/// The block-Gibbs check fails when its (conditional) chain is compared with the Hausdorff 2-D
+/// quadrature.
+#[test]
+fn fiber_block_gibbs_swapped_measure_fails() {
+    fiber_quadrature_case::<BLOCK_GIBBS, true>("bayes-fiber-block-gibbs-swapped");
 }
 
 /// Every check names at least one API item, and every named item resolves to a public item of the

@@ -81,6 +81,7 @@ use faer::{Mat, MatRef, Par, Side};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+pub mod block;
 mod choice;
 pub mod graph;
 pub mod hmc;
@@ -88,6 +89,7 @@ mod record;
 
 pub use choice::FiberSampler;
 
+pub use block::BlockGibbsOptions;
 pub use graph::GraphHmcOptions;
 pub use hmc::HmcOptions;
 use record::ChainRecorder;

@@ -95,6 +95,9 @@ fn sample_fiber_real_complex_square_rectangular() {
     // The graph chart: conditional measure, square layers, invertible X.
     fiber_case::<f64>(dir.path(), &[3, 3, 3], "conditional", 5, "graph-hmc");
     fiber_case::<c64>(dir.path(), &[2, 2, 2, 2], "conditional", 6, "graph-hmc");
+    // Blocked Gibbs over layer pairs: the same restrictions.
+    fiber_case::<f64>(dir.path(), &[3, 3, 3, 3], "conditional", 7, "block-gibbs");
+    fiber_case::<c64>(dir.path(), &[2, 2, 2], "conditional", 8, "block-gibbs");
 }
 
 /// $\mathbb E\|\mathbf W\|^2$ of the conditional law on $w_2w_1 = x$ (real, $d = 1$, $N = 2$): density
@@ -124,7 +127,7 @@ fn sample_fiber_scalar_conditional_matches_quadrature() {
             Mat::from_fn(1, 1, |_, _| 0.5),
         ],
     );
-    for sampler in ["hmc", "rwm", "graph-hmc"] {
+    for sampler in ["hmc", "rwm", "graph-hmc", "block-gibbs"] {
         let out = dir.path().join(format!("o-{sampler}.npz"));
         scalar_conditional_case(&w, &out, sampler);
     }
@@ -218,22 +221,9 @@ fn sample_fiber_bad_input() {
         &["neck.npz", "not onto"],
     );
     assert!(!out.exists());
-    // graph-hmc: rectangular layers, a singular X, the Hausdorff measure.
-    let graph = |w: &Path, measure: &'static str| {
-        let mut a: Vec<String> = fiber_args(w.to_str().unwrap(), os, "10", measure)
-            .into_iter()
-            .map(String::from)
-            .collect();
-        a.extend(["--sampler".into(), "graph-hmc".into()]);
-        a
-    };
+    // graph-hmc and block-gibbs: rectangular layers, a singular X, the Hausdorff measure.
     let rect = dir.path().join("rect.npz");
     write_weights::<f64>(&rect, &random_layers(3, &[2, 3, 2], None));
-    let a = graph(&rect, "conditional");
-    run_fail(
-        &a.iter().map(String::as_str).collect::<Vec<_>>(),
-        &["rect.npz", "square layers"],
-    );
     let sing = dir.path().join("sing.npz");
     write_weights::<f64>(
         &sing,
@@ -242,16 +232,31 @@ fn sample_fiber_bad_input() {
             Mat::from_fn(2, 2, |i, j| if i == j { 1.0 } else { 0.5 }),
         ],
     );
-    let a = graph(&sing, "conditional");
-    run_fail(
-        &a.iter().map(String::as_str).collect::<Vec<_>>(),
-        &["sing.npz", "invertible"],
-    );
-    let a = graph(&w, "hausdorff");
-    run_fail(
-        &a.iter().map(String::as_str).collect::<Vec<_>>(),
-        &["w.npz", "conditional measure only"],
-    );
+    for sampler in ["graph-hmc", "block-gibbs"] {
+        let chart = |w: &Path, measure: &'static str| {
+            let mut a: Vec<String> = fiber_args(w.to_str().unwrap(), os, "10", measure)
+                .into_iter()
+                .map(String::from)
+                .collect();
+            a.extend(["--sampler".into(), sampler.into()]);
+            a
+        };
+        let a = chart(&rect, "conditional");
+        run_fail(
+            &a.iter().map(String::as_str).collect::<Vec<_>>(),
+            &["rect.npz", "square layers"],
+        );
+        let a = chart(&sing, "conditional");
+        run_fail(
+            &a.iter().map(String::as_str).collect::<Vec<_>>(),
+            &["sing.npz", "invertible"],
+        );
+        let a = chart(&w, "hausdorff");
+        run_fail(
+            &a.iter().map(String::as_str).collect::<Vec<_>>(),
+            &["w.npz", "conditional measure only"],
+        );
+    }
     assert!(!out.exists());
     assert_eq!(listing(dir.path()).len(), 6, "{:?}", listing(dir.path()));
 }

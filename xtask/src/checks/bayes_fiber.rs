@@ -12,10 +12,21 @@
 //! (`bayes-fiber-hmc-quadrature`, Lelièvre–Rousset–Stoltz 2019); for the conditional measure also
 //! Euclidean HMC in the graph chart $w_1 = x/w_2$ (`bayes-fiber-graph-hmc-quadrature`, density
 //! $e^{-\beta\kappa(|w_2|^2+|x|^2/|w_2|^2)/2}|w_2|^{-c_F}$ in $w_2$).
+//!
+//! Blocked Gibbs over adjacent layer pairs (`bayes-fiber-block-gibbs-quadrature`) is checked at
+//! $N = 3$, where its two blocks alternate, against 2-D quadrature on $w_3w_2w_1 = x$ in
+//! $t_i = \log|w_i|$, $i = 2, 3$ (chart $w_1 = x/(w_2w_3)$, $r_i = e^{t_i}$,
+//! $q = r_2^2+r_3^2+|x|^2/(r_2r_3)^2$, $|\nabla w_1|^2 = |x|^2/(r_2^4r_3^2)+|x|^2/(r_2^2r_3^4)$): the
+//! conditional density is $g$ in both fields (prior times $|w_2w_3|^{-c_F}$, times the
+//! $(r_2r_3)^{c_F}$ of polar coordinates), the Hausdorff one $g\sqrt{1+|\nabla w_1|^2}\,r_2r_3$
+//! over $\mathbb R$ and $g(1+|\nabla w_1|^2)r_2^2r_3^2$ over $\mathbb C$ (the latter only to show
+//! that the comparison fails for the other measure).
 
 use super::{Check, CheckResult, Ctx};
 use dln_algebra::Network;
-use dln_bayes::{BaseMeasure, FiberMcmcOptions, FiberPosterior, GraphHmcOptions, HmcOptions};
+use dln_bayes::{
+    BaseMeasure, BlockGibbsOptions, FiberMcmcOptions, FiberPosterior, GraphHmcOptions, HmcOptions,
+};
 use dln_linalg::{Scalar, c64};
 use faer::Mat;
 use rand::Rng;
@@ -64,6 +75,20 @@ pub(super) fn checks() -> Vec<Check> {
         .api(&[
             "dln_bayes::posterior::FiberPosterior::sample_graph_hmc",
             "dln_bayes::posterior::GraphHmcOptions",
+            "dln_bayes::posterior::BaseMeasure",
+        ]),
+        Check::new(
+            "bayes-fiber-block-gibbs-quadrature",
+            "§4.3; coarea formula; change of variables X = L·W_{k+1}W_k·R",
+            "d=1, N=3: blocked Gibbs over adjacent layer pairs (block law e^{−βκ(|v|²+|p_k/v|²)/2}/|v|^{c_F}, p_k = w_{k+1}w_k) for the conditional fiber posterior = 2-D quadrature on w₃w₂w₁ = x, within 5 batch-means SE",
+            |cx| {
+                block_gibbs_quadrature::<f64>(cx, Target::Same)?;
+                block_gibbs_quadrature::<c64>(cx, Target::Same)
+            },
+        )
+        .api(&[
+            "dln_bayes::posterior::FiberPosterior::sample_block_gibbs",
+            "dln_bayes::posterior::BlockGibbsOptions",
             "dln_bayes::posterior::BaseMeasure",
         ]),
     ]
@@ -211,6 +236,91 @@ pub(crate) fn fiber_quadrature_with<T: Scalar>(
                 1e-10,
             );
         }
+    }
+    Ok(())
+}
+
+/// $\mathbb E\|\mathbf W\|^2$ on $w_3w_2w_1 = x$ by the 2-D trapezoid rule (module docs).
+pub(crate) fn quadrature3(a: f64, x_abs: f64, complex: bool, measure: BaseMeasure) -> f64 {
+    let (lo, hi, n) = (-10.0_f64, 5.0_f64, 1501);
+    let h = (hi - lo) / (n - 1) as f64;
+    let x2 = x_abs * x_abs;
+    let (mut num, mut den) = (0.0, 0.0);
+    for i in 0..n {
+        let r2 = (lo + h * i as f64).exp();
+        let wi = if i == 0 || i == n - 1 { 0.5 } else { 1.0 };
+        for j in 0..n {
+            let r3 = (lo + h * j as f64).exp();
+            let wj = if j == 0 || j == n - 1 { 0.5 } else { 1.0 };
+            let p2 = (r2 * r3).powi(2);
+            let q = r2 * r2 + r3 * r3 + x2 / p2;
+            let g = (-0.5 * a * q).exp();
+            let grad2 = x2 / (p2 * r2 * r2) + x2 / (p2 * r3 * r3);
+            let dens = match (measure, complex) {
+                (BaseMeasure::Conditional, _) => g,
+                (BaseMeasure::Hausdorff, false) => g * (1.0 + grad2).sqrt() * r2 * r3,
+                (BaseMeasure::Hausdorff, true) => g * (1.0 + grad2) * p2,
+            };
+            num += wi * wj * dens * q;
+            den += wi * wj * dens;
+        }
+    }
+    num / den
+}
+
+/// The block-Gibbs chain (conditional measure) at $d = 1$, $N = 3$ against the 2-D quadrature of
+/// the conditional measure (`Target::Same`) or of the Hausdorff one (`Target::Swapped`).
+pub(crate) fn block_gibbs_quadrature<T: Scalar>(cx: &mut Ctx, target: Target) -> CheckResult {
+    let samples = if cx.thorough() { 40_000 } else { 8_000 };
+    for (x_abs, beta, kappa) in [(0.5, 2.0, 0.5), (1.0, 1.0, 2.0), (0.3, 0.5, 1.0)] {
+        let phase = cx.rng().random::<f64>() * std::f64::consts::TAU;
+        let x = if T::IS_COMPLEX {
+            T::from_parts(x_abs * phase.cos(), x_abs * phase.sin())
+        } else {
+            T::from_f64(x_abs * phase.cos().signum())
+        };
+        // A random point of the fiber: random signs and sizes of w_1, w_2; w_3 = x/(w_2 w_1).
+        let mut w = [T::from_f64(1.0); 2];
+        for wk in &mut w {
+            let s: f64 = 0.5 + cx.rng().random::<f64>();
+            *wk = T::from_f64(if cx.rng().random::<bool>() { s } else { -s });
+        }
+        let w3 = x / (w[1] * w[0]);
+        let w0 = Network::new(
+            [w[0], w[1], w3]
+                .iter()
+                .map(|&v| Mat::from_fn(1, 1, |_, _| v))
+                .collect(),
+        )?;
+        let post = FiberPosterior::new(beta, kappa, BaseMeasure::Conditional)?;
+        let seed = cx.rng().random::<u64>();
+        let opts = BlockGibbsOptions {
+            samples,
+            burn_in: 2000,
+            ..Default::default()
+        };
+        let d = post.sample_block_gibbs(&w0, &opts, seed, &mut ())?.diagnostics;
+        let against = match target {
+            Target::Same => BaseMeasure::Conditional,
+            Target::Swapped => BaseMeasure::Hausdorff,
+        };
+        let want = quadrature3(beta * kappa, x_abs, T::IS_COMPLEX, against);
+        let name = format!(
+            "block Gibbs {} N=3 |x|={x_abs} βκ={} conditional vs {} quadrature",
+            super::field::<T>(),
+            beta * kappa,
+            against.name()
+        );
+        cx.record(
+            format!("{name}: |mean−E|/SE"),
+            (d.mean_l2_norm_sq - want).abs() / d.standard_error,
+            5.0,
+        );
+        cx.record(
+            format!("{name}: constraint residual"),
+            d.max_constraint_residual,
+            1e-10,
+        );
     }
     Ok(())
 }

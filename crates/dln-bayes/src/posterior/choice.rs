@@ -2,6 +2,7 @@
 //! per base measure and the burn-in per sampler, chosen by the d = 16, N = 4 measurement of
 //! docs/performance.md (cost per effective sample counted in factorizations).
 
+use super::BlockGibbsOptions;
 use super::{
     BaseMeasure, FiberChain, FiberMcmcOptions, FiberPosterior, GraphHmcOptions, HmcOptions,
 };
@@ -10,7 +11,7 @@ use dln_algebra::Network;
 use dln_flows::{Observer, Progress};
 use dln_linalg::Scalar;
 
-/// One of the three fiber samplers.
+/// One of the fiber samplers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FiberSampler {
     /// Constrained HMC ([`FiberPosterior::sample_hmc`]).
@@ -20,6 +21,9 @@ pub enum FiberSampler {
     /// Euclidean HMC in the graph chart ([`FiberPosterior::sample_graph_hmc`]; conditional
     /// measure, square layers, invertible $X$).
     GraphHmc,
+    /// Blocked Gibbs over adjacent layer pairs, HMC in each pair's two-layer chart
+    /// ([`FiberPosterior::sample_block_gibbs`]; conditional measure, square layers, invertible $X$).
+    BlockGibbs,
 }
 
 impl FiberSampler {
@@ -33,12 +37,13 @@ impl FiberSampler {
         }
     }
 
-    /// `"hmc"`, `"rwm"` or `"graph-hmc"`, the names of the program and the Python package.
+    /// `"hmc"`, `"rwm"`, `"graph-hmc"` or `"block-gibbs"`, the names of the program and the Python package.
     pub fn name(self) -> &'static str {
         match self {
             Self::Hmc => "hmc",
             Self::RandomWalk => "rwm",
             Self::GraphHmc => "graph-hmc",
+            Self::BlockGibbs => "block-gibbs",
         }
     }
 
@@ -47,12 +52,19 @@ impl FiberSampler {
     /// # Errors
     /// [`BayesError::Unsupported`] for any other name.
     pub fn from_name(name: &str) -> Result<Self> {
-        [Self::Hmc, Self::RandomWalk, Self::GraphHmc]
-            .into_iter()
-            .find(|s| s.name() == name)
-            .ok_or_else(|| BayesError::Unsupported {
-                what: format!("sampler: expected \"hmc\", \"rwm\" or \"graph-hmc\", got {name:?}"),
-            })
+        [
+            Self::Hmc,
+            Self::RandomWalk,
+            Self::GraphHmc,
+            Self::BlockGibbs,
+        ]
+        .into_iter()
+        .find(|s| s.name() == name)
+        .ok_or_else(|| BayesError::Unsupported {
+            what: format!(
+                "sampler: expected \"hmc\", \"rwm\", \"graph-hmc\" or \"block-gibbs\", got {name:?}"
+            ),
+        })
     }
 
     /// Default burn-in: 1000 random-walk steps, 300 trajectories for either HMC. The one source of
@@ -70,6 +82,7 @@ impl FiberSampler {
         match self {
             Self::RandomWalk => 1000,
             Self::Hmc | Self::GraphHmc => 300,
+            Self::BlockGibbs => 300, // sweeps
         }
     }
 }
@@ -123,6 +136,15 @@ impl FiberPosterior {
                     ..Default::default()
                 };
                 self.sample_graph_hmc(w0, &opts, seed, obs)
+            }
+            FiberSampler::BlockGibbs => {
+                let opts = BlockGibbsOptions {
+                    samples,
+                    burn_in,
+                    thin,
+                    ..Default::default()
+                };
+                self.sample_block_gibbs(w0, &opts, seed, obs)
             }
         }
     }

@@ -228,13 +228,13 @@ fn kinetic<T: Scalar>(p: &[Mat<T>], inv_mass: &[Mat<f64>]) -> f64 {
 }
 
 /// Checks that `w0` has square layers of one width and an invertible product.
-fn check_square_invertible<T: Scalar>(w0: &Network<T>) -> Result<()> {
+pub(super) fn check_square_invertible<T: Scalar>(w0: &Network<T>, sampler: &str) -> Result<()> {
     let widths = w0.widths();
     let d = widths[0];
     if widths.iter().any(|&w| w != d) {
         return Err(BayesError::Unsupported {
             what: format!(
-                "the graph-HMC fiber sampler needs square layers of one width (got widths {widths:?}); \
+                "the {sampler} fiber sampler needs square layers of one width (got widths {widths:?}); \
                  use the constrained samplers (hmc, rwm)"
             ),
         });
@@ -247,10 +247,10 @@ fn check_square_invertible<T: Scalar>(w0: &Network<T>) -> Result<()> {
         .fold((f64::INFINITY, 0.0_f64), |(a, b), &p| (a.min(p), b.max(p)));
     if !(lo > 0.0 && hi.is_finite()) || lo <= 1e2 * d as f64 * f64::EPSILON * hi {
         return Err(BayesError::Unsupported {
-            what:
-                "the graph-HMC fiber sampler needs an invertible X = W_N...W_1 (X is singular to \
-                   working precision); use the constrained samplers (hmc, rwm)"
-                    .into(),
+            what: format!(
+                "the {sampler} fiber sampler needs an invertible X = W_N...W_1 (X is singular to \
+                 working precision); use the constrained samplers (hmc, rwm)"
+            ),
         });
     }
     Ok(())
@@ -289,7 +289,7 @@ impl FiberPosterior {
             });
         }
         let (x, x_norm, _) = super::start(w0, 1e-12)?;
-        check_square_invertible(w0)?;
+        check_square_invertible(w0, "graph-HMC")?;
         let depth = w0.depth();
         let d = w0.width(0);
         let widths = w0.widths();

@@ -14,12 +14,13 @@
 //!   path-mean moments from the moment law
 //!   $\mathbb E[G_k(T)] = e^{-2\kappa T}G_k(0) + c_F(d_{k-1}-d_{k+1})\frac{1-e^{-2\kappa T}}{\beta\kappa}I$.
 //! - `dln sample fiber W.npz --beta B --kappa K --samples S [--measure hausdorff|conditional]
-//!   [--sampler hmc|rwm|graph-hmc] [--seed s] [--burn-in B] [--thin T] --out OUT.npz [--json]`: the posterior
+//!   [--sampler hmc|rwm|graph-hmc|block-gibbs] [--seed s] [--burn-in B] [--thin T] --out OUT.npz [--json]`: the posterior
 //!   $\propto e^{-\beta\kappa\|\mathbf W\|^2/2}$ on the fiber of $X = \varphi(\mathbf W)$ against its
 //!   Hausdorff measure or as the conditional law of the prior ([`dln::bayes::posterior`]), by
 //!   constrained HMC (default for the Hausdorff measure), constrained random-walk Metropolis
 //!   (default for the conditional measure), or (conditional measure, square
-//!   layers, invertible X) Euclidean HMC in the graph chart $W_1 = (W_N\cdots W_2)^{-1}X$; the report gives the acceptance rate, the effective sample size of $\|\mathbf W\|^2$, the largest
+//!   layers, invertible X) Euclidean HMC in the graph chart $W_1 = (W_N\cdots W_2)^{-1}X$ or blocked Gibbs over
+//!   adjacent layer pairs (HMC in each pair's chart); the report gives the acceptance rate, the effective sample size of $\|\mathbf W\|^2$, the largest
 //!   $\|\varphi(\mathbf W)-X\|/\|X\|$, and the means of $\|\mathbf W\|^2$ and $\|\mathbf G\|$.
 
 use super::flow::Bar;
@@ -85,13 +86,14 @@ pub struct FiberArgs {
     pub seed: u64,
     /// Sampler: constrained Hamiltonian Monte Carlo (RATTLE with the reverse check), the
     /// constrained random-walk Metropolis chain, or Euclidean HMC in the graph chart
-    /// W1 = (WN⋯W2)⁻¹X (conditional measure, square layers and invertible X only).
+    /// W1 = (WN⋯W2)⁻¹X, or blocked Gibbs over adjacent layer pairs (HMC in each pair's
+    /// two-layer chart; these two: conditional measure, square layers and invertible X only).
     /// [default: hmc for --measure hausdorff, rwm for conditional: the faster per effective
     /// sample at d = 16, N = 4 in docs/performance.md]
     #[arg(long, value_enum)]
     pub sampler: Option<SamplerArg>,
-    /// Steps (rwm) or trajectories (hmc, graph-hmc) discarded first; the step size adapts during
-    /// them [default: 1000 for rwm, 300 for hmc and graph-hmc].
+    /// Steps (rwm), trajectories (hmc, graph-hmc) or sweeps (block-gibbs) discarded first; the
+    /// step size adapts during them [default: 1000 for rwm, 300 for the others].
     #[arg(long, value_name = "B")]
     pub burn_in: Option<u64>,
     /// Keep every T-th state after burn-in.
@@ -124,6 +126,9 @@ pub enum SamplerArg {
     /// Euclidean HMC in the graph chart W1 = (WN⋯W2)⁻¹X (conditional measure; square layers,
     /// invertible X).
     GraphHmc,
+    /// Blocked Gibbs over adjacent layer pairs, HMC in each pair's two-layer chart (conditional
+    /// measure; square layers, invertible X).
+    BlockGibbs,
 }
 
 impl SamplerArg {
@@ -133,6 +138,7 @@ impl SamplerArg {
             Self::Hmc => FiberSampler::Hmc,
             Self::Rwm => FiberSampler::RandomWalk,
             Self::GraphHmc => FiberSampler::GraphHmc,
+            Self::BlockGibbs => FiberSampler::BlockGibbs,
         }
     }
 }
@@ -695,9 +701,10 @@ pub struct FiberReport {
     pub kappa: f64,
     /// `hausdorff` or `conditional`.
     pub measure: &'static str,
-    /// `hmc`, `rwm` or `graph-hmc`.
+    /// `hmc`, `rwm`, `graph-hmc` or `block-gibbs`.
     pub sampler: &'static str,
-    /// RATTLE (hmc) or leapfrog (graph-hmc) steps per trajectory (0 for rwm).
+    /// RATTLE (hmc) or leapfrog (graph-hmc) steps per trajectory, leapfrog steps per sweep
+    /// (block-gibbs); 0 for rwm.
     pub leapfrog_steps: usize,
     /// Retained samples.
     pub samples: u64,
@@ -755,13 +762,18 @@ impl Report for FiberReport {
         );
         let what = if self.leapfrog_steps > 0 {
             format!(
-                "{} ({} {} steps per trajectory)",
+                "{} ({} {} steps per {})",
                 self.sampler,
                 self.leapfrog_steps,
                 if self.sampler == "hmc" {
                     "RATTLE"
                 } else {
                     "leapfrog"
+                },
+                if self.sampler == "block-gibbs" {
+                    "sweep"
+                } else {
+                    "trajectory"
                 }
             )
         } else {
