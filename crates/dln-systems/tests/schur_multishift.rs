@@ -258,3 +258,76 @@ fn timing_vs_faer_eigen() {
         );
     }
 }
+
+/// Where our time goes, beside faer's `eigen()` on the same matrix in the same run (min of
+/// `DLN_TIMING_REPS`, default 3, interleaved): the [`SchurProfile`] of our fastest run.
+/// `cargo test --release -p dln-systems --test schur_multishift -- --ignored --nocapture profile`;
+/// `DLN_TIMING_SIZES` as for `timing_vs_faer_eigen` (default 250, 500, 1000). Times are thread
+/// CPU times (see [`Clock`]); with `DLN_TIMING_SEQ=1` faer runs sequentially (`Par::Seq`), so
+/// that they are the whole cost on a machine shared with other jobs.
+#[test]
+#[ignore = "timing: run explicitly"]
+fn profile_vs_faer_eigen() {
+    use dln_systems::schur::profile::{Clock, SchurProfile, real_schur_profiled};
+    use std::time::Duration;
+    if std::env::var_os("DLN_TIMING_SEQ").is_some() {
+        faer::set_global_parallelism(faer::Par::Seq);
+    }
+    let mut rng = random::rng(1000);
+    let sizes: Vec<usize> = std::env::var("DLN_TIMING_SIZES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![250, 500, 1000]);
+    let reps: usize = std::env::var("DLN_TIMING_REPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    for n in sizes {
+        let a: Mat<f64> = random::gaussian(&mut rng, n, n);
+        let mut best: Option<SchurProfile> = None;
+        let mut eig = Duration::MAX;
+        for _ in 0..reps.max(1) {
+            let (s, p) = real_schur_profiled(a.as_ref()).unwrap();
+            check_real_schur(a.as_ref(), &s, K, "profile");
+            std::hint::black_box(&s);
+            if best.as_ref().is_none_or(|b| p.total < b.total) {
+                best = Some(p);
+            }
+            let t = Clock::now();
+            let e = a.eigen().unwrap();
+            eig = eig.min(t.elapsed());
+            std::hint::black_box(&e);
+        }
+        let p = best.unwrap();
+        let s = |d: Duration| d.as_secs_f64();
+        let qr = s(p.total) - s(p.hessenberg) - s(p.form_q);
+        eprintln!(
+            "n = {n}: ours {:.3} s, faer eigen() {:.3} s, ratio {:.2}\n  hessenberg {:.3}, form Q0 {:.3}, QR phase {:.3} ({:.1} n^3 flops in off-window products, {:.2} Gflop/s there)\n  AED: {} calls, windows {:.0} avg, deflated {} ({} empty calls); window Schur {:.3}, reorder {:.3}, re-Hessenberg {:.3}, apply {:.3}\n  sweeps: {}, bulges {:.1} avg, rows {:.0} avg; chase {:.3}, apply {:.3}\n  small blocks: {} (rows {}), QR {:.3}, apply {:.3}",
+            s(p.total),
+            s(eig),
+            s(p.total) / s(eig),
+            s(p.hessenberg),
+            s(p.form_q),
+            qr,
+            p.apply_flops / (n as f64).powi(3),
+            p.apply_flops * 1e-9 / (s(p.aed_apply) + s(p.sweep_apply) + s(p.small_apply)),
+            p.aed_calls,
+            p.aed_window_sum as f64 / p.aed_calls.max(1) as f64,
+            p.aed_deflated,
+            p.aed_empty,
+            s(p.aed_window_schur),
+            s(p.aed_reorder),
+            s(p.aed_rehess),
+            s(p.aed_apply),
+            p.sweeps,
+            p.sweep_bulges as f64 / p.sweeps.max(1) as f64,
+            p.sweep_rows as f64 / p.sweeps.max(1) as f64,
+            s(p.sweep_chase),
+            s(p.sweep_apply),
+            p.small_blocks,
+            p.small_rows,
+            s(p.small_qr),
+            s(p.small_apply),
+        );
+    }
+}

@@ -32,6 +32,7 @@
 
 use super::double_shift::francis_qr;
 use super::kernels::{negligible_subdiagonal, swap_real};
+use super::profile;
 use super::{block_size_at, block_size_ending_at, hessenberg_with_q, real_schur_eigenvalues};
 use dln_linalg::c64;
 use faer::reborrow::*;
@@ -189,13 +190,21 @@ fn small_block_qr(h: &mut [f64], z: &mut [f64], n: usize, lo: usize, hi: usize) 
     if m == 1 {
         return true;
     }
+    let t0 = profile::start();
     let mut t = copy_window(h, n, lo, m);
     let mut v = identity(m);
     if !francis_qr(&mut t, &mut v, m) {
         return false;
     }
     store_window(h, n, lo, m, &t);
+    profile::stop(t0, |p, d| {
+        p.small_qr += d;
+        p.small_blocks += 1;
+        p.small_rows += m;
+    });
+    let t0 = profile::start();
     apply_window(h, z, n, lo, m, &v);
+    profile::stop(t0, |p, d| p.small_apply += d);
     true
 }
 
@@ -230,6 +239,10 @@ fn store_window(h: &mut [f64], n: usize, top: usize, m: usize, t: &[f64]) {
 fn apply_window(h: &mut [f64], z: &mut [f64], n: usize, top: usize, m: usize, u: &[f64]) {
     let um = MatRef::from_column_major_slice(u, m, m);
     let bot = top + m;
+    profile::count(|p| {
+        let zrows = if z.is_empty() { 0 } else { n };
+        p.apply_flops += 2.0 * (m * m) as f64 * (top + (n - bot) + zrows) as f64;
+    });
     {
         let mut hm = MatMut::from_column_major_slice_mut(h, n, n);
         if top > 0 {
@@ -272,11 +285,19 @@ fn aed(
     } else {
         0.0
     };
+    let t0 = profile::start();
     let mut t = copy_window(h, n, kwtop, nw);
     let mut v = identity(nw);
-    if !francis_qr(&mut t, &mut v, nw) {
+    let ok = francis_qr(&mut t, &mut v, nw);
+    profile::stop(t0, |p, d| {
+        p.aed_window_schur += d;
+        p.aed_calls += 1;
+        p.aed_window_sum += nw;
+    });
+    if !ok {
         return (0, Vec::new());
     }
+    let t0 = profile::start();
     // Deflation test, bottom-up; undeflatable blocks are moved to the top (index ilst).
     let mut ns = nw;
     let mut ilst = 0;
@@ -330,11 +351,17 @@ fn aed(
     let nd = nw - ns;
     let undeflated =
         real_schur_eigenvalues(MatRef::from_column_major_slice(&t, nw, nw).submatrix(0, 0, ns, ns));
+    profile::stop(t0, |p, d| {
+        p.aed_reorder += d;
+        p.aed_deflated += nd;
+        p.aed_empty += usize::from(nd == 0);
+    });
     if nd == 0 {
         // Nothing deflated: leave H as it was; the window eigenvalues are the shifts.
         return (0, undeflated);
     }
     // Return the undeflated part with its spike to Hessenberg form.
+    let t0 = profile::start();
     let mut beta = 0.0;
     if ns > 0 {
         let mut w: Vec<f64> = (0..ns).map(|i| spike0 * v[i * nw]).collect();
@@ -380,7 +407,7 @@ fn aed(
         if ns > 2 {
             // T11 = Q H11 Q^T (Q e1 = e1, so the spike stays beta e1).
             let t11 = Mat::from_fn(ns, ns, |i, j| t[i + j * nw]);
-            let (h11, q) = hessenberg_with_q(t11.as_ref());
+            let (h11, q) = hessenberg_with_q(t11.as_ref(), super::par());
             for j in 0..ns {
                 for i in 0..ns {
                     t[i + j * nw] = h11[(i, j)];
@@ -405,7 +432,10 @@ fn aed(
             h[i + (kwtop - 1) * n] = 0.0;
         }
     }
+    profile::stop(t0, |p, d| p.aed_rehess += d);
+    let t0 = profile::start();
     apply_window(h, z, n, kwtop, nw, &v);
+    profile::stop(t0, |p, d| p.aed_apply += d);
     (nd, undeflated)
 }
 
@@ -419,9 +449,15 @@ fn sweep(h: &mut [f64], z: &mut [f64], n: usize, lo: usize, hi: usize, bulges: &
     // Bulge j (0 = lowest) performs its chase step at row k = lo + t - 1 - 3j at time t.
     let total = (hi - lo) + 3 * (nb - 1);
     let slab = (3 * nb).max(12);
+    profile::count(|p| {
+        p.sweeps += 1;
+        p.sweep_bulges += nb;
+        p.sweep_rows += nh;
+    });
     let mut t0 = 0;
     let mut u = Vec::new();
     while t0 < total {
+        let tp = profile::start();
         let t1 = (t0 + slab).min(total);
         let kmin = (lo + t0).saturating_sub(3 * (nb - 1)).max(lo);
         let kmax = (lo + t1 - 1).min(hi - 1);
@@ -442,7 +478,10 @@ fn sweep(h: &mut [f64], z: &mut [f64], n: usize, lo: usize, hi: usize, bulges: &
                 chase_step(h, n, &mut u, wtop, wbot, lo, hi, kk as usize, b);
             }
         }
+        profile::stop(tp, |p, d| p.sweep_chase += d);
+        let tp = profile::start();
         apply_window(h, z, n, wtop, w, &u);
+        profile::stop(tp, |p, d| p.sweep_apply += d);
         t0 = t1;
     }
 }

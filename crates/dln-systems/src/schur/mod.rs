@@ -67,6 +67,7 @@
 mod aed;
 mod double_shift;
 mod kernels;
+pub mod profile;
 
 pub(crate) use kernels::small_solve;
 use kernels::swap_real;
@@ -177,42 +178,63 @@ fn par() -> Par {
 }
 
 /// Hessenberg reduction $A = Q H Q^{*}$ with $Q$ formed explicitly.
-fn hessenberg_with_q<T: ComplexField>(a: MatRef<'_, T>) -> (Mat<T>, Mat<T>) {
-    let n = a.nrows();
-    let mut h = a.to_owned();
-    let mut q = Mat::<T>::identity(n, n);
-    if n <= 2 {
-        return (h, q);
-    }
-    let par = par();
-    let bs = faer::linalg::qr::no_pivoting::factor::recommended_block_size::<T>(n - 1, n - 1);
-    let mut hh = Mat::<T>::zeros(bs, n - 1);
-    let params = Default::default();
-    let req = StackReq::any_of(&[
-        hessenberg::hessenberg_in_place_scratch::<T>(n, bs, par, params),
-        householder::apply_block_householder_sequence_on_the_right_in_place_scratch::<T>(
-            n - 1,
-            bs,
-            n - 1,
-        ),
-    ]);
-    let mut mem = MemBuffer::new(req);
-    let stack = MemStack::new(&mut mem);
-    hessenberg::hessenberg_in_place(h.as_mut(), hh.as_mut(), par, stack, params);
-    householder::apply_block_householder_sequence_on_the_right_in_place_with_conj(
-        h.as_ref().submatrix(1, 0, n - 1, n - 1),
-        hh.as_ref(),
-        Conj::No,
-        q.as_mut().submatrix_mut(1, 1, n - 1, n - 1),
-        par,
-        stack,
-    );
+fn hessenberg_with_q<T: ComplexField>(a: MatRef<'_, T>, par: Par) -> (Mat<T>, Mat<T>) {
+    let (mut h, hh) = hessenberg_factor(a, par);
+    let q = form_q(h.as_ref(), hh.as_ref(), par);
+    let n = h.nrows();
     for j in 0..n {
         for i in j + 2..n {
             h[(i, j)] = T::zero_impl();
         }
     }
     (h, q)
+}
+
+/// faer's blocked Hessenberg reduction in place: $H$ on and above the subdiagonal, the Householder
+/// vectors below it, their block factors in the second matrix (empty for $n\le2$).
+fn hessenberg_factor<T: ComplexField>(a: MatRef<'_, T>, par: Par) -> (Mat<T>, Mat<T>) {
+    let n = a.nrows();
+    let mut h = a.to_owned();
+    if n <= 2 {
+        return (h, Mat::zeros(0, 0));
+    }
+    let bs = faer::linalg::qr::no_pivoting::factor::recommended_block_size::<T>(n - 1, n - 1);
+    let mut hh = Mat::<T>::zeros(bs, n - 1);
+    let params = Default::default();
+    let mut mem = MemBuffer::new(hessenberg::hessenberg_in_place_scratch::<T>(
+        n, bs, par, params,
+    ));
+    let stack = MemStack::new(&mut mem);
+    hessenberg::hessenberg_in_place(h.as_mut(), hh.as_mut(), par, stack, params);
+    (h, hh)
+}
+
+/// $Q$ of a Hessenberg reduction from [`hessenberg_factor`]'s output (blocked Householder
+/// application to the identity).
+fn form_q<T: ComplexField>(h: MatRef<'_, T>, hh: MatRef<'_, T>, par: Par) -> Mat<T> {
+    let n = h.nrows();
+    let mut q = Mat::<T>::identity(n, n);
+    if n <= 2 {
+        return q;
+    }
+    let bs = hh.nrows();
+    let mut mem = MemBuffer::new(
+        householder::apply_block_householder_sequence_on_the_right_in_place_scratch::<T>(
+            n - 1,
+            bs,
+            n - 1,
+        ),
+    );
+    let stack = MemStack::new(&mut mem);
+    householder::apply_block_householder_sequence_on_the_right_in_place_with_conj(
+        h.submatrix(1, 0, n - 1, n - 1),
+        hh,
+        Conj::No,
+        q.as_mut().submatrix_mut(1, 1, n - 1, n - 1),
+        par,
+        stack,
+    );
+    q
 }
 
 /// Hessenberg reduction $A = Q H Q^{\mathsf T}$ keeping only $H$ (column-major, zeros below the
@@ -298,8 +320,9 @@ fn no_convergence(what: &'static str, n: usize) -> SystemsError {
 /// iteration with aggressive early deflation, below that the Francis double-shift QR iteration,
 /// both written for this crate (module docs); the $2\times2$ blocks are standardized. $O(n^3)$:
 /// $\approx 5n^3$ flops for the Hessenberg reduction and $Q_0$, then the QR iteration with $Z$,
-/// mostly in matrix products (at $n = 1000$ below faer's own `eigen()` time in the same run; see
-/// `docs/performance.md`).
+/// its flops mostly in matrix products (its time not). Not yet as fast as faer's own `eigen()`:
+/// 1.9× its thread CPU time at $n = 1000$, 2.7× at $n = 250$ and 500 (stage split:
+/// [`profile::real_schur_profiled`] and `docs/performance.md`).
 ///
 /// # Example
 /// ```
@@ -322,7 +345,12 @@ pub fn real_schur(a: MatRef<'_, f64>) -> Result<RealSchur> {
             z: Mat::identity(n, n),
         });
     }
-    let (h, q) = hessenberg_with_q(a);
+    let t0 = profile::start();
+    let (h, hh) = hessenberg_factor(a, par());
+    profile::stop(t0, |p, d| p.hessenberg += d);
+    let t0 = profile::start();
+    let q = form_q(h.as_ref(), hh.as_ref(), par());
+    profile::stop(t0, |p, d| p.form_q += d);
     // Francis double-shift QR on H, accumulating into Z = Q; it also standardizes the 2x2
     // blocks (dlanv2).
     let mut hv: Vec<f64> = (0..n * n)
@@ -460,7 +488,7 @@ pub fn complex_schur<T: Scalar>(a: MatRef<'_, T>) -> Result<ComplexSchur> {
             z: Mat::identity(n, n),
         });
     }
-    let (mut s, mut q) = hessenberg_with_q(ac.as_ref());
+    let (mut s, mut q) = hessenberg_with_q(ac.as_ref(), par());
     let mut r = Mat::<c64>::identity(n, n);
     let par = par();
     // faer's blocked QZ misbehaves on (H, I) for larger n: use its unblocked kernel.
