@@ -481,12 +481,13 @@ def sample_fiber(
     the base measure ``measure``: ``"hausdorff"`` (the fiber's Riemannian volume, the paper's (4.5))
     or ``"conditional"`` (divided by ``det(dphi dphi^*)^(1/2)``: the conditional law of the Gaussian
     prior given X). ``sampler=None`` picks the program's default: ``"hmc"`` for the Hausdorff
-    measure, ``"rwm"`` for the conditional one. ``sampler="hmc"``: constrained Hamiltonian Monte Carlo
+    measure; for the conditional one ``"block-gibbs"`` where it applies (square layers, invertible X),
+    ``"rwm"`` otherwise. ``sampler="hmc"``: constrained Hamiltonian Monte Carlo
     (RATTLE with Newton projection back to the fiber and the reverse check); ``"rwm"``: constrained
     random-walk Metropolis (tangent Gaussian moves, Newton projection, reverse-projection check);
     ``"graph-hmc"``: Euclidean HMC in the graph chart ``W1 = (WN...W2)^-1 X`` (conditional measure,
     square layers and invertible X only; anything else raises ``ValueError``); ``"block-gibbs"``: blocked
-    Gibbs over adjacent layer pairs, HMC in each pair's two-layer chart ``W_k = W_{k+1}^-1 P_k`` (same
+    Gibbs over adjacent layer pairs, a Haar rotation and HMC along each junction's GL(d) orbit (same
     restrictions as graph-hmc; ``burn_in`` counts sweeps).
     All use junction sign flips between the branches of a real fiber; the step adapts during the
     ``burn_in`` steps (default 1000 for rwm, 300 for the others, as the program), then every ``thin``-th

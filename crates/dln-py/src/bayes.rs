@@ -329,9 +329,11 @@ struct FiberArgs {
     beta: f64,
     kappa: f64,
     measure: BaseMeasure,
-    sampler: FiberSampler,
+    /// `None`: the library's default for the measure and the network.
+    sampler: Option<FiberSampler>,
     samples: usize,
-    burn_in: usize,
+    /// `None`: the library's default for the sampler.
+    burn_in: Option<usize>,
     thin: usize,
     seed: u64,
 }
@@ -343,13 +345,19 @@ fn sample_fiber_impl<T: Elem>(
 ) -> PyResult<Py<PyAny>> {
     let w0 = Network::new(ws).map_err(|e| errors::algebra("ws", e))?;
     let post = FiberPosterior::new(a.beta, a.kappa, a.measure).map_err(|e| errors::bayes("", e))?;
+    // The library's defaults, as the program's (`FiberSampler::default_for`,
+    // `FiberSampler::default_burn_in`).
+    let sampler = a
+        .sampler
+        .unwrap_or_else(|| FiberSampler::default_for(a.measure, &w0));
+    let burn_in = a.burn_in.unwrap_or(sampler.default_burn_in());
     let mut obs = SignalCheck::new();
     let chain = py.detach(|| {
         post.sample_with(
-            a.sampler,
+            sampler,
             &w0,
             a.samples,
-            Some(a.burn_in),
+            Some(burn_in),
             a.thin,
             a.seed,
             &mut obs,
@@ -364,10 +372,10 @@ fn sample_fiber_impl<T: Elem>(
     d.set_item("beta", a.beta)?;
     d.set_item("kappa", a.kappa)?;
     d.set_item("measure", a.measure.name())?;
-    d.set_item("sampler", a.sampler.name())?;
+    d.set_item("sampler", sampler.name())?;
     d.set_item("leapfrog_steps", g.leapfrog_steps)?;
     d.set_item("samples", a.samples)?;
-    d.set_item("burn_in", a.burn_in)?;
+    d.set_item("burn_in", burn_in)?;
     d.set_item("thin", a.thin)?;
     d.set_item("seed", a.seed)?;
     d.set_item("fiber_dimension", g.fiber_dimension)?;
@@ -416,21 +424,16 @@ pub fn sample_fiber(
             )));
         }
     };
-    // None: the library's defaults, as the program's (`FiberSampler::default_for`,
-    // `FiberSampler::default_burn_in`).
-    let sampler = match sampler {
-        None => FiberSampler::default_for(measure),
-        Some(name) => {
-            FiberSampler::from_name(name).map_err(|e| PyValueError::new_err(e.to_string()))?
-        }
-    };
+    let sampler = sampler
+        .map(|name| FiberSampler::from_name(name).map_err(|e| PyValueError::new_err(e.to_string())))
+        .transpose()?;
     let a = FiberArgs {
         beta: positive("beta", beta)?,
         kappa: positive("kappa", kappa)?,
         measure,
         sampler,
         samples,
-        burn_in: burn_in.unwrap_or(sampler.default_burn_in()),
+        burn_in,
         thin,
         seed,
     };

@@ -20,7 +20,7 @@
 //!   constrained HMC (default for the Hausdorff measure), constrained random-walk Metropolis
 //!   (default for the conditional measure), or (conditional measure, square
 //!   layers, invertible X) Euclidean HMC in the graph chart $W_1 = (W_N\cdots W_2)^{-1}X$ or blocked Gibbs over
-//!   adjacent layer pairs (HMC in each pair's chart); the report gives the acceptance rate, the effective sample size of $\|\mathbf W\|^2$, the largest
+//!   adjacent layer pairs (Haar rotations and HMC along each junction's GL(d) orbit); the report gives the acceptance rate, the effective sample size of $\|\mathbf W\|^2$, the largest
 //!   $\|\varphi(\mathbf W)-X\|/\|X\|$, and the means of $\|\mathbf W\|^2$ and $\|\mathbf G\|$.
 
 use super::flow::Bar;
@@ -86,10 +86,11 @@ pub struct FiberArgs {
     pub seed: u64,
     /// Sampler: constrained Hamiltonian Monte Carlo (RATTLE with the reverse check), the
     /// constrained random-walk Metropolis chain, or Euclidean HMC in the graph chart
-    /// W1 = (WN⋯W2)⁻¹X, or blocked Gibbs over adjacent layer pairs (HMC in each pair's
-    /// two-layer chart; these two: conditional measure, square layers and invertible X only).
-    /// [default: hmc for --measure hausdorff, rwm for conditional: the faster per effective
-    /// sample at d = 16, N = 4 in docs/performance.md]
+    /// W1 = (WN⋯W2)⁻¹X, or blocked Gibbs over adjacent layer pairs (Haar rotations and HMC
+    /// along each junction's GL(d) orbit; these two: conditional measure, square layers and
+    /// invertible X only). [default: hmc for --measure hausdorff; for conditional, block-gibbs
+    /// where it applies, rwm otherwise: the faster per effective sample at d = 16, N = 4 in
+    /// docs/performance.md]
     #[arg(long, value_enum)]
     pub sampler: Option<SamplerArg>,
     /// Steps (rwm), trajectories (hmc, graph-hmc) or sweeps (block-gibbs) discarded first; the
@@ -126,7 +127,7 @@ pub enum SamplerArg {
     /// Euclidean HMC in the graph chart W1 = (WN⋯W2)⁻¹X (conditional measure; square layers,
     /// invertible X).
     GraphHmc,
-    /// Blocked Gibbs over adjacent layer pairs, HMC in each pair's two-layer chart (conditional
+    /// Blocked Gibbs over adjacent layer pairs, Haar rotations and HMC along each junction's orbit (conditional
     /// measure; square layers, invertible X).
     BlockGibbs,
 }
@@ -818,7 +819,7 @@ fn sample_fiber<T: Element>(a: &FiberArgs, w0: Network<T>) -> Result<FiberReport
     // (`FiberSampler::default_for`, `FiberSampler::default_burn_in`), shared with Python.
     let sampler = a
         .sampler
-        .map_or(FiberSampler::default_for(measure), SamplerArg::sampler);
+        .map_or(FiberSampler::default_for(measure, &w0), SamplerArg::sampler);
     let burn_in = a.burn_in.map_or(sampler.default_burn_in(), |b| b as usize);
     let chain = post
         .sample_with(
