@@ -144,13 +144,21 @@ fn lf10_needs_equilibration() {
     );
 }
 
-/// $(\text{never}, \text{always})$: the error of the unrefined and of the refined HSVs, equilibrated.
-fn refined_vs_unrefined(name: &str) -> (f64, f64) {
+/// (unrefined error, refined error, the reference's own resolution) for one model: the errors
+/// against the exact HSVs where the model has them (resolution 0), else against AB09AD (EQUIL =
+/// 'S'), whose resolution is the largest disagreement between SLICOT's independent routes (an
+/// error difference below it cannot be told apart by this reference).
+fn refined_vs_unrefined(name: &str) -> (f64, f64, f64) {
     let m = common::load(name);
     let r = read_json(&lti_dir().join(name).join("hsv_reference.json"));
-    let want = match r.get("exact") {
-        Some(e) => f64s(e),
-        None => f64s(&r["ab09ad_S"]),
+    let (want, resolution) = match r.get("exact") {
+        Some(e) => (f64s(e), 0.0),
+        None => {
+            let s_route = f64s(&r["ab09ad_S"]);
+            let spread = rel_err(&f64s(&r["ab09ad_N"]), &s_route)
+                .max(rel_err(&f64s(&r["sb03od_svd"]), &s_route));
+            (s_route, spread)
+        }
     };
     let err = |refine| {
         let o = GramianOptions {
@@ -159,12 +167,12 @@ fn refined_vs_unrefined(name: &str) -> (f64, f64) {
         };
         rel_err(&hankel_singular_values_with(&m.sys, o).unwrap(), &want)
     };
-    (err(Refinement::Never), err(Refinement::Always))
+    (err(Refinement::Never), err(Refinement::Always), resolution)
 }
 
 #[test]
 fn refinement_fixes_lf10_sigma_1() {
-    let (never, always) = refined_vs_unrefined("lf10");
+    let (never, always, _) = refined_vs_unrefined("lf10");
     eprintln!("lf10: unrefined {never:9.2e}, refined {always:9.2e}");
     assert!(
         never > 1e-9,
@@ -173,15 +181,19 @@ fn refinement_fixes_lf10_sigma_1() {
     assert!(always < 1e-11, "lf10 refined {always:e}");
 }
 
-/// Refinement is safe where it is not needed: forced on every model, the error stays within the
-/// criterion and within 2x (or 1e-12) of the unrefined error; measured worst 1.6x (heat-cont_dt).
+/// Refinement is safe where it is not needed: forced on every model, the error stays within 2x (or
+/// 1e-12) of the unrefined error, or within the reference's own resolution (SLICOT's routes
+/// disagree by 1.3e-9 on `random`: there the unrefined 1.6e-11 and the refined 5.7e-10 against
+/// AB09AD cannot be ranked). Measured worst outside that: 1.6x (heat-cont_dt).
 #[test]
 fn refinement_never_spoils_a_model() {
     let mut failures = Vec::new();
     for name in models() {
-        let (never, always) = refined_vs_unrefined(&name);
-        eprintln!("{name:18} unrefined {never:9.2e}  refined {always:9.2e}");
-        if always > (2.0 * never).max(1e-12) {
+        let (never, always, resolution) = refined_vs_unrefined(&name);
+        eprintln!(
+            "{name:18} unrefined {never:9.2e}  refined {always:9.2e}  reference resolution {resolution:9.2e}"
+        );
+        if always > (2.0 * never).max(resolution).max(1e-12) {
             failures.push(format!("{name}: {never:e} -> {always:e}"));
         }
     }
