@@ -27,7 +27,7 @@
 //! - G. Kempf, L. Ness, *The length of vectors in representation spaces* (1979).
 
 use crate::{Result, SystemsError};
-use dln_linalg::{HermitianEigen, Scalar, geometric_mean, psd_sqrt, re_inner};
+use dln_linalg::{HermitianEigen, Scalar, geometric_mean, hermitian_part, psd_sqrt, re_inner};
 use faer::{Mat, MatRef};
 
 /// $\mu_{LS}(A,B,C) = AA^*-A^*A+BB^*-C^*C$ ($n\times n$ Hermitian).
@@ -52,8 +52,10 @@ pub fn potential<T: Scalar>(a: MatRef<'_, T>, b: MatRef<'_, T>, c: MatRef<'_, T>
 /// Options for [`norm_balance`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct NormBalanceOptions {
-    /// Stop when $\\|\mu_{LS}\\|_F \le$ `tol` $\cdot(\\|A\\|_F^2+\\|B\\|_F^2+\\|C\\|_F^2)$ (default $10^{-12}$); if no step can reduce $\\|\mu_{LS}\\|$ any further, the
-    /// iteration also stops successfully at its rounding floor $10^3\,n\,\varepsilon\cdot(\dots)$ when that is larger.
+    /// Stop when $\\|\mu_{LS}\\|_F \le$ `tol` $\cdot(\\|A\\|_F^2+\\|B\\|_F^2+\\|C\\|_F^2)$ of the
+    /// input (default $10^{-12}$), or when $\\|\mu_{LS}\\|_F$ is at most the rounding level
+    /// [`moment_map_rounding`] of the current realization, if that is larger (below it the
+    /// computed $\mu_{LS}$ is indistinguishable from $0$; `tol = 0` asks for exactly that).
     pub tol: f64,
     /// Maximal number of Newton steps (default 100).
     pub max_iterations: usize,
@@ -81,12 +83,36 @@ pub struct NormBalanced<T: Scalar> {
     pub b: Mat<T>,
     /// $CM^{-1}$.
     pub c: Mat<T>,
-    /// $\\|\mu_{LS}\\|_F$ at the result (recomputed from the returned matrices).
+    /// $\\|\mu_{LS}\\|_F$ at the result (the Hermitian part of [`moment_map`] of the returned
+    /// matrices).
     pub mu_norm: f64,
     /// The minimal value $\tfrac12(\\|MAM^{-1}\\|^2+\\|MB\\|^2+\\|CM^{-1}\\|^2)$.
     pub potential: f64,
     /// Newton steps taken.
     pub iterations: usize,
+}
+
+/// The rounding level of the computed moment map,
+/// $$\rho(A,B,C) = \gamma_{n+4}\big(2\\|A\\|_F^2+\\|B\\|_F^2+\\|C\\|_F^2\big),\qquad
+/// \gamma_k = \frac{ku}{1-ku},\ u = \varepsilon/2:$$
+/// a bound on $\\|\mathrm{fl}(\mu_{LS}) - \mu_{LS}\\|_F$ for [`moment_map`] evaluated in floating
+/// point ($|\mathrm{fl}(XY) - XY| \le \gamma_n|X||Y|$ entrywise for inner products of length $n$,
+/// $\\||X||Y|\\|_F\le\\|X\\|_F\\|Y\\|_F$; the complex products and the three sums add at most
+/// $4u$). A computed $\\|\mu_{LS}\\|_F \le \rho$ is consistent with $\mu_{LS} = 0$: no iteration can
+/// certify a smaller value, so it is the floor of [`norm_balance`]'s stopping rule.
+///
+/// # Panics
+/// If the shapes are inconsistent.
+#[track_caller]
+pub fn moment_map_rounding<T: Scalar>(a: MatRef<'_, T>, b: MatRef<'_, T>, c: MatRef<'_, T>) -> f64 {
+    let n = a.nrows();
+    assert!(
+        a.ncols() == n && b.nrows() == n && c.ncols() == n,
+        "moment_map_rounding: inconsistent shapes"
+    );
+    let ku = (n + 4) as f64 * 0.5 * f64::EPSILON;
+    ku / (1.0 - ku)
+        * (2.0 * dln_linalg::frob_sq(a) + dln_linalg::frob_sq(b) + dln_linalg::frob_sq(c))
 }
 
 fn sc<T: Scalar>(m: MatRef<'_, T>, s: f64) -> Mat<T> {
@@ -109,7 +135,7 @@ fn hess<T: Scalar>(
         + b * db.adjoint()
         - dc.adjoint() * c
         - c.adjoint() * &dc;
-    dln_linalg::hermitian_part(x.as_ref())
+    hermitian_part(x.as_ref())
 }
 
 /// Helmke's norm-balanced realization: minimizes
@@ -117,9 +143,10 @@ fn hess<T: Scalar>(
 /// $\mu_{LS}(MAM^{-1},MB,CM^{-1}) \approx 0$.
 ///
 /// # Errors
-/// [`SystemsError::NoConvergence`] when the tolerance is not reached (e.g. the orbit is not
-/// closed, as for realizations that are neither controllable nor observable in the required sense,
-/// where the infimum is not attained); eigen-decomposition failures.
+/// [`SystemsError::NoConvergence`] when neither the tolerance nor the rounding level
+/// [`moment_map_rounding`] is reached (e.g. the orbit is not closed, as for realizations that are
+/// neither controllable nor observable in the required sense, where the infimum is not attained);
+/// eigen-decomposition failures.
 ///
 /// # Panics
 /// If the shapes are inconsistent.
@@ -130,6 +157,19 @@ fn hess<T: Scalar>(
 /// flops), followed by an Armijo backtracking line search along $t\mapsto e^{th}$ and the update
 /// $M\leftarrow e^{th}M$. The potential is geodesically convex, so the iteration converges
 /// globally (quadratically near a closed-orbit minimizer).
+///
+/// The Newton equation lives on the Hermitian matrices, the tangent space of $P = M^*M$: the
+/// anti-Hermitian directions generate the unitary group, which leaves the potential unchanged,
+/// so $\mathcal H$ vanishes on them. The right-hand side is therefore the Hermitian part of the
+/// computed $\mu_{LS}$ (whose rounding errors need not be Hermitian: complex products with fused
+/// multiply-adds leave imaginary parts of order $\varepsilon$ on the diagonal of $AA^*$), and every
+/// conjugate-gradient iterate stays exactly Hermitian. An anti-Hermitian residual, however small,
+/// would otherwise be divided by a vanishing curvature and blow the step up.
+///
+/// The iteration stops at $\\|\mu_{LS}\\|_F\le\max(\mathrm{tol}\cdot s_0,\ \rho)$ (see
+/// [`NormBalanceOptions::tol`] and [`moment_map_rounding`]); a line search that finds no step
+/// reducing the potential or $\\|\mu_{LS}\\|$ above that level is reported as
+/// [`SystemsError::NoConvergence`], never accepted.
 #[track_caller]
 pub fn norm_balance<T: Scalar>(
     a: MatRef<'_, T>,
@@ -147,9 +187,12 @@ pub fn norm_balance<T: Scalar>(
     let mut mi = Mat::<T>::identity(n, n);
     let scale = (2.0 * potential(a, b, c)).max(f64::MIN_POSITIVE);
     for it in 0..=opts.max_iterations {
-        let mu = moment_map(ca.as_ref(), cb.as_ref(), cc.as_ref());
+        // The gradient of the potential: the Hermitian part of the computed moment map (see
+        // # Algorithm: the Newton equation is posed on Hermitian matrices).
+        let mu = hermitian_part(moment_map(ca.as_ref(), cb.as_ref(), cc.as_ref()).as_ref());
         let mun = mu.norm_l2();
-        if mun <= opts.tol * scale {
+        let rho = moment_map_rounding(ca.as_ref(), cb.as_ref(), cc.as_ref());
+        if mun <= (opts.tol * scale).max(rho) {
             let potential = potential(ca.as_ref(), cb.as_ref(), cc.as_ref());
             return Ok(NormBalanced {
                 m,
@@ -165,7 +208,8 @@ pub fn norm_balance<T: Scalar>(
         if it == opts.max_iterations {
             break;
         }
-        // CG on H(h) = -mu over Hermitian matrices.
+        // CG on H(h) = -mu over Hermitian matrices: mu and every H(d) are exactly Hermitian, so
+        // are all iterates.
         let rhs = -&mu;
         let mut h = Mat::<T>::zeros(n, n);
         let mut r = rhs.clone();
@@ -199,7 +243,7 @@ pub fn norm_balance<T: Scalar>(
             (rhs.clone(), -re_inner(mu.as_ref(), mu.as_ref()))
         };
         let f0 = potential(ca.as_ref(), cb.as_ref(), cc.as_ref());
-        let eig = HermitianEigen::new(dln_linalg::hermitian_part(h.as_ref()).as_ref())?;
+        let eig = HermitianEigen::new(h.as_ref())?;
         let mut t = 1.0f64;
         let mut accepted = false;
         for _ in 0..60 {
@@ -227,21 +271,8 @@ pub fn norm_balance<T: Scalar>(
             t *= 0.5;
         }
         if !accepted {
-            // No step reduces the potential or the moment map: at the rounding floor of mu the
-            // iteration has done all it can. Accept only there (documented), never above it.
-            if mun <= 1e3 * (n as f64) * f64::EPSILON * scale {
-                let potential = potential(ca.as_ref(), cb.as_ref(), cc.as_ref());
-                return Ok(NormBalanced {
-                    m,
-                    m_inv: mi,
-                    a: ca,
-                    b: cb,
-                    c: cc,
-                    mu_norm: mun,
-                    potential,
-                    iterations: it,
-                });
-            }
+            // No step reduces the potential or the moment map, and mu is above both the
+            // tolerance and its rounding level (checked above): a failure, never a result.
             return Err(SystemsError::NoConvergence {
                 what: "norm balancing (Newton on the realization orbit; no descent step)",
                 iterations: it,
@@ -284,7 +315,7 @@ pub fn kempf_ness_balancing<T: Scalar>(
     let w = geometric_mean(pinv.as_ref(), q)?;
     let m0 = psd_sqrt(w.as_ref())?;
     let m0inv = dln_linalg::psd_pow(w.as_ref(), -0.5)?;
-    let s = dln_linalg::hermitian_part((&m0 * p * &m0).as_ref());
+    let s = hermitian_part((&m0 * p * &m0).as_ref());
     let e = HermitianEigen::new(s.as_ref())?;
     // descending order
     let idx: Vec<usize> = (0..n).rev().collect();

@@ -26,6 +26,7 @@ use dln_systems::realization::{
     NormBalanceOptions, kempf_ness_balancing, moment_map, norm_balance,
 };
 use dln_systems::reduction::{OrderSelection, Reduction, balanced_truncation, singular_perturbation};
+use dln_systems::reference::RandomStable;
 use dln_systems::schur::complex_schur;
 use dln_systems::split::additive_split;
 use faer::linalg::solvers::Solve;
@@ -212,30 +213,27 @@ fn eigs<T: Scalar>(a: MatRef<'_, T>) -> Result<Vec<c64>, CheckError> {
     Ok(complex_schur(a)?.eigenvalues())
 }
 
-/// A random stable $n\times n$ matrix: Gaussian$/\sqrt n$ shifted so that $\max\operatorname{Re}\lambda
-/// = -\delta$, $\delta\in[0.1, 0.6]$ (CT), or scaled to spectral radius $\rho\in[0.5, 0.9]$ (DT).
+/// The class of a random stable instance ([`RandomStable`], normalized, $M = G/\sqrt n$): the
+/// margin drawn from $\delta\in[0.1, 0.6]$ so that $\max\operatorname{Re}\lambda(A) = -\delta$ (CT), or the
+/// spectral radius from $\rho\in[0.5, 0.9]$ (DT).
+fn stable_class(cx: &mut Ctx, n: usize, m: usize, p: usize, time: TimeDomain) -> RandomStable {
+    match time {
+        TimeDomain::Continuous => RandomStable::continuous(n, m, p, cx.rng().random_range(0.1..0.6)),
+        TimeDomain::Discrete => RandomStable::discrete(n, m, p, cx.rng().random_range(0.5..0.9)),
+    }
+    .normalized()
+}
+
+/// A random stable $n\times n$ matrix of [`stable_class`].
 fn stable_matrix<T: Scalar>(cx: &mut Ctx, n: usize, time: TimeDomain) -> Result<Mat<T>, CheckError> {
-    let g: Mat<T> = gaussian(cx.rng(), n, n);
-    let g = faer::Scale(T::from_f64(1.0 / (n as f64).sqrt())) * &g;
-    let ev = eigs(g.as_ref())?;
-    Ok(match time {
-        TimeDomain::Continuous => {
-            let margin = cx.rng().random_range(0.1..0.6);
-            let mr = ev.iter().map(|l| l.re).fold(f64::NEG_INFINITY, f64::max);
-            &g - faer::Scale(T::from_f64(mr + margin)) * Mat::<T>::identity(n, n)
-        }
-        TimeDomain::Discrete => {
-            let target = cx.rng().random_range(0.5..0.9);
-            let rho = ev.iter().map(|l| l.norm()).fold(0.0, f64::max);
-            faer::Scale(T::from_f64(target / rho)) * &g
-        }
-    })
+    let class = stable_class(cx, n, 0, 0, time);
+    Ok(class.matrix(cx.rng())?)
 }
 
 /// A realization $(A, B, C)$.
 type Triple<T> = (Mat<T>, Mat<T>, Mat<T>);
 
-/// A random stable triple $(A, B, C)$.
+/// A random stable triple $(A, B, C)$ of [`stable_class`].
 fn stable_triple<T: Scalar>(
     cx: &mut Ctx,
     n: usize,
@@ -243,10 +241,8 @@ fn stable_triple<T: Scalar>(
     p: usize,
     time: TimeDomain,
 ) -> Result<Triple<T>, CheckError> {
-    let a = stable_matrix::<T>(cx, n, time)?;
-    let b: Mat<T> = gaussian(cx.rng(), n, m);
-    let c: Mat<T> = gaussian(cx.rng(), p, n);
-    Ok((a, b, c))
+    let class = stable_class(cx, n, m, p, time);
+    Ok(class.triple(cx.rng())?)
 }
 
 /// A random stable real model with Gaussian $D$.
@@ -573,8 +569,10 @@ fn helmke<T: Field>(cx: &mut Ctx) -> CheckResult {
                 // μ_LS at the minimizer, recomputed here; the documented stopping rule is
                 // ‖μ_LS‖ ≤ tol·(‖A‖²+‖B‖²+‖C‖²) of the input.
                 let mu = mu_ls(nb.a.as_ref(), nb.b.as_ref(), nb.c.as_ref());
-                // (or the documented rounding floor 1e3·n·ε when no step can reduce μ further)
-                let floor = opts.tol.max(1e3 * n as f64 * f64::EPSILON);
+                // (or, when larger, the documented rounding level of the computed μ_LS at the
+                // result, γ_{n+4}(2‖A_b‖²+‖B_b‖²+‖C_b‖²) with γ_k = ku/(1−ku))
+                let ku = (n + 4) as f64 * 0.5 * f64::EPSILON;
+                let floor = opts.tol.max(ku / (1.0 - ku) * (fb + sq(nb.a.as_ref())) / f0);
                 cx.record(l("‖μ_LS‖/‖(A,B,C)‖² at the minimizer"), mu.norm_l2() / f0, floor + tol(16.0, n, 1.0));
                 // The result is M·(A,B,C) for the returned M (inverse computed here).
                 let mi = inv(nb.m.as_ref());

@@ -1,0 +1,147 @@
+//! `dln reduce`: the certified error compared with the a-priori bound (`bound_check` and the
+//! stderr warning), the time split (`timing`) and `--hinf off`.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+
+/// Runs `dln reduce SYS --order R --out OUT --json [extra]`; returns the report and stderr.
+fn reduce_json(sys: &str, r: usize, out: &Path, extra: &[&str]) -> (serde_json::Value, String) {
+    let o = r.to_string();
+    let mut args = vec![
+        "reduce",
+        sys,
+        "--order",
+        &o,
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let res = dln().args(&args).output().unwrap();
+    let stderr = String::from_utf8(res.stderr).unwrap();
+    assert!(res.status.success(), "dln {args:?} failed: {stderr}");
+    let text = String::from_utf8(res.stdout).unwrap();
+    assert_eq!(text.trim_end().lines().count(), 1, "{text}");
+    (serde_json::from_str(&text).unwrap(), stderr)
+}
+
+#[test]
+fn lf10_order_3_says_it_is_above_the_bound_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let lf10 = lti("lf10");
+    let (j, stderr) = reduce_json(lf10.to_str().unwrap(), 3, &dir.path().join("r"), &[]);
+    let err = j["hinf_error"].as_f64().unwrap();
+    let bound = j["error_bound"].as_f64().unwrap();
+    assert!(err > bound, "{err} vs {bound}");
+    let b = &j["bound_check"];
+    assert_eq!(b["status"], "above_bound_within_sensitivity", "{b}");
+    let ratio = b["ratio"].as_f64().unwrap();
+    assert!((ratio - err / bound).abs() <= 1e-12 * ratio, "{b}");
+    assert!(b["excess"].as_f64().unwrap() <= b["sensitivity"].as_f64().unwrap());
+    assert!(b["slow_mode_indicator"].as_f64().unwrap() > 1e-9, "{b}");
+    // One warning line on stderr, with the explanation.
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("dln: warning: "), "{stderr}");
+    for needle in [
+        "exceeds the a-priori bound",
+        "exact reduction",
+        "slow-mode indicator",
+    ] {
+        assert!(
+            stderr.contains(needle),
+            "{stderr:?} should mention {needle:?}"
+        );
+    }
+    // The time split.
+    let t = &j["timing"];
+    assert!(t["reduction_s"].as_f64().unwrap() > 0.0, "{t}");
+    assert!(t["hinf_error_s"].as_f64().unwrap() > 0.0, "{t}");
+    // The human report says it too.
+    let out = dln()
+        .args([
+            "reduce",
+            lf10.to_str().unwrap(),
+            "--order",
+            "3",
+            "--out",
+            dir.path().join("h").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("above bound within sensitivity"), "{text}");
+    assert!(text.contains("H∞ error"), "{text}");
+}
+
+#[test]
+fn a_well_conditioned_reduction_is_within_the_bound_and_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    let (j, stderr) = reduce_json(
+        lti("build").to_str().unwrap(),
+        10,
+        &dir.path().join("r"),
+        &[],
+    );
+    assert_eq!(j["bound_check"]["status"], "within_bound", "{j}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
+#[test]
+fn hinf_off_skips_the_certificate_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let sys = lti("CDplayer");
+    let (on, _) = reduce_json(sys.to_str().unwrap(), 12, &dir.path().join("on"), &[]);
+    let (off, stderr) = reduce_json(
+        sys.to_str().unwrap(),
+        12,
+        &dir.path().join("off"),
+        &["--hinf", "off"],
+    );
+    assert!(stderr.is_empty(), "{stderr}");
+    for key in ["hinf_error", "hinf_frequency", "bound_check"] {
+        assert!(off.get(key).is_none(), "{key} in {off}");
+        assert!(on.get(key).is_some(), "{key} missing in {on}");
+    }
+    assert!(
+        off["hinf_skipped"].as_str().unwrap().contains("--hinf off"),
+        "{off}"
+    );
+    assert!(on.get("hinf_skipped").is_none());
+    assert!(off["timing"]["reduction_s"].as_f64().unwrap() > 0.0);
+    assert!(off["timing"].get("hinf_error_s").is_none(), "{off}");
+    // Same model and bounds either way.
+    for key in ["order", "hsv", "error_bound", "error_lower_bound"] {
+        assert_eq!(on[key], off[key], "{key}");
+    }
+    for f in ["A.npy", "B.npy", "C.npy", "D.npy"] {
+        let a = std::fs::read(dir.path().join("on").join(f)).unwrap();
+        let b = std::fs::read(dir.path().join("off").join(f)).unwrap();
+        assert_eq!(a, b, "{f}");
+    }
+    let meta: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("off").join("meta.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(meta.get("hinf_error").is_none(), "{meta}");
+    assert!(meta.get("error_bound").is_some(), "{meta}");
+    // The human report.
+    let out = dln()
+        .args([
+            "reduce",
+            sys.to_str().unwrap(),
+            "--order",
+            "12",
+            "--hinf",
+            "off",
+            "--out",
+            dir.path().join("h").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("not computed (--hinf off)"), "{text}");
+}
