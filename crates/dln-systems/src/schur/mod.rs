@@ -321,7 +321,7 @@ fn no_convergence(what: &'static str, n: usize) -> SystemsError {
 /// both written for this crate (module docs); the $2\times2$ blocks are standardized. $O(n^3)$:
 /// $\approx 5n^3$ flops for the Hessenberg reduction and $Q_0$, then the QR iteration with $Z$,
 /// its flops mostly in matrix products (its time not). Not yet as fast as faer's own `eigen()`:
-/// 1.9× its thread CPU time at $n = 1000$, 2.7× at $n = 250$ and 500 (stage split:
+/// 1.7× its thread CPU time at $n = 1000$, 2.2–2.4× at $n = 250$ and 500 (stage split:
 /// [`profile::real_schur_profiled`] and `docs/performance.md`).
 ///
 /// # Example
