@@ -27,6 +27,21 @@
 //! $10^{-16}$–$10^{-14}$ and only the absolute statement $\|\mathbf G(t)-\mathbf G(0)e^{-2t}\|\lesssim
 //! d\,\varepsilon\,\|\mathbf W\|^2$ remains meaningful. $X$ is kept to rounding by [`Rkmk5`] at every $t$.
 //!
+//! # Orbits that are not closed: use the velocity form
+//! The L² flow moves $\mathbf W$ inside its orbit, $\mathbf W(t) = g(t)\cdot\mathbf W(0)$, and [`Rkmk5`] steps
+//! with the generator $\mathbf b$. When the orbit is not closed (non-square layers, e.g. widths
+//! narrower at the ends, $[2,3,4,3,2]$) the flow can reach the orbit's boundary in finite time:
+//! $g(t)$ diverges, the rank of $T$ drops at some $t^*$ (from 32 to 31 on that shape, measured at
+//! $t^*\approx0.4465$ for the seed-1 instance of the tests), and the minimum-norm generator grows like
+//! $1/(t^*-t)$ while the velocity $\mathbf w_{\mathbf b}$ stays bounded. No generator-based step reaches
+//! $t^*$: [`Rkmk5`] stalls (its step size collapses, or $\|\mathbf b\|\approx10^{9}$ overflows the
+//! action). The velocity field is defined on every orbit and the decay law holds along it on
+//! either side of $t^*$; [`Scheme::Generic`] (the velocity on the weights) steps across (past
+//! $t^*$ the computed trajectory is in an orbit of full rank again): on $[2,3,4,3,2]$, seeds 0–7, rtol $10^{-12}$, the law
+//! holds to $3.4\cdot10^{-14}\|\mathbf W\|^2$ at $t\le3$ and $X$ to $4.3\cdot10^{-13}$ (test
+//! `l2_flow_crosses_orbit_boundary_on_narrow_ends`, verify claim 15). This is not a defect of the
+//! inner solve: the $\mathbf H$-solve converges in about 28 iterations up to $t^*$, cold or warm.
+//!
 //! # References
 //! Lindsey & Menon, arXiv:2511.01137, §2.4–§2.5 (Theorems 2 and 10).
 
