@@ -50,6 +50,8 @@ pub(super) fn checks() -> Vec<Check> {
         .api(&[
             "dln_flows::balancing::balancing_flow",
             "dln_flows::balancing::L2Field",
+            "dln_flows::Dopri5",
+            "dln_flows::integrator::OnOrbit",
         ]),
         Check::new(
             "claim16-l2-flow-limit",
