@@ -152,10 +152,43 @@ fn h_solve(c: &mut Criterion) {
     g.finish();
 }
 
+/// Layers $U_k\,\mathrm{diag}(s_k)\,V_k^\top$ with Haar $U_k, V_k$ and singular values geometric in
+/// $[c^{-1/(2N)}, c^{1/(2N)}]$: each layer has condition $c^{1/N}$, so $\operatorname{cond}(X)\le c$ for
+/// every depth (the class on which "iterations independent of N" is a fair question).
+fn bounded_product(seed: u64, d: usize, n: usize, c: f64) -> Network<f64> {
+    let mut rng = random::rng(seed);
+    let top = c.powf(0.5 / n as f64);
+    Network::new(
+        (0..n)
+            .map(|_| {
+                faer::Scale(top)
+                    * random::gl_with_condition::<f64, _>(&mut rng, d, c.powf(1.0 / n as f64))
+            })
+            .collect(),
+    )
+    .unwrap()
+}
+
+/// Gaussian layers with entries of variance $1/d$ (the usual random initialisation): each layer has
+/// norm $\approx 2$ and condition $\sim d$, so $\operatorname{cond}(X)$ still grows with N, but more slowly
+/// than for the condition-10 class.
+fn gaussian_scaled(seed: u64, d: usize, n: usize) -> Network<f64> {
+    let mut rng = random::rng(seed);
+    let s = 1.0 / (d as f64).sqrt();
+    Network::new(
+        (0..n)
+            .map(|_| faer::Scale(s) * random::gaussian::<f64, _>(&mut rng, d, d))
+            .collect(),
+    )
+    .unwrap()
+}
+
 /// The L² velocity by the normal equation (PCG on $\mathcal M(Z) = NX$ with $\mathcal A_{N,X}^{-1}$, plus the
 /// generator from the layer recursion) against the H-solve, d = 64, N = 2..32, interleaved in one run,
-/// min of 3: time per solve, inner iterations and the velocity difference. One-shot timing printed
-/// to stderr; runs only when the filter names it (`-- normal_solve`).
+/// min of 3 (one run at N = 32): time per solve, inner iterations, $\operatorname{cond}(X)$ and the
+/// velocity difference, on three classes of layers: condition 10 each ($\operatorname{cond}(X)\sim10^N$),
+/// a bounded product ($\operatorname{cond}(X)\le100$ at every N, [`bounded_product`]) and Gaussian/√d.
+/// One-shot timing printed to stderr; runs only when the filter names it (`-- normal_solve`).
 fn normal_solve(_c: &mut Criterion) {
     if !std::env::args().any(|a| a.contains("normal_solve")) {
         return;
@@ -164,49 +197,65 @@ fn normal_solve(_c: &mut Criterion) {
         rtol: 1e-12,
         max_iter: 5000,
     };
-    for n in [2usize, 4, 8, 16, 32] {
-        let w = square(4, 64, n);
-        let mut t_normal = f64::INFINITY;
-        let mut t_h = f64::INFINITY;
-        let mut t_svd = f64::INFINITY;
-        let (mut it_normal, mut it_h, mut diff, mut consistent) = (0, 0, f64::NAN, f64::NAN);
-        for _ in 0..3 {
-            let start = Instant::now();
-            let x = w.product();
-            let _ = black_box(x.svd().unwrap());
-            t_svd = t_svd.min(start.elapsed().as_secs_f64());
-
-            let start = Instant::now();
-            let m = NormalOperator::new(&w);
-            let pre = NormalPreconditioner::new(m.product().as_ref(), n).unwrap();
-            let (vel, sol) = m.l2_velocity(None, &pre, opts).unwrap();
-            let b = generator_from_tangent(&w, &vel);
-            t_normal = t_normal.min(start.elapsed().as_secs_f64());
-            it_normal = sol.iterations;
-            if let Some(b) = b {
-                let tb = w.infinitesimal_action(&b);
-                let d: Vec<Mat<f64>> = tb.iter().zip(&vel).map(|(a, v)| a - v).collect();
-                consistent = tuple_norm_sq(&d).sqrt() / w.l2_norm_sq().sqrt();
-            }
-            if n <= 8 {
+    type Class = (&'static str, fn(usize) -> Network<f64>);
+    let classes: [Class; 3] = [
+        ("cond10_layers", |n| square(4, 64, n)),
+        ("condX_le_100", |n| bounded_product(4, 64, n, 100.0)),
+        ("gaussian_over_sqrt_d", |n| gaussian_scaled(4, 64, n)),
+    ];
+    for (class, make) in classes {
+        for n in [2usize, 4, 8, 16, 32] {
+            let w = make(n);
+            let sv = w.product().singular_values().unwrap();
+            let cond_x = sv.iter().copied().fold(0.0, f64::max)
+                / sv.iter().copied().fold(f64::INFINITY, f64::min);
+            let mut t_normal = f64::INFINITY;
+            let mut t_h = f64::INFINITY;
+            let mut t_svd = f64::INFINITY;
+            let (mut it_normal, mut it_h, mut diff, mut consistent) = (0, 0, f64::NAN, f64::NAN);
+            let mut converged = false;
+            let reps = if n >= 32 { 1 } else { 3 };
+            for _ in 0..reps {
                 let start = Instant::now();
-                let mut op = FiberOperator::new(&w);
-                let h = op.l2_gradient_generator(opts).unwrap();
-                t_h = t_h.min(start.elapsed().as_secs_f64());
-                it_h = h.iterations;
-                let tb = w.infinitesimal_action(&h.b);
-                let d: Vec<Mat<f64>> = tb.iter().zip(&vel).map(|(a, v)| a - v).collect();
-                diff = tuple_norm_sq(&d).sqrt() / w.l2_norm_sq().sqrt();
+                let x = w.product();
+                let _ = black_box(x.svd().unwrap());
+                t_svd = t_svd.min(start.elapsed().as_secs_f64());
+
+                let start = Instant::now();
+                let m = NormalOperator::new(&w);
+                let pre = NormalPreconditioner::new(m.product().as_ref(), n).unwrap();
+                let (vel, sol) = m.l2_velocity(None, &pre, opts).unwrap();
+                let b = generator_from_tangent(&w, &vel);
+                t_normal = t_normal.min(start.elapsed().as_secs_f64());
+                it_normal = sol.iterations;
+                converged = sol.converged;
+                if let Some(b) = b {
+                    let tb = w.infinitesimal_action(&b);
+                    let d: Vec<Mat<f64>> = tb.iter().zip(&vel).map(|(a, v)| a - v).collect();
+                    consistent = tuple_norm_sq(&d).sqrt() / w.l2_norm_sq().sqrt();
+                }
+                if n <= 8 {
+                    let start = Instant::now();
+                    let mut op = FiberOperator::new(&w);
+                    let h = op.l2_gradient_generator(opts).unwrap();
+                    t_h = t_h.min(start.elapsed().as_secs_f64());
+                    it_h = h.iterations;
+                    let tb = w.infinitesimal_action(&h.b);
+                    let d: Vec<Mat<f64>> = tb.iter().zip(&vel).map(|(a, v)| a - v).collect();
+                    diff = tuple_norm_sq(&d).sqrt() / w.l2_norm_sq().sqrt();
+                }
             }
+            eprintln!(
+                "normal_solve/{class}/d64_n{n}: cond(X) {cond_x:.1e}; normal {:.1} ms ({it_normal} PCG its{}, \
+                 |Tb - w|/|W| = {consistent:.1e}), svd(X) {:.1} ms, ratio {:.1}; H-solve {:.1} ms ({it_h} its), \
+                 |w_H - w_normal|/|W| = {diff:.1e}",
+                1e3 * t_normal,
+                if converged { "" } else { ", not converged" },
+                1e3 * t_svd,
+                t_normal / t_svd,
+                1e3 * t_h,
+            );
         }
-        eprintln!(
-            "normal_solve/d64_n{n}: normal {:.1} ms ({it_normal} PCG its, |Tb - w|/|W| = {consistent:.1e}), \
-             svd(X) {:.1} ms, ratio {:.1}; H-solve {:.1} ms ({it_h} its), |w_H - w_normal|/|W| = {diff:.1e}",
-            1e3 * t_normal,
-            1e3 * t_svd,
-            t_normal / t_svd,
-            1e3 * t_h,
-        );
     }
 }
 

@@ -11,7 +11,8 @@ use dln_flows::balancing::{
 use dln_flows::learning::{LearningOperator, horizontal_lift, learning_flow, product_differential};
 use dln_flows::loss::{Frobenius, LeastSquares};
 use dln_flows::training::{TrainingOptions, train_flow};
-use dln_flows::{FlowBuilder, FlowOptions, FnObserver, Integrator, Progress, Rkmk5};
+use dln_flows::integrator::OnOrbit;
+use dln_flows::{Dopri5, FlowBuilder, FlowOptions, FnObserver, Integrator, Progress, Rkmk5};
 use std::ops::ControlFlow;
 use dln_linalg::random::gaussian;
 use dln_linalg::{Scalar, c64, rel_diff};
@@ -49,6 +50,8 @@ pub(super) fn checks() -> Vec<Check> {
         .api(&[
             "dln_flows::balancing::balancing_flow",
             "dln_flows::balancing::L2Field",
+            "dln_flows::Dopri5",
+            "dln_flows::integrator::OnOrbit",
         ]),
         Check::new(
             "claim16-l2-flow-limit",
@@ -186,20 +189,36 @@ pub(super) fn checks() -> Vec<Check> {
 /// Claim 15 as theory.md records it: $\|\mathbf G(t) - \mathbf G(0)e^{-2t}\|\le10^{-10}\|\mathbf W(0)\|^2$ for
 /// $t\le3$ (the moments' natural scale), and also relative to $\|\mathbf G(t)\|$ itself; $X$ to rounding.
 ///
-/// Not run on widths $[2,3,4,3,2]$: there ($d_0 = d_N = 2$ below hidden widths 3, 4, 3, $\mathbf H$
-/// singular, the $\mathbf H$ route's CGLS) the tight-tolerance flow to $t = 3$ did not finish in
-/// 100 s on the seed-0 instance; an open performance problem of the $\mathbf H$ route, not a
-/// failure of the law (the rectangular shapes that do run satisfy it).
+/// Square widths run the orbit integrator [`Rkmk5`] (the fiber is locally one orbit). Widths with
+/// non-square layers run the velocity form $\dot{\mathbf W} = -\mathbf w_{\mathbf b}$ on the weights
+/// ([`Dopri5`] with [`OnOrbit`], [`dln_flows::balancing::Scheme::Generic`]): there the orbit of
+/// $\mathbf W$ need not be closed, and the L² flow can reach its boundary in finite time — on
+/// widths $[2,3,4,3,2]$ (seed 1 of the flows' tests) the nullity of $T$ jumps from 2 to 3 at
+/// $t^*\approx0.4465$, the minimum-norm generator grows like $1/(t^*-t)$ while the velocity stays
+/// bounded, and no step of a generator-based scheme reaches $t^*$. The velocity form steps across;
+/// $X$ is then kept to the integrator's tolerance, and the check holds it to the same $10^{-12}$.
 fn claim15<T: Scalar>(cx: &mut Ctx) -> CheckResult {
-    for widths in shapes(cx).into_iter().filter(|w| w[..] != [2, 3, 4, 3, 2]) {
+    for widths in shapes(cx) {
+        let square = widths.iter().all(|&d| d == widths[0]);
         for _ in 0..cx.reps() {
             let w: Network<T> = gaussian_network(cx.rng(), &widths);
             let opts = BalancingOptions {
                 integration: tight(),
                 ..Default::default()
             };
-            let mut rk = Rkmk5::new(L2Field::new(opts.cg), 0.0, w.clone(), opts.integration);
-            let tr = rk.solve_dense(&[0.0, 0.5, 1.0, 2.0, 3.0], &mut ())?;
+            let times = [0.0, 0.5, 1.0, 2.0, 3.0];
+            let tr = if square {
+                Rkmk5::new(L2Field::new(opts.cg), 0.0, w.clone(), opts.integration)
+                    .solve_dense(&times, &mut ())?
+            } else {
+                Dopri5::new(
+                    OnOrbit(L2Field::new(opts.cg)),
+                    0.0,
+                    w.layers().to_vec(),
+                    opts.integration,
+                )
+                .solve_dense(&times, &mut ())?
+            };
             let w2 = tnorm(w.layers()).powi(2);
             for (t, layers) in tr.t.iter().zip(&tr.w).skip(1) {
                 let net = Network::new(layers.clone())?;
