@@ -144,7 +144,7 @@ def flow(
     samples: int = 11,
     rtol: float = 1e-11,
     atol: float = 1e-13,
-    scheme: str = "structured",
+    scheme: str = "auto",
     callback: Optional[Callable[[float, float], Any]] = None,
 ) -> tuple[list[np.ndarray], dict]:
     """A balancing flow on the fiber of ``ws`` up to time ``t_end`` (``dln flow``).
@@ -152,7 +152,10 @@ def flow(
     ``kind="l2"``: the L2 regularizing flow, along which ``G(t) = G(0) e^{-2t}``;
     ``kind="kirwan-ness"``: the gradient flow of ``|G|^2 / 2``. Both keep X = WN...W1 fixed (to
     rounding with ``scheme="structured"``, Runge-Kutta-Munthe-Kaas on the group; ``"generic"`` is
-    Dormand-Prince on W). ``samples`` equally spaced times in [0, t_end] are reported.
+    Dormand-Prince on W; ``"auto"``, the default as in the program, is structured except for the L2
+    flow from a point whose orbit is not closed, where the flow can reach the orbit's boundary in
+    finite time and only the generic scheme steps across). ``samples`` equally spaced times in
+    [0, t_end] are reported.
 
     ``callback(t, moment_norm)`` is called after every accepted step (with the GIL held); returning
     ``False`` stops the run early (``info["stopped_by_callback"]`` is then True and the series ends

@@ -8,8 +8,9 @@
 //! $d\mathbf G(\mathbf w_{\mathbf b}) = \mathbf H(\mathbf b)+\mathbf H(\mathbf b)^* = 2\mathbf G$; see erratum E4 for the
 //! sign). The Kirwan–Ness flow is the Euclidean gradient flow of $\tfrac12\|\mathbf G\|^2$ (Theorem 10),
 //! with $\frac{d}{dt}\tfrac12\|\mathbf G\|^2 = -\|\mathbf w_{2\mathbf G}\|^2$ (erratum E5). Both are
-//! [`OrbitField`]s and run by default with the structure-preserving [`Rkmk5`]; [`Scheme::Generic`]
-//! runs them with [`Dopri5`] instead (X then drifts at the level of the tolerance).
+//! [`OrbitField`]s and run by default ([`Scheme::Auto`]) with the structure-preserving [`Rkmk5`] —
+//! except the L² flow from a point whose orbit is not closed (below); [`Scheme::Generic`] runs them
+//! with [`Dopri5`] instead (X then drifts at the level of the tolerance).
 //!
 //! Every sample reports $\|\mathbf G\|$, the gap $\|\mathbf W\|^2 - N\sum_i\sigma_i^{2/N}$ to the minimum on the
 //! fiber ([`BalancedOrbit::l2_lower_bound`]) and $\|X(t)-X(0)\|/\|X(0)\|$.
@@ -51,7 +52,7 @@ use crate::options::FlowOptions;
 use crate::{FlowError, Result};
 use dln_algebra::{
     BalancedOrbit, CgOptions, FiberOperator, Network, NormalOperator, NormalPreconditioner,
-    generator_from_tangent,
+    generator_from_tangent, kempf_ness::orbit_is_closed,
 };
 use dln_linalg::Scalar;
 use dln_linalg::scaled::{ScaledReal, frob_norm_scaled, ldexp, pow2_exponent, scale_pow2};
@@ -319,11 +320,27 @@ impl BalancingFlow {
 /// Which integrator runs an orbit flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Scheme {
-    /// [`Rkmk5`]: $X$ preserved to rounding.
+    /// [`Scheme::Structured`], except for the L² flow from a point whose orbit is not closed
+    /// ([`orbit_is_closed`]: not every layer has the rank of $X$), which runs
+    /// [`Scheme::Generic`]: there the L² flow can reach the orbit's boundary in finite time,
+    /// where the generator-based [`Rkmk5`] stalls (module docs).
     #[default]
+    Auto,
+    /// [`Rkmk5`]: $X$ preserved to rounding.
     Structured,
     /// [`Dopri5`] on the weights: $X$ preserved to the tolerance only.
     Generic,
+}
+
+impl Scheme {
+    /// `"auto"`, `"structured"` or `"generic"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Structured => "structured",
+            Self::Generic => "generic",
+        }
+    }
 }
 
 /// Options of [`balancing_flow`].
@@ -331,7 +348,7 @@ pub enum Scheme {
 pub struct BalancingOptions {
     /// The flow. Default [`BalancingFlow::L2`].
     pub flow: BalancingFlow,
-    /// The integrator. Default [`Scheme::Structured`].
+    /// The integrator. Default [`Scheme::Auto`].
     pub scheme: Scheme,
     /// Tolerances. Default `rtol = 1e-10`, `atol = 1e-12`.
     pub integration: FlowOptions,
@@ -347,7 +364,7 @@ impl Default for BalancingOptions {
     fn default() -> Self {
         Self {
             flow: BalancingFlow::L2,
-            scheme: Scheme::Structured,
+            scheme: Scheme::Auto,
             integration: crate::FlowBuilder::new()
                 .rtol(1e-10)
                 .atol(1e-12)
@@ -411,6 +428,9 @@ pub struct BalancingRun<T: Scalar> {
     pub h_solves: usize,
     /// Why the run ended.
     pub termination: Termination,
+    /// The integrator that ran ([`Scheme::Structured`] or [`Scheme::Generic`]; [`Scheme::Auto`]
+    /// resolved).
+    pub scheme: Scheme,
 }
 
 /// $(\sum_k\|A_k\|_F^2)^{1/2}$ of a tuple of matrices in scaled form (no under/overflow).
@@ -685,7 +705,17 @@ where
     };
     let in_user_units = |err| error_in_user_units(err, time_shift);
 
-    let lower_bound = BalancedOrbit::of(&v0)?.l2_lower_bound_scaled();
+    let orbit = BalancedOrbit::of(&v0)?;
+    let lower_bound = orbit.l2_lower_bound_scaled();
+    // Auto: the generator of the L² flow can diverge at the boundary of an orbit that is not
+    // closed (module docs); the Kirwan–Ness generator (the moments) stays bounded.
+    let scheme = match (opts.scheme, opts.flow) {
+        (Scheme::Auto, BalancingFlow::L2) if !orbit_is_closed(&v0, orbit.rank())? => {
+            Scheme::Generic
+        }
+        (Scheme::Auto, _) => Scheme::Structured,
+        (s, _) => s,
+    };
     let x0 = v0.product();
     let mut cg_iterations = 0;
     let mut h_solves = 0;
@@ -693,8 +723,8 @@ where
         rtol: opts.cg.rtol.max(0.1 * opts.integration.rtol),
         ..opts.cg
     };
-    let traj: Trajectory<T> = match (opts.flow, opts.scheme) {
-        (BalancingFlow::L2, Scheme::Structured) => {
+    let traj: Trajectory<T> = match (opts.flow, scheme) {
+        (BalancingFlow::L2, Scheme::Structured | Scheme::Auto) => {
             let field = L2Field::with_solver(cg, opts.solver);
             let mut rk = Rkmk5::new(field, 0.0, v0.clone(), integration);
             let tr = rk
@@ -704,7 +734,7 @@ where
             h_solves = rk.field().h_solves;
             tr
         }
-        (BalancingFlow::KirwanNess, Scheme::Structured) => {
+        (BalancingFlow::KirwanNess, Scheme::Structured | Scheme::Auto) => {
             Rkmk5::new(KirwanNessField, 0.0, v0.clone(), integration)
                 .solve_dense(&taus, &mut user_obs)
                 .map_err(in_user_units)?
@@ -752,6 +782,7 @@ where
         cg_iterations,
         h_solves,
         termination: traj.termination,
+        scheme,
     })
 }
 

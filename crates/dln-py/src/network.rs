@@ -247,6 +247,7 @@ fn flow_impl<T: Elem>(
     let last = run.samples.last().map_or(0.0, |s| s.moment_norm);
     let d = PyDict::new(py);
     d.set_item("flow", name)?;
+    d.set_item("scheme", run.scheme.name())?;
     d.set_item("dtype", T::DTYPE)?;
     d.set_item("widths", net.widths())?;
     d.set_item("t_end", t_end)?;
@@ -310,11 +311,12 @@ pub fn flow(
         }
     };
     let scheme = match scheme {
+        "auto" => Scheme::Auto,
         "structured" => Scheme::Structured,
         "generic" => Scheme::Generic,
         other => {
             return Err(PyValueError::new_err(format!(
-                "scheme must be 'structured' or 'generic', got '{other}'"
+                "scheme must be 'auto', 'structured' or 'generic', got '{other}'"
             )));
         }
     };

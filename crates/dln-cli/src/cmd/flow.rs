@@ -46,8 +46,11 @@ pub struct Args {
     /// Absolute tolerance of the adaptive integrator.
     #[arg(long, value_name = "A", default_value = "1e-13", value_parser = positive_f64)]
     pub atol: f64,
-    /// structured = Runge–Kutta–Munthe-Kaas on the group (X kept to rounding); generic = Dormand–Prince on W.
-    #[arg(long, value_enum, default_value_t = SchemeArg::Structured)]
+    /// structured = Runge–Kutta–Munthe-Kaas on the group (X kept to rounding); generic = Dormand–Prince on W;
+    /// auto = structured, except generic for the L² flow from a point whose orbit is not closed
+    /// (some layer's rank differs from X's: there the flow can reach the orbit's boundary in finite
+    /// time, where the structured scheme stalls).
+    #[arg(long, value_enum, default_value_t = SchemeArg::Auto)]
     pub scheme: SchemeArg,
     /// Inner solver of the L² flow: normal = the normal equation on d_N×d_0 (iterations independent of
     /// depth; falls back to h where it does not apply); h = block-preconditioned CG on H(b) = G.
@@ -79,7 +82,9 @@ pub enum FlowKind {
 /// `--scheme`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum SchemeArg {
-    /// Structure-preserving (default).
+    /// Structured where it applies, generic for the L² flow on an orbit that is not closed (default).
+    Auto,
+    /// Structure-preserving.
     Structured,
     /// Generic Dormand–Prince 5(4).
     Generic,
@@ -94,6 +99,8 @@ pub struct FlowReport {
     pub out: String,
     /// `l2` or `kirwan-ness`.
     pub flow: &'static str,
+    /// The integrator that ran: `structured` or `generic` (`--scheme auto` resolved).
+    pub scheme: &'static str,
     /// `float64` or `complex128`.
     pub dtype: &'static str,
     /// Widths $d_0,\dots,d_N$.
@@ -139,9 +146,10 @@ impl Report for FlowReport {
         let _ = writeln!(s, "file              {} → {}", self.file, self.out);
         let _ = writeln!(
             s,
-            "flow              {} ({}), t = 0 … {}",
+            "flow              {} ({}, {} scheme), t = 0 … {}",
             self.flow,
             self.dtype,
+            self.scheme,
             num(self.t_end)
         );
         let _ = writeln!(
@@ -248,6 +256,7 @@ fn compute<T: Element>(args: &Args, net: &Network<T>) -> Result<FlowReport> {
         FlowKind::KirwanNess => BalancingFlow::KirwanNess,
     };
     let scheme = match args.scheme {
+        SchemeArg::Auto => Scheme::Auto,
         SchemeArg::Structured => Scheme::Structured,
         SchemeArg::Generic => Scheme::Generic,
     };
@@ -283,6 +292,7 @@ fn compute<T: Element>(args: &Args, net: &Network<T>) -> Result<FlowReport> {
         file: args.weights.display().to_string(),
         out: args.out.display().to_string(),
         flow: flow.name(),
+        scheme: run.scheme.name(),
         dtype: T::DTYPE_NAME,
         widths: net.widths(),
         t_end: args.t_end,
