@@ -430,6 +430,28 @@ fn fiber_speed_d16_n4_block_gibbs() {
             &c.diagnostics,
         );
     }
+    // Independent chains on the machine's cores, pooled (same total of retained sweeps, one
+    // burn-in of 300 sweeps per chain).
+    for chains in [2usize, 4] {
+        let t = Instant::now();
+        let c = post
+            .sample_chains(
+                dln_bayes::FiberSampler::BlockGibbs,
+                &w0,
+                chains,
+                sweeps,
+                Some(300),
+                1,
+                2,
+                &mut (),
+            )
+            .unwrap();
+        report(
+            &format!("block-gibbs, {chains} chains in parallel (incl. 300 burn-in sweeps each)"),
+            t.elapsed().as_secs_f64(),
+            &c.diagnostics,
+        );
+    }
     let t = Instant::now();
     let c = post
         .sample_graph_hmc(
@@ -467,4 +489,49 @@ fn fiber_speed_d16_n4_block_gibbs() {
         t.elapsed().as_secs_f64(),
         &c.diagnostics,
     );
+}
+
+/// `sample_chains`: one chain is `sample_with` bit for bit; C chains are the single chains of their
+/// seeds concatenated, with pooled diagnostics (ESS adds up, the pooled mean is the weighted mean,
+/// the standard error that of independent chains).
+#[test]
+fn pooled_chains_are_the_single_chains() {
+    use dln_bayes::FiberSampler;
+    let mut rng = random::rng(7);
+    let w0: Network<f64> = random_net(&mut rng, &[3, 3, 3]);
+    let post = FiberPosterior::new(1.0, 1.0, BaseMeasure::Conditional).unwrap();
+    let s = FiberSampler::BlockGibbs;
+    let one = post
+        .sample_chains(s, &w0, 1, 200, Some(50), 1, 11, &mut ())
+        .unwrap();
+    let direct = post
+        .sample_with(s, &w0, 200, Some(50), 1, 11, &mut ())
+        .unwrap();
+    assert_eq!(one.diagnostics, direct.diagnostics);
+    assert_eq!(one.samples.len(), 200);
+    let three = post
+        .sample_chains(s, &w0, 3, 200, Some(50), 1, 11, &mut ())
+        .unwrap();
+    assert_eq!(three.samples.len(), 200);
+    // Chain 0 is the seed's own chain of 67 samples, and comes first.
+    let first = post
+        .sample_with(s, &w0, 67, Some(50), 1, 11, &mut ())
+        .unwrap();
+    for (a, b) in first.samples.iter().zip(&three.samples) {
+        for (x, y) in a.layers().iter().zip(b.layers()) {
+            assert_eq!(x, y);
+        }
+    }
+    let d = three.diagnostics;
+    assert_eq!(d.steps, 200);
+    assert!(
+        d.ess > first.diagnostics.ess,
+        "pooled ESS {} ≤ one chain's",
+        d.ess
+    );
+    assert!(d.standard_error < first.diagnostics.standard_error);
+    for net in &three.samples {
+        let r = (&net.product() - &w0.product()).norm_l2() / w0.product().norm_l2();
+        assert!(r <= 1e-12, "product drift {r:e}");
+    }
 }

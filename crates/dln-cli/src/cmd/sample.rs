@@ -100,6 +100,17 @@ pub struct FiberArgs {
     /// Keep every T-th state after burn-in.
     #[arg(long, value_name = "T", default_value_t = 1)]
     pub thin: u64,
+    /// Independent chains run in parallel (one per core pays), each with its own burn-in; the S
+    /// samples are split among them (concatenated chain by chain in the output) and the
+    /// diagnostics pooled (effective sample sizes add up). Chain 1 is the single chain of the same
+    /// seed.
+    #[arg(
+        long,
+        value_name = "C",
+        default_value_t = 1,
+        allow_negative_numbers = true
+    )]
+    pub chains: i64,
     /// Output .npz archive: W1..WN stacked, shape S × d_k × d_{k-1}.
     #[arg(long, value_name = "OUT.npz")]
     pub out: PathBuf,
@@ -709,7 +720,9 @@ pub struct FiberReport {
     pub leapfrog_steps: usize,
     /// Retained samples.
     pub samples: u64,
-    /// Burn-in steps.
+    /// Independent chains (pooled).
+    pub chains: u64,
+    /// Burn-in steps (per chain).
     pub burn_in: u64,
     /// Thinning.
     pub thin: u64,
@@ -746,8 +759,19 @@ impl Report for FiberReport {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "file              {} → {} ({}, {} samples, burn-in {}, thin {}, seed {})",
-            self.file, self.out, self.dtype, self.samples, self.burn_in, self.thin, self.seed
+            "file              {} → {} ({}, {} samples{}, burn-in {}, thin {}, seed {})",
+            self.file,
+            self.out,
+            self.dtype,
+            self.samples,
+            if self.chains > 1 {
+                format!(" in {} chains", self.chains)
+            } else {
+                String::new()
+            },
+            self.burn_in,
+            self.thin,
+            self.seed
         );
         let _ = writeln!(
             s,
@@ -822,9 +846,10 @@ fn sample_fiber<T: Element>(a: &FiberArgs, w0: Network<T>) -> Result<FiberReport
         .map_or(FiberSampler::default_for(measure, &w0), SamplerArg::sampler);
     let burn_in = a.burn_in.map_or(sampler.default_burn_in(), |b| b as usize);
     let chain = post
-        .sample_with(
+        .sample_chains(
             sampler,
             &w0,
+            count(a.chains) as usize,
             a.samples() as usize,
             Some(burn_in),
             a.thin as usize,
@@ -845,6 +870,7 @@ fn sample_fiber<T: Element>(a: &FiberArgs, w0: Network<T>) -> Result<FiberReport
         sampler: sampler.name(),
         leapfrog_steps: d.leapfrog_steps,
         samples: a.samples(),
+        chains: count(a.chains),
         burn_in: burn_in as u64,
         thin: a.thin,
         seed: a.seed,
@@ -868,6 +894,13 @@ fn run_fiber(a: FiberArgs) -> Result<()> {
     check_positive("kappa", a.kappa)?;
     check_count("samples", a.samples)?;
     check_count("thin", a.thin)?;
+    check_count("chains", a.chains)?;
+    if a.chains > a.samples {
+        return Err(CliError::new(format!(
+            "--chains {} exceeds --samples {}: every chain keeps at least one sample",
+            a.chains, a.samples
+        )));
+    }
     check_output_file(&a.out)?;
     let w0 = read_weights(&a.weights)?;
     // One f64 of ‖W‖² per post-burn-in step is kept for the effective sample size.
