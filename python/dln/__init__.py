@@ -476,6 +476,7 @@ def sample_fiber(
     burn_in: Optional[int] = None,
     thin: Optional[int] = None,
     sampler: Optional[str] = None,
+    chains: int = 1,
 ) -> tuple[list[np.ndarray], dict]:
     """Samples of the posterior on a fiber (``dln sample fiber``).
 
@@ -495,11 +496,14 @@ def sample_fiber(
     All use junction sign flips between the branches of a real fiber; the step adapts during the
     ``burn_in`` steps (default 1000 for rwm, 300 for the others, as the program), then every ``thin``-th
     state (default 1) is kept. The same ``seed`` gives the same samples as the program.
+    ``chains=C`` runs C independent chains in parallel (one per core pays), each with its own
+    burn-in; the ``samples`` are split among them and concatenated chain by chain, and the
+    diagnostics pooled (effective sample sizes add up); chain 1 is the single chain of ``seed``.
 
     Returns ``(ws, info)``: ``Wk`` of shape ``samples x d_k x d_{k-1}`` (the program's ``.npz``
     arrays), and the keys of ``dln sample fiber --json`` (without file names): ``dtype``, ``widths``,
     ``beta``, ``kappa``, ``measure``, ``sampler``, ``leapfrog_steps`` (RATTLE or leapfrog steps per
-    trajectory; 0 for rwm), ``samples``, ``burn_in``, ``thin``, ``seed``,
+    trajectory; 0 for rwm), ``samples``, ``chains``, ``burn_in``, ``thin``, ``seed``,
     ``fiber_dimension``, ``acceptance_rate``, ``ess`` (of |W|^2, batch means), ``steps``,
     ``mean_l2_norm_sq``, ``standard_error``, ``max_constraint_residual``
     (max |phi(W) - X|_F / |X|_F), ``mean_moment_norm``, ``step``, ``projection_failures``,
@@ -522,6 +526,7 @@ def sample_fiber(
         _count(seed, "seed"),
         None if burn_in is None else _count(burn_in, "burn_in"),
         1 if thin is None else _count(thin, "thin"),
+        _count(chains, "chains"),
     )
 
 

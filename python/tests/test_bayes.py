@@ -566,6 +566,33 @@ def test_sample_fiber_equals_program(tmp_path, dtype, measure, sampler):
         assert rep[key] == v, key
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sample_fiber_chains_equals_program(tmp_path, dtype):
+    program()
+    ws = random_net([3, 3, 3], dtype, seed=31)
+    init, out = tmp_path / "W.npz", tmp_path / "out.npz"
+    np.savez(init, W1=ws[0], W2=ws[1])
+    rep = run_program(
+        "sample", "fiber", init, "--beta", "2", "--kappa", "0.5", "--samples", "15", "--measure", "conditional",
+        "--seed", "6", "--burn-in", "40", "--chains", "2", "--out", out,
+    )
+    mine, info = dln.sample_fiber(ws, 2.0, 0.5, 15, measure="conditional", seed=6, burn_in=40, chains=2)
+    z = np.load(out)
+    for k, w in enumerate(mine):
+        np.testing.assert_array_equal(w, z[f"W{k + 1}"])
+    assert info["chains"] == 2 and mine[0].shape[0] == 15
+    assert set(info) == set(rep) - {"file", "out"}
+    for key, v in info.items():
+        assert rep[key] == v, key
+    # The first chain is the single chain of the same seed (8 of the 15 samples).
+    one, _ = dln.sample_fiber(ws, 2.0, 0.5, 8, measure="conditional", seed=6, burn_in=40)
+    for a, b in zip(one, mine):
+        np.testing.assert_array_equal(a, b[:8])
+    for bad in (0, 16):
+        with pytest.raises(ValueError, match="chains"):
+            dln.sample_fiber(ws, 2.0, 0.5, 15, measure="conditional", chains=bad)
+
+
 @pytest.mark.parametrize("sampler", ["graph-hmc", "block-gibbs"])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_sample_fiber_graph_hmc_equals_program(tmp_path, dtype, sampler):

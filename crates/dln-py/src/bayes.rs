@@ -336,6 +336,8 @@ struct FiberArgs {
     burn_in: Option<usize>,
     thin: usize,
     seed: u64,
+    /// Independent chains, pooled.
+    chains: usize,
 }
 
 fn sample_fiber_impl<T: Elem>(
@@ -353,9 +355,10 @@ fn sample_fiber_impl<T: Elem>(
     let burn_in = a.burn_in.unwrap_or(sampler.default_burn_in());
     let mut obs = SignalCheck::new();
     let chain = py.detach(|| {
-        post.sample_with(
+        post.sample_chains(
             sampler,
             &w0,
+            a.chains,
             a.samples,
             Some(burn_in),
             a.thin,
@@ -375,6 +378,7 @@ fn sample_fiber_impl<T: Elem>(
     d.set_item("sampler", sampler.name())?;
     d.set_item("leapfrog_steps", g.leapfrog_steps)?;
     d.set_item("samples", a.samples)?;
+    d.set_item("chains", a.chains)?;
     d.set_item("burn_in", burn_in)?;
     d.set_item("thin", a.thin)?;
     d.set_item("seed", a.seed)?;
@@ -401,7 +405,7 @@ fn sample_fiber_impl<T: Elem>(
 ///
 /// Samples of the posterior on the fiber of X = WN...W1 (see `dln.sample_fiber`).
 #[pyfunction]
-#[pyo3(signature = (ws, beta, kappa, samples, measure, sampler, seed, burn_in, thin))]
+#[pyo3(signature = (ws, beta, kappa, samples, measure, sampler, seed, burn_in, thin, chains))]
 #[allow(clippy::too_many_arguments)] // The Python signature, one argument per program flag.
 pub fn sample_fiber(
     py: Python<'_>,
@@ -414,6 +418,7 @@ pub fn sample_fiber(
     seed: u64,
     burn_in: Option<usize>,
     thin: usize,
+    chains: usize,
 ) -> PyResult<Py<PyAny>> {
     let measure = match measure {
         "hausdorff" => BaseMeasure::Hausdorff,
@@ -436,12 +441,18 @@ pub fn sample_fiber(
         burn_in,
         thin,
         seed,
+        chains,
     };
     if samples == 0 {
         return Err(PyValueError::new_err("samples must be at least 1, got 0"));
     }
     if thin == 0 {
         return Err(PyValueError::new_err("thin must be at least 1, got 0"));
+    }
+    if chains == 0 || chains > samples {
+        return Err(PyValueError::new_err(format!(
+            "chains must be between 1 and samples ({samples}), got {chains}"
+        )));
     }
     let w = layers(ws, "ws")?;
     // One f64 of ‖W‖² per post-burn-in step is kept for the effective sample size.
