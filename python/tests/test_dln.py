@@ -424,6 +424,36 @@ def test_equil_default_on_recovers_lf10():
     # against the bound 6.40e-10), the slack of the Rust test (4 x 1e-8 x 2 sum sigma_k).
     slack = 4e-8 * 2 * sum(info["hsv"])
     assert info["error_lower_bound"] * (1 - 1e-6) <= info["hinf_error"] <= info["error_bound"] + slack
+    # ... and the report says so, as `dln reduce` does.
+    check = info["bound_check"]
+    assert check["status"] == "above_bound_within_sensitivity"
+    assert check["ratio"] == pytest.approx(info["hinf_error"] / info["error_bound"], rel=1e-12)
+    assert check["excess"] <= check["sensitivity"]
+
+
+def test_reduce_report_equals_program_and_hinf_off(tmp_path):
+    # The keys of `dln reduce --json` (without `out`), values equal but for the timings; with
+    # hinf=False (`--hinf off`) the same model, no certified error, and the reason.
+    program()
+    a, b, c, d, _ = load_system("build")
+    ar, br, cr, dr, info = dln.reduce(a, b, c, d, order=10)
+    rep = run_program("reduce", LTI / "build", "--order", "10", "--out", tmp_path / "r")
+    assert set(info) == set(rep) - {"out"}
+    def same(x, y):
+        if isinstance(x, dict):
+            return set(x) == set(y) and all(same(x[k], y[k]) for k in x)
+        if isinstance(x, float) or (isinstance(x, list) and x and isinstance(x[0], float)):
+            return y == pytest.approx(x, rel=1e-12)
+        return x == y
+
+    for key in set(info) - {"timing"}:
+        assert same(info[key], rep[key]), key
+    assert set(info["timing"]) == {"reduction_s", "hinf_error_s"}
+    ar2, br2, cr2, dr2, off = dln.reduce(a, b, c, d, order=10, hinf=False)
+    np.testing.assert_array_equal(ar2, ar)
+    np.testing.assert_array_equal(cr2, cr)
+    assert "hinf_error" not in off and "bound_check" not in off and "hinf_skipped" in off
+    assert set(off["timing"]) == {"reduction_s"}
 
 
 def test_reduce_equil_keeps_the_transfer_function():
