@@ -86,8 +86,10 @@ mod choice;
 pub mod graph;
 pub mod hmc;
 mod record;
+pub mod scalar;
 
 pub use choice::FiberSampler;
+pub use scalar::scalar_fiber_mean_l2_norm_sq;
 
 pub use block::BlockGibbsOptions;
 pub use graph::GraphHmcOptions;

@@ -5,7 +5,7 @@
 //! complex; and (opt-in) the d = 16, N = 4 speed measurement against the other samplers.
 
 use dln_algebra::Network;
-use dln_bayes::posterior::batch_means;
+use dln_bayes::posterior::{batch_means, scalar_fiber_mean_l2_norm_sq};
 use dln_bayes::{
     BaseMeasure, BlockGibbsOptions, FiberChain, FiberMcmcOptions, FiberPosterior, FiberSampler,
     GraphHmcOptions, HmcOptions,
@@ -28,65 +28,14 @@ fn scalar_net<T: Scalar>(ws: &[T]) -> Network<T> {
     net(ws.iter().map(|&w| Mat::from_fn(1, 1, |_, _| w)).collect())
 }
 
-/// $\mathbb E\|\mathbf W\|^2$ on $w_2w_1 = x$ by quadrature in $u = \log|w_1|$ (as in
-/// tests/posterior.rs): with $t = |w_1|$, $q = t^2+|x|^2/t^2$, $g = e^{-aq/2}$, the density in $t$
-/// is $g\sqrt{1+x^2/t^4}$ (real Hausdorff), $g(t+|x|^2/t^3)$ (complex Hausdorff), $g/t$
-/// (conditional, both fields).
+/// $\mathbb E\|\mathbf W\|^2$ on $w_2w_1 = x$ by quadrature ([`scalar_fiber_mean_l2_norm_sq`], depth 2).
 fn reference2(a: f64, x_abs: f64, complex: bool, measure: BaseMeasure) -> f64 {
-    let (lo, hi, n) = (-12.0_f64, 12.0_f64, 40_001);
-    let h = (hi - lo) / (n - 1) as f64;
-    let (mut num, mut den) = (0.0, 0.0);
-    for i in 0..n {
-        let t = (lo + h * i as f64).exp();
-        let q = t * t + x_abs * x_abs / (t * t);
-        let g = (-0.5 * a * q).exp();
-        let dens = match (measure, complex) {
-            (BaseMeasure::Conditional, _) => g / t,
-            (BaseMeasure::Hausdorff, false) => g * (1.0 + x_abs.powi(2) / t.powi(4)).sqrt(),
-            (BaseMeasure::Hausdorff, true) => g * (t + x_abs.powi(2) / t.powi(3)),
-        } * t;
-        let wgt = if i == 0 || i == n - 1 { 0.5 } else { 1.0 };
-        num += wgt * dens * q;
-        den += wgt * dens;
-    }
-    num / den
+    scalar_fiber_mean_l2_norm_sq(2, a, x_abs, complex, measure)
 }
 
-/// $\mathbb E\|\mathbf W\|^2$ on $w_3w_2w_1 = x$ by 2-D trapezoid quadrature in
-/// $t_i = \log|w_i|$, $i = 2, 3$, in the chart $w_1 = x/(w_2w_3)$. With $r_i = e^{t_i}$,
-/// $q = r_2^2+r_3^2+|x|^2/(r_2r_3)^2$, $g = e^{-aq/2}$ and $|\nabla w_1|^2 =
-/// |x|^2/(r_2^4r_3^2)+|x|^2/(r_2^2r_3^4)$, the densities in $(t_2, t_3)$ (phases or signs integrated
-/// out) are: conditional $g\,|w_2w_3|^{-c_F}\cdot(r_2r_3)^{c_F} = g$ in both fields; Hausdorff
-/// $g\sqrt{1+|\nabla w_1|^2}\,r_2r_3$ over $\mathbb R$ (area of a graph) and
-/// $g\,(1+|\nabla w_1|^2)\,r_2^2r_3^2$ over $\mathbb C$ (volume of a holomorphic graph).
+/// $\mathbb E\|\mathbf W\|^2$ on $w_3w_2w_1 = x$ by 2-D quadrature ([`scalar_fiber_mean_l2_norm_sq`], depth 3).
 fn reference3(a: f64, x_abs: f64, complex: bool, measure: BaseMeasure) -> f64 {
-    let (lo, hi, n) = (-10.0_f64, 5.0_f64, 1501);
-    let h = (hi - lo) / (n - 1) as f64;
-    let x2 = x_abs * x_abs;
-    let (mut num, mut den) = (0.0, 0.0);
-    for i in 0..n {
-        let r2 = (lo + h * i as f64).exp();
-        let wi = if i == 0 || i == n - 1 { 0.5 } else { 1.0 };
-        for j in 0..n {
-            let r3 = (lo + h * j as f64).exp();
-            let wj = if j == 0 || j == n - 1 { 0.5 } else { 1.0 };
-            let p2 = (r2 * r3).powi(2);
-            let q = r2 * r2 + r3 * r3 + x2 / p2;
-            let g = (-0.5 * a * q).exp();
-            if g == 0.0 {
-                continue;
-            }
-            let grad2 = x2 / (p2 * r2 * r2) + x2 / (p2 * r3 * r3);
-            let dens = match (measure, complex) {
-                (BaseMeasure::Conditional, _) => g,
-                (BaseMeasure::Hausdorff, false) => g * (1.0 + grad2).sqrt() * r2 * r3,
-                (BaseMeasure::Hausdorff, true) => g * (1.0 + grad2) * p2,
-            };
-            num += wi * wj * dens * q;
-            den += wi * wj * dens;
-        }
-    }
-    num / den
+    scalar_fiber_mean_l2_norm_sq(3, a, x_abs, complex, measure)
 }
 
 fn run_block<T: Scalar>(

@@ -9,38 +9,18 @@
 //! over [`Kernel`]; each sampler's test supplies its settings, seeds and tolerances.
 
 use dln_algebra::{Network, NormalOperator};
-use dln_bayes::posterior::{batch_means, log_jacobian, log_jacobian_gradient};
+use dln_bayes::posterior::{
+    batch_means, log_jacobian, log_jacobian_gradient, scalar_fiber_mean_l2_norm_sq,
+};
 use dln_bayes::{
     BaseMeasure, FiberChain, FiberMcmcOptions, FiberPosterior, GraphHmcOptions, HmcOptions,
 };
 use dln_linalg::{Scalar, c64, random};
 use faer::Mat;
 
-/// $\mathbb E\|\mathbf W\|^2$ on the fiber of $w_2w_1 = x$ ($d = 1$, $N = 2$) by quadrature in
-/// $u = \log|w_1|$ (trapezoid on a smooth, doubly exponentially decaying integrand).
-///
-/// With $t = |w_1|$, $q = t^2 + |x|^2/t^2 = \|\mathbf W\|^2$ and $g = e^{-aq/2}$:
-/// real Hausdorff $g\sqrt{1+x^2/t^4}\,dt$, complex Hausdorff $g(t + |x|^2/t^3)\,dt$ (area of the
-/// holomorphic graph $w_2 = x/w_1$), and the conditional law $g\,dt/t$ in both fields.
+/// $\mathbb E\|\mathbf W\|^2$ on $w_2w_1 = x$ by quadrature ([`scalar_fiber_mean_l2_norm_sq`], depth 2).
 fn reference(a: f64, x_abs: f64, complex: bool, measure: BaseMeasure) -> f64 {
-    let (lo, hi, n) = (-12.0_f64, 12.0_f64, 40_001);
-    let h = (hi - lo) / (n - 1) as f64;
-    let (mut num, mut den) = (0.0, 0.0);
-    for i in 0..n {
-        let t = (lo + h * i as f64).exp();
-        let q = t * t + x_abs * x_abs / (t * t);
-        let g = (-0.5 * a * q).exp();
-        // density in t, times dt/du = t
-        let dens = match (measure, complex) {
-            (BaseMeasure::Conditional, _) => g / t,
-            (BaseMeasure::Hausdorff, false) => g * (1.0 + x_abs.powi(2) / t.powi(4)).sqrt(),
-            (BaseMeasure::Hausdorff, true) => g * (t + x_abs.powi(2) / t.powi(3)),
-        } * t;
-        let wgt = if i == 0 || i == n - 1 { 0.5 } else { 1.0 };
-        num += wgt * dens * q;
-        den += wgt * dens;
-    }
-    num / den
+    scalar_fiber_mean_l2_norm_sq(2, a, x_abs, complex, measure)
 }
 
 fn net<T: Scalar>(layers: Vec<Mat<T>>) -> Network<T> {

@@ -24,6 +24,7 @@
 
 use super::{Check, CheckResult, Ctx};
 use dln_algebra::Network;
+use dln_bayes::posterior::scalar_fiber_mean_l2_norm_sq;
 use dln_bayes::{
     BaseMeasure, BlockGibbsOptions, FiberMcmcOptions, FiberPosterior, GraphHmcOptions, HmcOptions,
 };
@@ -115,26 +116,9 @@ pub(crate) enum Target {
     Swapped,
 }
 
-/// $\mathbb E\|\mathbf W\|^2$ on $w_2w_1 = x$ by quadrature (module docs).
+/// $\mathbb E\|\mathbf W\|^2$ on $w_2w_1 = x$ by quadrature ([`scalar_fiber_mean_l2_norm_sq`], depth 2).
 pub(crate) fn quadrature(a: f64, x_abs: f64, complex: bool, measure: BaseMeasure) -> f64 {
-    let (lo, hi, n) = (-12.0_f64, 12.0_f64, 40_001);
-    let h = (hi - lo) / (n - 1) as f64;
-    let (mut num, mut den) = (0.0, 0.0);
-    for i in 0..n {
-        let t = (lo + h * i as f64).exp();
-        let q = t * t + x_abs * x_abs / (t * t);
-        let g = (-0.5 * a * q).exp();
-        let dens_t = match (measure, complex) {
-            (BaseMeasure::Conditional, _) => g / t,
-            (BaseMeasure::Hausdorff, false) => g * (1.0 + x_abs.powi(2) / t.powi(4)).sqrt(),
-            (BaseMeasure::Hausdorff, true) => g * (t + x_abs.powi(2) / t.powi(3)),
-        };
-        let w = if i == 0 || i == n - 1 { 0.5 } else { 1.0 };
-        // dt = t du
-        num += w * dens_t * t * q;
-        den += w * dens_t * t;
-    }
-    num / den
+    scalar_fiber_mean_l2_norm_sq(2, a, x_abs, complex, measure)
 }
 
 pub(crate) fn fiber_quadrature<T: Scalar>(cx: &mut Ctx, target: Target) -> CheckResult {
@@ -240,32 +224,9 @@ pub(crate) fn fiber_quadrature_with<T: Scalar>(
     Ok(())
 }
 
-/// $\mathbb E\|\mathbf W\|^2$ on $w_3w_2w_1 = x$ by the 2-D trapezoid rule (module docs).
+/// $\mathbb E\|\mathbf W\|^2$ on $w_3w_2w_1 = x$ by 2-D quadrature ([`scalar_fiber_mean_l2_norm_sq`], depth 3).
 pub(crate) fn quadrature3(a: f64, x_abs: f64, complex: bool, measure: BaseMeasure) -> f64 {
-    let (lo, hi, n) = (-10.0_f64, 5.0_f64, 1501);
-    let h = (hi - lo) / (n - 1) as f64;
-    let x2 = x_abs * x_abs;
-    let (mut num, mut den) = (0.0, 0.0);
-    for i in 0..n {
-        let r2 = (lo + h * i as f64).exp();
-        let wi = if i == 0 || i == n - 1 { 0.5 } else { 1.0 };
-        for j in 0..n {
-            let r3 = (lo + h * j as f64).exp();
-            let wj = if j == 0 || j == n - 1 { 0.5 } else { 1.0 };
-            let p2 = (r2 * r3).powi(2);
-            let q = r2 * r2 + r3 * r3 + x2 / p2;
-            let g = (-0.5 * a * q).exp();
-            let grad2 = x2 / (p2 * r2 * r2) + x2 / (p2 * r3 * r3);
-            let dens = match (measure, complex) {
-                (BaseMeasure::Conditional, _) => g,
-                (BaseMeasure::Hausdorff, false) => g * (1.0 + grad2).sqrt() * r2 * r3,
-                (BaseMeasure::Hausdorff, true) => g * (1.0 + grad2) * p2,
-            };
-            num += wi * wj * dens * q;
-            den += wi * wj * dens;
-        }
-    }
-    num / den
+    scalar_fiber_mean_l2_norm_sq(3, a, x_abs, complex, measure)
 }
 
 /// The block-Gibbs chain (conditional measure) at $d = 1$, $N = 3$ against the 2-D quadrature of

@@ -103,7 +103,9 @@ use rand::{Rng, SeedableRng};
 pub struct BlockGibbsOptions {
     /// Retained samples $S\ge1$. Default 1000.
     pub samples: usize,
-    /// Sweeps discarded first (steps and trajectory lengths adapt during them). Default 300.
+    /// Sweeps discarded first (steps and trajectory lengths adapt during them). Default
+    /// [`FiberSampler::default_burn_in`](super::FiberSampler::default_burn_in) of
+    /// [`FiberSampler::BlockGibbs`](super::FiberSampler::BlockGibbs).
     pub burn_in: usize,
     /// Keep every `thin`-th state after burn-in ($\ge1$). Default 1.
     pub thin: usize,
@@ -123,7 +125,7 @@ impl Default for BlockGibbsOptions {
     fn default() -> Self {
         Self {
             samples: 1000,
-            burn_in: 300,
+            burn_in: super::FiberSampler::BlockGibbs.default_burn_in(),
             thin: 1,
             step: None,
             trajectory_length: None,

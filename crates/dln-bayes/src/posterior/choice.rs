@@ -78,9 +78,10 @@ impl FiberSampler {
         })
     }
 
-    /// Default burn-in: 1000 random-walk steps, 300 trajectories for either HMC. The one source of
-    /// these numbers: the option structs' `Default` ([`FiberMcmcOptions`], [`HmcOptions`],
-    /// [`GraphHmcOptions`]), `dln sample fiber` and `dln.sample_fiber` all take them from here.
+    /// Default burn-in: 1000 random-walk steps, 300 trajectories for either HMC, 300 block-Gibbs
+    /// sweeps. The one source of these numbers: the option structs' `Default`
+    /// ([`FiberMcmcOptions`], [`HmcOptions`], [`GraphHmcOptions`], [`BlockGibbsOptions`]),
+    /// `dln sample fiber` and `dln.sample_fiber` all take them from here.
     ///
     /// Measured (docs/performance.md, "Default burn-in"): on the instances of the verify checks
     /// ($d = 1$, $N = 2$) the seed-averaged start-up bias of the chain mean of $\|\mathbf W\|^2$ is
@@ -92,8 +93,7 @@ impl FiberSampler {
     pub fn default_burn_in(self) -> usize {
         match self {
             Self::RandomWalk => 1000,
-            Self::Hmc | Self::GraphHmc => 300,
-            Self::BlockGibbs => 300, // sweeps
+            Self::Hmc | Self::GraphHmc | Self::BlockGibbs => 300,
         }
     }
 }
