@@ -601,7 +601,7 @@ impl Reflector {
 
     /// $A \leftarrow A P$ on columns `col..col+nr` (rows `r0..r1`) of the column-major buffer
     /// with leading dimension `ld`.
-    #[inline]
+    #[inline(always)]
     fn apply_right(&self, buf: &mut [f64], ld: usize, col: usize, r0: usize, r1: usize) {
         let (left, right) = buf.split_at_mut((col + 1) * ld);
         let a0 = &mut left[col * ld + r0..col * ld + r1];
@@ -703,19 +703,18 @@ fn sweep(
         }
         urows.clear();
         urows.extend((0..w).map(|c| (c, c + 1)));
-        for t in t0 + 1..=t1 {
-            refl.clear();
-            for (j, b) in bulges.iter().enumerate() {
-                let kk = (lo + t - 1) as isize - 3 * j as isize;
-                if kk < lo as isize || kk > hi as isize - 1 {
-                    continue;
-                }
-                if let Some(r) = chase_step(hw, w, wtop, u, urows, lo, hi, kk as usize, b) {
-                    refl.push(r);
-                }
-            }
-            deferred_left_updates(hw, w, wtop, refl);
-        }
+        pulp::Arch::new().dispatch(SlabChase {
+            hw,
+            w,
+            o: wtop,
+            u,
+            urows,
+            refl,
+            lo,
+            hi,
+            steps: (t0 + 1, t1),
+            bulges,
+        });
         for (j, col) in (wtop..=wbot).zip(hw.chunks_exact(w)) {
             h[j * n + wtop..=j * n + wbot].copy_from_slice(col);
         }
@@ -727,12 +726,63 @@ fn sweep(
     }
 }
 
+/// The in-window chase of one slab (chase steps `steps.0..=steps.1`) on the window copy `hw`
+/// (rows and columns `o..o+w` of $H$), run through [`pulp::Arch::dispatch`] so that its loops are
+/// compiled for the widest vector instruction set of the machine (AVX2 on x86-64-v3; the
+/// arithmetic is the same, no fused multiply-adds are introduced).
+struct SlabChase<'a> {
+    hw: &'a mut [f64],
+    w: usize,
+    o: usize,
+    u: &'a mut [f64],
+    urows: &'a mut [(usize, usize)],
+    refl: &'a mut Vec<Reflector>,
+    lo: usize,
+    hi: usize,
+    steps: (usize, usize),
+    bulges: &'a [[f64; 4]],
+}
+
+impl pulp::WithSimd for SlabChase<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        let SlabChase {
+            hw,
+            w,
+            o,
+            u,
+            urows,
+            refl,
+            lo,
+            hi,
+            steps,
+            bulges,
+        } = self;
+        for t in steps.0..=steps.1 {
+            refl.clear();
+            for (j, b) in bulges.iter().enumerate() {
+                let kk = (lo + t - 1) as isize - 3 * j as isize;
+                if kk < lo as isize || kk > hi as isize - 1 {
+                    continue;
+                }
+                if let Some(r) = chase_step(hw, w, o, u, urows, lo, hi, kk as usize, b) {
+                    refl.push(r);
+                }
+            }
+            deferred_left_updates(hw, w, o, refl);
+        }
+    }
+}
+
 /// One bulge-chase step at row `k` (introduction at `k = lo`) inside the slab window `hw`
 /// (rows and columns `o..o+w` of $H$, leading dimension `w`): computes the reflector, applies it
 /// from the left to the columns up to $k+2$, from the right to the window rows up to $k+3$, and
 /// accumulates it into `u`. The left update of the columns $\ge k+3$ is left to
 /// [`deferred_left_updates`]. Returns the reflector, or `None` if the step is trivial.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn chase_step(
     hw: &mut [f64],
     w: usize,
@@ -827,6 +877,7 @@ fn chase_step(
 /// The deferred left updates of one chase step: reflector `r` (at row $k$) on the window columns
 /// $k+3, \dots$, column by column for all reflectors of the step (`refl`, lowest bulge first, so
 /// rows ascend in reverse order).
+#[inline(always)]
 fn deferred_left_updates(hw: &mut [f64], w: usize, o: usize, refl: &[Reflector]) {
     let Some(top) = refl.last() else {
         return;

@@ -13,7 +13,32 @@ use super::kernels::{lanv2, negligible_subdiagonal};
 /// exceptional shifts) on a column-major upper Hessenberg `h` ($n\times n$), accumulating the
 /// transformations into `z` (skipped when `z` is empty: eigenvalues only). On success `h` is quasi-upper triangular with standardized
 /// $2\times2$ blocks.
+///
+/// Run through [`pulp::Arch::dispatch`]: the loops are compiled for the widest vector
+/// instruction set of the machine (AVX2 on x86-64-v3), with the same arithmetic.
 pub(super) fn francis_qr(h: &mut [f64], z: &mut [f64], n: usize) -> bool {
+    pulp::Arch::new().dispatch(FrancisQr { h, z, n })
+}
+
+/// [`francis_qr`]'s arguments, for [`pulp::Arch::dispatch`].
+struct FrancisQr<'a> {
+    h: &'a mut [f64],
+    z: &'a mut [f64],
+    n: usize,
+}
+
+impl pulp::WithSimd for FrancisQr<'_> {
+    type Output = bool;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> bool {
+        francis_qr_kernel(self.h, self.z, self.n)
+    }
+}
+
+/// The body of [`francis_qr`].
+#[inline(always)]
+fn francis_qr_kernel(h: &mut [f64], z: &mut [f64], n: usize) -> bool {
     if n <= 1 {
         return true;
     }
