@@ -307,7 +307,7 @@ fn apply_window(
 
 /// Column blocks of $U$ in the off-window products of a sweep slab (each block multiplies only
 /// the rows where its columns of $U$ are nonzero).
-const APPLY_BLOCKS: usize = 4;
+const APPLY_BLOCKS: usize = 8;
 
 /// [`apply_window`] for the $U$ of a sweep slab, exploiting its sparsity: $U$ is the product of
 /// the slab's reflectors, and its column $c$ is nonzero only on the rows `urows[c]` (the bulge
