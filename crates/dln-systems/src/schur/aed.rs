@@ -22,7 +22,11 @@
 //!    moved first) introduced at the top of the active block and chased to its bottom. The chain
 //!    is moved in slabs: within a slab the reflectors are applied only inside a diagonal window
 //!    and accumulated into a small orthogonal $U$; the off-window rows and columns of $H$ and the
-//!    columns of $Z$ are then updated by three matrix products with $U$ (level 3, faer `matmul`).
+//!    columns of $Z$ are then updated by three matrix products with $U$ (level 3, faer `matmul`),
+//!    blockwise over the nonzero rows of $U$'s columns (it is banded: the chain enters the window
+//!    at the top and leaves it at the bottom). Inside the window the chase works on a contiguous
+//!    copy and applies the left updates of each chase step column by column for all bulges
+//!    (`sweep`); the loops are compiled for AVX2 where available ([`pulp::Arch::dispatch`]).
 //!
 //! Negligible subdiagonal entries are detected with the Ahues–Tisseur criterion
 //! ([`super::kernels::negligible_subdiagonal`]). Active blocks smaller than [`NMIN`] are finished

@@ -320,9 +320,9 @@ fn no_convergence(what: &'static str, n: usize) -> SystemsError {
 /// iteration with aggressive early deflation, below that the Francis double-shift QR iteration,
 /// both written for this crate (module docs); the $2\times2$ blocks are standardized. $O(n^3)$:
 /// $\approx 5n^3$ flops for the Hessenberg reduction and $Q_0$, then the QR iteration with $Z$,
-/// its flops mostly in matrix products (its time not). Not yet as fast as faer's own `eigen()`:
-/// 1.7× its thread CPU time at $n = 1000$, 2.2–2.4× at $n = 250$ and 500 (stage split:
-/// [`profile::real_schur_profiled`] and `docs/performance.md`).
+/// its flops mostly in matrix products. About as fast as faer's own `eigen()` (thread CPU time,
+/// one process, loaded machine): 0.9–1.1× at $n = 1000$ and 2000, 1.0–1.3× at $n = 250$ and 500
+/// (stage split: [`profile::real_schur_profiled`] and `docs/performance.md`).
 ///
 /// # Example
 /// ```
