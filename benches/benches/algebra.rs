@@ -259,6 +259,80 @@ fn normal_solve(_c: &mut Criterion) {
     }
 }
 
+/// Where the time of one normal-route solve goes, bounded class ($\operatorname{cond}(X)\le100$), d = 64,
+/// N = 2..32, under faer's global parallelism (`Rayon`, the default) and with it set to `Seq`:
+/// forming $S_j$, $P_j$, $S_jS_j^*$, $P_j^*P_j$ ([`NormalOperator::new`]), the preconditioner (one SVD
+/// of $X$), PCG (iterations and time per iteration), $d\varphi^*(Z)$ and the layer recursion
+/// ([`generator_from_tangent`]). Interleaved (repetition outer, N, then parallelism inner), min of
+/// `REPS`; per-N figures divided by N so "linear in N" reads as a flat column. Printed to stderr;
+/// runs only when the filter names it (`-- normal_parts`).
+fn normal_parts(_c: &mut Criterion) {
+    if !std::env::args().any(|a| a.contains("normal_parts")) {
+        return;
+    }
+    const REPS: usize = 7;
+    let depths = [2usize, 3, 4, 6, 8, 12, 16, 24, 32];
+    let pars = [
+        ("rayon", faer::get_global_parallelism()),
+        ("seq", faer::Par::Seq),
+    ];
+    let opts = CgOptions {
+        rtol: 1e-12,
+        max_iter: 5000,
+    };
+    let nets: Vec<Network<f64>> = depths
+        .iter()
+        .map(|&n| bounded_product(4, 64, n, 100.0))
+        .collect();
+    // [depth][par] -> [form, pre, pcg, adjoint, recursion, total], min over reps; iterations.
+    let mut best = vec![[[f64::INFINITY; 6]; 2]; depths.len()];
+    let mut iters = vec![0usize; depths.len()];
+    for _ in 0..REPS {
+        for (i, w) in nets.iter().enumerate() {
+            let n = w.depth();
+            for (p, &(_, par)) in pars.iter().enumerate() {
+                faer::set_global_parallelism(par);
+                let t0 = Instant::now();
+                let m = NormalOperator::new(w);
+                let t1 = Instant::now();
+                let pre = NormalPreconditioner::new(m.product().as_ref(), n).unwrap();
+                let t2 = Instant::now();
+                let rhs = faer::Scale(n as f64) * m.product();
+                let sol = m.solve(rhs.as_ref(), None, &pre, opts).unwrap();
+                let t3 = Instant::now();
+                let nz = m.differential_adjoint(sol.z.as_ref());
+                let vel: Vec<Mat<f64>> =
+                    w.layers().iter().zip(nz).map(|(wk, nk)| wk - nk).collect();
+                let t4 = Instant::now();
+                let b = generator_from_tangent(w, &vel);
+                let t5 = Instant::now();
+                black_box(b);
+                iters[i] = sol.iterations;
+                let parts = [t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t5 - t0];
+                for (b, t) in best[i][p].iter_mut().zip(parts) {
+                    *b = b.min(t.as_secs_f64());
+                }
+            }
+        }
+    }
+    faer::set_global_parallelism(pars[0].1);
+    for (i, &n) in depths.iter().enumerate() {
+        for (p, &(label, _)) in pars.iter().enumerate() {
+            let [form, pre, pcg, adj, rec, total] = best[i][p].map(|t| 1e3 * t);
+            let it = iters[i].max(1) as f64;
+            eprintln!(
+                "normal_parts/{label}/d64_n{n}: total {total:.2} ms ({:.3} ms/N); form {form:.2}, \
+                 pre(SVD) {pre:.2}, PCG {pcg:.2} ({} its, {:.3} ms/it, {:.4} ms/it/N), adjoint {adj:.2}, \
+                 recursion {rec:.2} ms",
+                total / n as f64,
+                iters[i],
+                pcg / it,
+                pcg / it / n as f64,
+            );
+        }
+    }
+}
+
 /// CPU time of this process (user + system, all threads) in clock ticks, from `/proc/self/stat`
 /// (Linux; `None` elsewhere). On a shared machine it excludes the time the process waits for a
 /// core, which wall-clock minima do not filter reliably at load 8–10 on 2 cores.
@@ -348,6 +422,7 @@ criterion_group!(
     iterative,
     h_solve,
     normal_solve,
+    normal_parts,
     newton_vs_closed_form
 );
 criterion_main!(benches);

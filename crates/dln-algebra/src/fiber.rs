@@ -23,8 +23,10 @@
 use crate::network::tuple_inner;
 use crate::{AlgebraError, Network, Result};
 use dln_linalg::{HermitianEigen, Scalar};
+use faer::linalg::matmul::matmul;
 use faer::linalg::solvers::Solve;
-use faer::{Mat, MatRef};
+use faer::traits::Conjugate;
+use faer::{Accum, Mat, MatRef, Par};
 
 /// Options for the conjugate-gradient solve of $\mathbf H(\mathbf b) = \mathbf c$.
 #[derive(Debug, Clone, Copy)]
@@ -470,6 +472,34 @@ impl<'a, T: Scalar> FiberOperator<'a, T> {
     }
 }
 
+/// Products of at most this many multiply-adds ($128^3$) run on one thread. At d = 64 a product takes
+/// tens of microseconds, and faer's default (its thread pool from $2^{15}$ multiply-adds on) costs a
+/// comparable time per product in synchronisation — and far more on a loaded machine, where every
+/// product waits for a descheduled worker (measured in `docs/performance.md`, "normal-equation
+/// solve": the normal route's time per solve at d = 64).
+const SEQUENTIAL_FLOPS: usize = 1 << 21;
+
+/// The parallelism for an $m\times k$ by $k\times n$ product: sequential up to [`SEQUENTIAL_FLOPS`],
+/// faer's global setting above.
+fn par_for(m: usize, k: usize, n: usize) -> Par {
+    if m.saturating_mul(k).saturating_mul(n) <= SEQUENTIAL_FLOPS {
+        Par::Seq
+    } else {
+        faer::get_global_parallelism()
+    }
+}
+
+/// $AB$ with the parallelism of [`par_for`].
+fn mul<T: Scalar, L: Conjugate<Canonical = T>, R: Conjugate<Canonical = T>>(
+    a: MatRef<'_, L>,
+    b: MatRef<'_, R>,
+) -> Mat<T> {
+    let mut out = Mat::<T>::zeros(a.nrows(), b.ncols());
+    let par = par_for(a.nrows(), a.ncols(), b.ncols());
+    matmul(out.as_mut(), Accum::Replace, a, b, T::from_f64(1.0), par);
+    out
+}
+
 /// The preconditioner $\mathcal A_{N,X}^{-1}$ of the normal equation, from one (full) SVD of $X$.
 ///
 /// With $X = U\Sigma V^*$ and $\lambda_i = \sigma_i^{2/N}$ ($\sigma_i = 0$ beyond the rank), the normal
@@ -552,13 +582,13 @@ impl<T: Scalar> NormalPreconditioner<T> {
             self.k_inv.shape(),
             "NormalPreconditioner::apply: shape"
         );
-        let mut m = self.u.adjoint() * r * &self.v;
+        let mut m = mul(mul(self.u.adjoint(), r).as_ref(), self.v.as_ref());
         for j in 0..m.ncols() {
             for i in 0..m.nrows() {
                 m[(i, j)] = m[(i, j)].scale(self.k_inv[(i, j)]);
             }
         }
-        &self.u * m * self.v.adjoint()
+        mul(mul(self.u.as_ref(), m.as_ref()).as_ref(), self.v.adjoint())
     }
 }
 
@@ -610,15 +640,15 @@ impl<'a, T: Scalar> NormalOperator<'a, T> {
         let mut p = Vec::with_capacity(n);
         p.push(Mat::<T>::identity(d0, d0));
         for j in 2..=n {
-            let next = net.w(j - 1) * &p[j - 2];
+            let next = mul(net.w(j - 1).as_ref(), p[j - 2].as_ref());
             p.push(next);
         }
         let mut s = vec![Mat::<T>::identity(dn, dn); n];
         for j in (1..n).rev() {
-            s[j - 1] = &s[j] * net.w(j + 1);
+            s[j - 1] = mul(s[j].as_ref(), net.w(j + 1).as_ref());
         }
-        let ss = s.iter().map(|sj| sj * sj.adjoint()).collect();
-        let pp = p.iter().map(|pj| pj.adjoint() * pj).collect();
+        let ss = s.iter().map(|sj| mul(sj.as_ref(), sj.adjoint())).collect();
+        let pp = p.iter().map(|pj| mul(pj.adjoint(), pj.as_ref())).collect();
         Self { net, s, p, ss, pp }
     }
 
@@ -629,7 +659,7 @@ impl<'a, T: Scalar> NormalOperator<'a, T> {
 
     /// $X = S_1W_1$ as formed here.
     pub fn product(&self) -> Mat<T> {
-        &self.s[0] * self.net.w(1)
+        mul(self.s[0].as_ref(), self.net.w(1).as_ref())
     }
 
     /// $\mathcal M(Z)$.
@@ -644,10 +674,21 @@ impl<'a, T: Scalar> NormalOperator<'a, T> {
             (self.net.width(n), self.net.width(0)),
             "NormalOperator::apply: Z must be d_N x d_0"
         );
-        let mut out = Mat::<T>::zeros(z.nrows(), z.ncols());
+        let (m, n) = z.shape();
+        let mut out = Mat::<T>::zeros(m, n);
+        let mut sz = Mat::<T>::zeros(m, n);
+        let (par_s, par_p) = (par_for(m, m, n), par_for(m, n, n));
+        let one = T::from_f64(1.0);
         for (ss, pp) in self.ss.iter().zip(&self.pp) {
-            let sz = ss * z;
-            out += &sz * pp;
+            matmul(sz.as_mut(), Accum::Replace, ss.as_ref(), z, one, par_s);
+            matmul(
+                out.as_mut(),
+                Accum::Add,
+                sz.as_ref(),
+                pp.as_ref(),
+                one,
+                par_p,
+            );
         }
         out
     }
@@ -686,7 +727,7 @@ impl<'a, T: Scalar> NormalOperator<'a, T> {
         assert_eq!(v.len(), n, "NormalOperator::differential: need N blocks");
         let mut out = Mat::<T>::zeros(self.net.width(n), self.net.width(0));
         for j in 0..n {
-            out += &self.s[j] * v[j] * &self.p[j];
+            out += mul(mul(self.s[j].as_ref(), v[j]).as_ref(), self.p[j].as_ref());
         }
         out
     }
@@ -700,7 +741,7 @@ impl<'a, T: Scalar> NormalOperator<'a, T> {
         self.s
             .iter()
             .zip(&self.p)
-            .map(|(s, p)| s.adjoint() * z * p.adjoint())
+            .map(|(s, p)| mul(mul(s.adjoint(), z).as_ref(), p.adjoint()))
             .collect()
     }
 

@@ -12,9 +12,10 @@
 //! Setup (all seeded): $M = UV^{\mathsf T}$ with Gaussian $U, V\in\mathbb R^{100\times5}$, scaled to
 //! $\|M\|_F^2 = 5$ (singular values near 1); for each $m$, $\Omega$ is a uniformly random set of $m$
 //! entries; the layers start from `gaussian_init` (entries $N(0, 1/100)$) times `--init-scale`
-//! (default $10^{-2}$: entries of standard deviation $10^{-3}$, as in the paper); step size
-//! `--lr` (default 0.25); a run stops when $E(X)\le 10^{-8}\cdot\tfrac12\|P_\Omega M\|_F^2$ (the
-//! fit to the observed entries is then $10^{-4}$ relative) or after `--max-steps`.
+//! (default $10^{-2}$: entries of standard deviation $10^{-3}$); step size `--lr` (default 0.5,
+//! stable at every depth and $m$ of the grid; from this initialisation depth 4 needs
+//! $\sim10^5$ steps); a run stops when $E(X)\le 10^{-8}\cdot\tfrac12\|P_\Omega M\|_F^2$ (the fit
+//! to the observed entries is then $10^{-4}$ relative) or after `--max-steps`.
 //!
 //! ```sh
 //! cargo run --release -p dln --example arora_completion                 # the full grid
@@ -22,15 +23,16 @@
 //! ```
 //!
 //! Options: `--m m1,m2,…` (default 1000,2000,3000,4000,5000), `--depths N1,…` (default 2,3,4),
-//! `--lr η`, `--init-scale s`, `--tol τ` (relative training loss, default 1e-8),
-//! `--max-steps S` (default 1000000), `--seed s` (default 0), `--csv FILE` (default
+//! `--lr η` (default 0.5), `--init-scale s`, `--tol τ` (relative training loss, default 1e-8),
+//! `--max-steps S` (default 200000), `--seed s` (default 0), `--csv FILE` (default
 //! `arora_completion.csv`). Prints a table (reconstruction error by $m$ and depth, with steps and
-//! seconds) and writes one CSV row per run.
+//! seconds) and writes one CSV row per run. A run whose loss becomes non-finite (step size too
+//! large for that depth and $m$) is reported as diverged, with the step, and the grid goes on.
 
 use dln::algebra::Network;
 use dln::flows::loss::{Loss, MatrixCompletion};
 use dln::flows::training::{gaussian_init, gradient_descent};
-use dln::flows::{Observer, Progress};
+use dln::flows::{FlowError, Observer, Progress};
 use dln::linalg::random;
 use faer::Mat;
 use std::fmt::Write as _;
@@ -71,10 +73,10 @@ fn parse_options() -> Result<Options, String> {
     let mut o = Options {
         m: vec![1000, 2000, 3000, 4000, 5000],
         depths: vec![2, 3, 4],
-        lr: 0.25,
+        lr: 0.5,
         init_scale: 1e-2,
         tol: 1e-8,
-        max_steps: 1_000_000,
+        max_steps: 200_000,
         seed: 0,
         csv: "arora_completion.csv".to_string(),
     };
@@ -166,6 +168,9 @@ struct Row {
     train_rel: f64,
     recon: f64,
     seconds: f64,
+    /// Set when gradient descent diverged (the error, naming the step); the other fields are then
+    /// those of the initial weights.
+    diverged: Option<String>,
 }
 
 fn run(o: &Options, truth: &Mat<f64>, m: usize, depth: usize) -> Result<Row, String> {
@@ -193,13 +198,25 @@ fn run(o: &Options, truth: &Mat<f64>, m: usize, depth: usize) -> Result<Row, Str
         last: f64::INFINITY,
     };
     let start = Instant::now();
-    let trained = gradient_descent(&w0, &loss, 0.0, o.lr, o.max_steps, o.max_steps, &mut stop)
-        .map_err(|e| {
-            format!(
-                "m = {m}, depth {depth}: {e} (try a smaller --lr than {})",
-                o.lr
-            )
-        })?;
+    let trained = match gradient_descent(&w0, &loss, 0.0, o.lr, o.max_steps, o.max_steps, &mut stop)
+    {
+        Ok(t) => t,
+        // Divergence is a result of the run (the step size is too large for this m and depth):
+        // recorded in the table with the step it happened at, and the grid goes on.
+        Err(e @ FlowError::Diverged { step, .. }) => {
+            return Ok(Row {
+                m,
+                depth,
+                steps: step,
+                converged: false,
+                train_rel: f64::NAN,
+                recon: f64::NAN,
+                seconds: start.elapsed().as_secs_f64(),
+                diverged: Some(format!("{e} (try a smaller --lr than {})", o.lr)),
+            });
+        }
+        Err(e) => return Err(format!("m = {m}, depth {depth}: {e}")),
+    };
     let seconds = start.elapsed().as_secs_f64();
     let x = trained.network.product();
     let train = loss.value(x.as_ref());
@@ -211,6 +228,7 @@ fn run(o: &Options, truth: &Mat<f64>, m: usize, depth: usize) -> Result<Row, Str
         train_rel: train / scale,
         recon: (&x - truth).norm_l2() / truth.norm_l2(),
         seconds,
+        diverged: None,
     })
 }
 
@@ -237,6 +255,15 @@ fn main() {
     for &m in &o.m {
         for &depth in &o.depths {
             match run(&o, &truth, m, depth) {
+                Ok(r) if r.diverged.is_some() => {
+                    println!(
+                        "m = {:5}  depth {}  diverged: {}",
+                        r.m,
+                        r.depth,
+                        r.diverged.as_deref().unwrap_or_default()
+                    );
+                    rows.push(r);
+                }
                 Ok(r) => {
                     println!(
                         "m = {:5}  depth {}  {:7} steps  {:6.1} s  training loss {:.1e}  reconstruction error {:.3e}{}",
@@ -273,27 +300,42 @@ fn main() {
                 .iter()
                 .find(|r| r.m == m && r.depth == n)
                 .expect("every run is recorded");
-            let _ = write!(
-                table,
-                " {:.2e}{} |",
-                r.recon,
-                if r.converged { "" } else { "*" }
-            );
+            if r.diverged.is_some() {
+                let _ = write!(table, " diverged at step {} |", r.steps);
+            } else {
+                let _ = write!(
+                    table,
+                    " {:.2e}{} ({} steps, {:.1} s) |",
+                    r.recon,
+                    if r.converged { "" } else { "*" },
+                    r.steps,
+                    r.seconds
+                );
+            }
         }
     }
     println!("{table}");
     println!(
         "reconstruction error ‖X − M‖_F/‖M‖_F on all entries (* = stopped at --max-steps before the \
-         training loss reached the tolerance); total {:.1} s",
+         training loss reached the tolerance; `diverged` = the loss became non-finite at that \
+         step: a smaller --lr is needed); total {:.1} s",
         total.elapsed().as_secs_f64()
     );
-    let mut csv =
-        String::from("m,depth,steps,converged,train_loss_rel,reconstruction_error,seconds\n");
+    let mut csv = String::from(
+        "m,depth,steps,converged,diverged,train_loss_rel,reconstruction_error,seconds\n",
+    );
     for r in &rows {
         let _ = writeln!(
             csv,
-            "{},{},{},{},{:e},{:e},{:.3}",
-            r.m, r.depth, r.steps, r.converged, r.train_rel, r.recon, r.seconds
+            "{},{},{},{},{},{:e},{:e},{:.3}",
+            r.m,
+            r.depth,
+            r.steps,
+            r.converged,
+            r.diverged.is_some(),
+            r.train_rel,
+            r.recon,
+            r.seconds
         );
     }
     if let Err(e) = std::fs::write(&o.csv, csv) {
