@@ -65,7 +65,7 @@ use crate::gramian::{
     transposed_schur,
 };
 use crate::model::{Sampling, StateSpace, solve};
-use crate::norms::{HinfOptions, NormEstimate, linf_norm};
+use crate::norms::{HinfOptions, HinfProfile, NormEstimate, linf_norm_profiled};
 use crate::refine::{Refinement, hsv_corrections, slow_mode_indicator};
 use crate::schur::{RealSchur, real_schur};
 use crate::split::{check_alpha, split_with_schur};
@@ -172,7 +172,9 @@ pub struct Reduction {
 
 impl Reduction {
     /// Measured $\\|G - G_r\\|_{\mathcal L_\infty}$ (the $\mathcal H_\infty$ norm of the error), by
-    /// [`linf_norm`] with relative tolerance `1e-9`, computed from the stable parts:
+    /// [`linf_norm`](crate::norms::linf_norm) with relative tolerance `1e-9` and absolute
+    /// tolerance the evaluation rounding $\delta$ ([`evaluation_rounding`](Self::evaluation_rounding),
+    /// [`HinfOptions::abs_tol`]), computed from the stable parts:
     /// with the split $G = G_s + G_u$ the kept part $G_u$ cancels exactly,
     /// $G - G_r = G_s - G_{s,r}$, so the error model is the stable, block-diagonal
     /// $\big(\operatorname{diag}(T_s, T_r), [Z_s^\top B_s; Z_r^\top B_r], [C_sZ_s, -C_rZ_r], D - D_r\big)$ in the
@@ -181,16 +183,50 @@ impl Reduction {
     /// are evaluated explicitly; the poles come from the Schur form, and each frequency costs one
     /// quasi-triangular back substitution, $O((n_s+r)^2m)$.
     ///
+    /// The absolute tolerance matters when the error is tiny against $\\|G_s\\|$ (a good
+    /// reduction: $n = 1000$, $r = 20$ gives $\\|G-G_r\\|\approx10^{-10}\\|G\\|$): the evaluations
+    /// then carry rounding noise of relative size up to $10^{-3}$, and a relative tolerance alone
+    /// lets that noise start one Hamiltonian eigenvalue problem of order $2(n_s+r)$ after the
+    /// other; rises below $\delta$ are taken for noise (a peak missed that way lies within
+    /// $\delta$ of the reported value, the resolution of the evaluations).
+    ///
     /// The transfer function is that of $G - G_r$ for the model $G_s + G_u$ as split, i.e. up to
     /// the split's rounding, of relative size $\varepsilon$ times
     /// [`AdditiveSplit::coupling_norm`](crate::split::AdditiveSplit::coupling_norm).
     ///
     /// # Errors
-    /// Norm failures ([`linf_norm`]).
+    /// Norm failures ([`linf_norm`](crate::norms::linf_norm)).
     pub fn hinf_error(&self) -> Result<NormEstimate> {
+        self.hinf_error_profiled().map(|(est, _)| est)
+    }
+
+    /// [`hinf_error`](Self::hinf_error) and where its time went ([`HinfProfile`]: level tests,
+    /// Hamiltonian eigenvalue time, candidate counts, frequency evaluations).
+    ///
+    /// # Errors
+    /// As [`hinf_error`](Self::hinf_error).
+    pub fn hinf_error_profiled(&self) -> Result<(NormEstimate, HinfProfile)> {
         let reduced = schur_coordinates(&self.reduced_stable)?;
         let e = self.stable_schur_model.sub(&reduced)?;
-        linf_norm(&e, HinfOptions::default())
+        linf_norm_profiled(
+            &e,
+            HinfOptions {
+                abs_tol: self.evaluation_rounding(),
+                ..HinfOptions::default()
+            },
+        )
+    }
+
+    /// The rounding level of evaluating the error $G_s - G_{s,r}$ at one frequency,
+    /// $\delta = (n_s + r_s)\,\varepsilon\cdot2\sum_k\sigma_k$: the error is a difference of
+    /// two transfer functions of size up to $\\|G_s - D\\|_\infty\le2\sum_k\sigma_k$, each
+    /// evaluated with a relative error of order $(n_s+r_s)\varepsilon$, so values of
+    /// $\bar\sigma(G_s - G_{s,r})$ differing by less than $\delta$ are not distinguished
+    /// ([`HinfOptions::abs_tol`] of [`hinf_error`](Self::hinf_error); also the absolute part of
+    /// [`BoundComparison::rounding`]).
+    pub fn evaluation_rounding(&self) -> f64 {
+        let total: f64 = 2.0 * self.hsv.iter().sum::<f64>();
+        (self.hsv.len() + self.stable_order) as f64 * f64::EPSILON * total
     }
 
     /// Compares a certified error (from [`hinf_error`](Self::hinf_error)) with the a-priori bound
@@ -200,13 +236,12 @@ impl Reduction {
     pub fn compare_error(&self, err: &NormEstimate) -> BoundComparison {
         let (error, bound) = (err.value, self.error_bound);
         let total: f64 = 2.0 * self.hsv.iter().sum::<f64>();
-        let order = (self.hsv.len() + self.stable_order) as f64;
         let rel = if err.lower > 0.0 {
             (err.upper / err.lower - 1.0).max(0.0)
         } else {
             0.0
         };
-        let rounding = rel * bound + order * f64::EPSILON * total;
+        let rounding = rel * bound + self.evaluation_rounding();
         let sensitivity = 4.0 * self.slow_mode_indicator * total;
         let excess = (error - bound).max(0.0);
         let status = if excess <= rounding {

@@ -108,9 +108,10 @@ fn stages_from_npy() {
             )
             .expect("reduce")
         });
-        let e = timed(&mut t[7], || red.hinf_error().expect("hinf_error"));
+        let (e, p) = timed(&mut t[7], || red.hinf_error_profiled().expect("hinf_error"));
         iterations = e.iterations;
         hinf = e.value;
+        eprintln!("hinf_error profile: {p:?}");
     }
     let names = [
         "schur",
