@@ -145,6 +145,51 @@ fn paths_are_reproducible_and_thread_independent() {
 }
 
 #[test]
+fn path_streams_depend_on_seed_and_index_only() {
+    // Path i draws from noise_rng(seed) jumped i times: the first paths of a larger run are the
+    // paths of a smaller one, and another seed gives other paths.
+    let mut rng = random::rng(5);
+    let w0 = Network::new(vec![random::gaussian::<c64, _>(&mut rng, 2, 2); 2]).unwrap();
+    let nt =
+        NoisyTraining::new(Frobenius::new(Mat::<c64>::identity(2, 2)), 2.0, 1.0, 0.01).unwrap();
+    let small = nt.run_paths(&w0, 0.1, 2, 1, 21, &mut ()).unwrap();
+    let large = nt.run_paths(&w0, 0.1, 6, 1, 21, &mut ()).unwrap();
+    let other = nt.run_paths(&w0, 0.1, 2, 1, 22, &mut ()).unwrap();
+    for k in 1..=2 {
+        for i in 0..2 {
+            assert!(
+                dln_linalg::rel_diff(small.finals[i].w(k), large.finals[i].w(k)) < f64::EPSILON
+            );
+            assert!(dln_linalg::rel_diff(small.finals[i].w(k), other.finals[i].w(k)) > 1e-3);
+        }
+        assert!(dln_linalg::rel_diff(large.finals[0].w(k), large.finals[1].w(k)) > 1e-3);
+    }
+    // With more threads than paths each path draws its next step's noise on a spare thread
+    // while computing the gradient: the same paths bit for bit as on one thread (three records,
+    // so the half steps at the record boundaries come from the look-ahead too).
+    let pool = |n| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .unwrap()
+    };
+    let ahead = pool(4).install(|| nt.run_paths(&w0, 0.1, 2, 3, 21, &mut ()).unwrap());
+    let serial = pool(1).install(|| nt.run_paths(&w0, 0.1, 2, 3, 21, &mut ()).unwrap());
+    for (x, y) in ahead.finals.iter().zip(&serial.finals) {
+        for k in 1..=2 {
+            assert!(dln_linalg::rel_diff(x.w(k), y.w(k)) < f64::EPSILON);
+        }
+    }
+    assert!((ahead.mean_moment_norm[1] - serial.mean_moment_norm[1]).abs() < 1e-15);
+    let streams = dln_bayes::ou::path_rngs(21, 3);
+    assert_eq!(streams[0], dln_bayes::ou::noise_rng(21));
+    let mut jumped = dln_bayes::ou::noise_rng(21);
+    jumped.jump();
+    jumped.jump();
+    assert_eq!(streams[2], jumped);
+}
+
+#[test]
 fn bad_parameters_are_rejected() {
     let loss = Frobenius::new(Mat::<f64>::identity(2, 2));
     assert!(NoisyTraining::new(loss.clone(), -1.0, 1.0, 0.1).is_err());
