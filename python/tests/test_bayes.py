@@ -581,6 +581,7 @@ def test_sample_fiber_chains_equals_program(tmp_path, dtype):
     for k, w in enumerate(mine):
         np.testing.assert_array_equal(w, z[f"W{k + 1}"])
     assert info["chains"] == 2 and mine[0].shape[0] == 15
+    assert "rhat" in info and info["rhat"] > 0
     assert set(info) == set(rep) - {"file", "out"}
     for key, v in info.items():
         assert rep[key] == v, key
