@@ -188,7 +188,30 @@ pub struct NoisyTraining<L> {
     loss: L,
     ou: OrnsteinUhlenbeck,
     dt: f64,
+    look_ahead: LookAhead,
 }
+
+/// When a path of [`NoisyTraining::run_paths`] draws its next step's noise on a spare thread while
+/// it computes the gradient ([`rayon::join`]). The paths are the same bit for bit in every mode;
+/// only the time differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LookAhead {
+    /// When there are more rayon threads than paths and the network has at least
+    /// [`LOOK_AHEAD_MIN_COORDS`] real coordinates (below that, handing the draws to another
+    /// thread costs more than they do).
+    #[default]
+    Auto,
+    /// Whenever there are more rayon threads than paths.
+    Always,
+    /// Never: every draw on the path's own thread.
+    Never,
+}
+
+/// The smallest real dimension $D$ at which [`LookAhead::Auto`] draws the noise on a spare thread:
+/// measured on a shared 2-core machine (docs/performance.md), the look-ahead shortened one-path
+/// runs at $d = 100$ ($D \ge 20\,000$) and did not reliably at $d\le64$, where the hand-over
+/// costs about as much as the draws.
+pub const LOOK_AHEAD_MIN_COORDS: usize = 20_000;
 
 /// The result of [`NoisyTraining::run_paths`].
 #[derive(Debug, Clone)]
@@ -331,7 +354,14 @@ impl<L> NoisyTraining<L> {
             loss,
             ou: OrnsteinUhlenbeck::new(beta, kappa)?,
             dt,
+            look_ahead: LookAhead::Auto,
         })
+    }
+
+    /// The same training with another [`LookAhead`] mode (default [`LookAhead::Auto`]).
+    pub fn with_look_ahead(mut self, mode: LookAhead) -> Self {
+        self.look_ahead = mode;
+        self
     }
 
     /// The OU part.
@@ -431,10 +461,16 @@ impl<L> NoisyTraining<L> {
         let h = if steps > 0 { t_end / steps as f64 } else { 0.0 };
         let records = records.clamp(1, steps.max(1));
         let (full, half) = (self.ou.transition(h), self.ou.transition(0.5 * h));
-        // With more threads than paths, each path draws its next step's noise on a spare thread
-        // while it computes the gradient (same results, see `Lookahead`).
-        let lookahead = paths < rayon::current_num_threads();
+        // With more threads than paths (and, by default, a large enough network), each path draws
+        // its next step's noise on a spare thread while it computes the gradient (same results,
+        // see `Lookahead`).
         let dim = real_dimension::<T>(&w0.widths());
+        let lookahead = paths < rayon::current_num_threads()
+            && match self.look_ahead {
+                LookAhead::Auto => dim >= LOOK_AHEAD_MIN_COORDS,
+                LookAhead::Always => true,
+                LookAhead::Never => false,
+            };
         let mut states: Vec<Path<T>> = path_rngs(seed, paths)
             .into_iter()
             .map(|rng| Path {
