@@ -399,7 +399,9 @@ def sample_prior(
     The prior of weight decay ``kappa/2 |W|^2`` at inverse temperature ``beta`` has density
     proportional to ``exp(-beta kappa |W|^2 / 2)`` (erratum E6 applied): every real coordinate
     (real and imaginary parts with ``complex=True``) is independent N(0, 1/(beta kappa)).
-    ``widths`` = (d0, ..., dN). The same ``seed`` gives the same samples as the program.
+    ``widths`` = (d0, ..., dN). The same ``seed`` gives the same samples as the program (drawn
+    from the xoshiro256++ generator of ``seed``; versions that drew from ChaCha12 gave other
+    samples for the same seed).
 
     Returns ``(ws, info)``: ``ws = [W1, ..., WN]`` with ``Wk`` of shape ``samples x d_k x d_{k-1}``
     (the program's ``.npz`` arrays), and the keys of ``dln sample prior --json`` (without ``out``):
@@ -439,9 +441,11 @@ def sample_train(
     ``dW = -(grad_W E(phi(W)) + kappa W) dt + sqrt(2/beta) dB`` from ``init = [W1, ..., WN]``, with
     the least-squares loss ``E(X) = |X U - Y|_F^2 / (2n)``, ``U = inputs`` (d0 x n),
     ``Y = targets`` (dN x n). Strang splitting with the OU part exact; the step used divides
-    ``t_end`` evenly and is at most ``dt``; ``paths`` independent paths in parallel, path i seeded
-    from ``seed`` as in the program (same results). Ctrl-C is honoured at each of the ``records``
-    recording times.
+    ``t_end`` evenly and is at most ``dt``; ``paths`` independent paths in parallel, path i drawing
+    its noise from the xoshiro256++ generator of ``seed`` advanced by i jumps of 2^128 (streams
+    that never overlap), as in the program (same results, whatever the number of threads;
+    versions that drew from ChaCha12 gave other paths for the same seed). Ctrl-C is honoured at
+    each of the ``records`` recording times.
 
     Returns ``(ws, info)``: the weights at ``t_end`` stacked over paths (``Wk`` of shape
     ``paths x d_k x d_{k-1}``), and the keys of ``dln sample train --json`` (without file names):
@@ -505,6 +509,9 @@ def sample_fiber(
     ``chains=C`` runs C independent chains in parallel (one per core pays), each with its own
     burn-in; the ``samples`` are split among them and concatenated chain by chain, and the
     diagnostics pooled (effective sample sizes add up); chain 1 is the single chain of ``seed``.
+    With C >= 2 (and at least 4 samples per chain) ``info`` has ``rhat``, the classic split-R-hat
+    of |W|^2 between the chains (Gelman et al., BDA3; about 1 when the chains agree, above 1.1
+    when they have not mixed). Ctrl-C stops every chain.
 
     Returns ``(ws, info)``: ``Wk`` of shape ``samples x d_k x d_{k-1}`` (the program's ``.npz``
     arrays), and the keys of ``dln sample fiber --json`` (without file names): ``dtype``, ``widths``,
@@ -513,7 +520,7 @@ def sample_fiber(
     ``fiber_dimension``, ``acceptance_rate``, ``ess`` (of |W|^2, batch means), ``steps``,
     ``mean_l2_norm_sq``, ``standard_error``, ``max_constraint_residual``
     (max |phi(W) - X|_F / |X|_F), ``mean_moment_norm``, ``step``, ``projection_failures``,
-    ``reverse_failures``, ``flips``. X = 0, or weights where dphi is not onto, raise ``ValueError``.
+    ``reverse_failures``, ``flips`` (and ``rhat`` with several chains). X = 0, or weights where dphi is not onto, raise ``ValueError``.
     Ctrl-C raises ``KeyboardInterrupt``. ``MemoryError`` (before anything is allocated) when the
     samples, and the ``samples * thin`` values of |W|^2 kept for the effective sample size, exceed
     the memory limit, as for ``sample_prior``.

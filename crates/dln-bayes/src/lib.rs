@@ -62,7 +62,7 @@ pub use bbt::BayesianBalancing;
 pub use entropy::{Entropy, FreeEnergy, entropy, entropy_gradient};
 pub use error::{BayesError, Result};
 pub use map::{EffectiveRegulariser, MapEstimate, MapOptions, map_estimate};
-pub use ou::{NoisyTraining, OrnsteinUhlenbeck};
+pub use ou::{LookAhead, NoisyTraining, OrnsteinUhlenbeck};
 pub use posterior::BlockGibbsOptions;
 pub use posterior::{
     BaseMeasure, FiberChain, FiberDiagnostics, FiberMcmcOptions, FiberPosterior, FiberSampler,

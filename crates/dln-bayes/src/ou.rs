@@ -19,16 +19,31 @@
 //! $W_{k+1}^*W_{k+1}$ is $\frac2\beta c_F(d_{k-1}I - d_{k+1}I)\,dt$ ([`expected_moments`]). The splitting
 //! keeps the conservation law only to $O(h^2\|\nabla E\|^2)$ per step (the Euler step), which
 //! is the discretisation allowance of the checks.
+//!
+//! **Random numbers.** The noise of noisy training comes from [`NoiseRng`], the xoshiro256++
+//! generator (Blackman–Vigna; crate `rand_xoshiro`), with `rand_distr`'s ziggurat
+//! `StandardNormal`: path $i$ of [`NoisyTraining::run_paths`] with seed $s$ draws from
+//! [`noise_rng`]$(s)$ advanced by $i$ jumps of $2^{128}$ steps ([`path_rngs`]), so the paths'
+//! streams never overlap, and each path's draws are fixed by $(s, i)$ alone: seeded runs are
+//! reproducible bit for bit whatever the number of rayon threads. Earlier versions drew the
+//! paths' noise from ChaCha12 (`StdRng`) seeded by a SplitMix64 mix of $(s, i)$, which cost as
+//! much as the gradient itself at $d = 100$; **seeded outputs of `dln sample train` (and of
+//! `dln sample prior`, which draws from [`noise_rng`] too) from those versions differ from
+//! today's** — same laws, other streams. Within a step the draws are taken layer by layer,
+//! column by column, real part before imaginary part, fused with the update
+//! $\mathbf W \leftarrow a(\mathbf W - h\nabla_{\mathbf W}(E\circ\varphi)) + \mathrm{sd}\,\boldsymbol\xi$
+//! (one pass per layer, no temporaries, no allocation).
 
 use crate::error::{BayesError, Result, positive};
-use crate::prior::{GaussianPrior, c_f, gaussian_coords};
+use crate::prior::{GaussianPrior, c_f, gaussian_coords, real_dimension};
 use dln_algebra::Network;
 use dln_flows::loss::Loss;
 use dln_flows::training::{GradientWorkspace, network_gradient_into};
 use dln_flows::{FlowStats, Observer, Progress, Termination};
 use dln_linalg::Scalar;
-use faer::{Mat, unzip, zip};
+use faer::Mat;
 use rand::{Rng, SeedableRng};
+use rand_distr::StandardNormal;
 use rayon::prelude::*;
 use std::ops::ControlFlow;
 use std::time::Duration;
@@ -94,12 +109,57 @@ impl OrnsteinUhlenbeck {
 fn ou_update<T: Scalar, R: Rng + ?Sized>(w: &mut [Mat<T>], a: f64, sd: f64, rng: &mut R) {
     for m in w.iter_mut() {
         for j in 0..m.ncols() {
-            for x in m.col_mut(j).iter_mut() {
+            for x in m.col_as_slice_mut(j) {
                 let xi: T = gaussian_coords(rng, sd);
                 *x = x.scale(a) + xi;
             }
         }
     }
+}
+
+/// The fused Euler-and-OU update $W \leftarrow a(W - hG) + \mathrm{sd}\,\xi$, one pass per layer
+/// (the draws in the order of [`ou_update`]).
+fn euler_ou_update<T: Scalar, R: Rng + ?Sized>(
+    w: &mut [Mat<T>],
+    g: &[Mat<T>],
+    h: f64,
+    a: f64,
+    sd: f64,
+    rng: &mut R,
+) {
+    for (m, gk) in w.iter_mut().zip(g) {
+        for j in 0..m.ncols() {
+            for (x, &gx) in m.col_as_slice_mut(j).iter_mut().zip(gk.col_as_slice(j)) {
+                let xi: T = gaussian_coords(rng, sd);
+                *x = (*x - gx.scale(h)).scale(a) + xi;
+            }
+        }
+    }
+}
+
+/// The generator of the noise of noisy training and of `dln sample prior`: xoshiro256++
+/// (256-bit state, period $2^{256}-1$, a jump function of $2^{128}$ steps), fast and seedable;
+/// see the module documentation for the streams and the change from earlier versions.
+pub type NoiseRng = rand_xoshiro::Xoshiro256PlusPlus;
+
+/// The [`NoiseRng`] of `seed` (its 256-bit state expanded from the seed by SplitMix64).
+pub fn noise_rng(seed: u64) -> NoiseRng {
+    NoiseRng::seed_from_u64(seed)
+}
+
+/// The generators of paths $0,\dots,P-1$ ($P$ = `paths`) of [`NoisyTraining::run_paths`]: path
+/// $i$'s is [`noise_rng`]`(seed)` advanced by $i$ jumps of $2^{128}$ steps, so no two paths'
+/// streams overlap (one would need $2^{128}$ draws to reach the next) and path $i$'s stream
+/// depends on `(seed, i)` alone.
+pub fn path_rngs(seed: u64, paths: usize) -> Vec<NoiseRng> {
+    let mut next = noise_rng(seed);
+    (0..paths)
+        .map(|_| {
+            let this = next.clone();
+            next.jump();
+            this
+        })
+        .collect()
 }
 
 /// The moment law $\mathbb E[G_k(t)] = e^{-2\kappa t}G_k(0) + c_F(d_{k-1}-d_{k+1})\frac{1-e^{-2\kappa t}}{\beta\kappa}I$
@@ -128,7 +188,30 @@ pub struct NoisyTraining<L> {
     loss: L,
     ou: OrnsteinUhlenbeck,
     dt: f64,
+    look_ahead: LookAhead,
 }
+
+/// When a path of [`NoisyTraining::run_paths`] draws its next step's noise on a spare thread while
+/// it computes the gradient ([`rayon::join`]). The paths are the same bit for bit in every mode;
+/// only the time differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LookAhead {
+    /// When there are more rayon threads than paths and the network has at least
+    /// [`LOOK_AHEAD_MIN_COORDS`] real coordinates (below that, handing the draws to another
+    /// thread costs more than they do).
+    #[default]
+    Auto,
+    /// Whenever there are more rayon threads than paths.
+    Always,
+    /// Never: every draw on the path's own thread.
+    Never,
+}
+
+/// The smallest real dimension $D$ at which [`LookAhead::Auto`] draws the noise on a spare thread:
+/// measured on a shared 2-core machine (docs/performance.md), the look-ahead shortened one-path
+/// runs at $d = 100$ ($D \ge 20\,000$) and did not reliably at $d\le64$, where the hand-over
+/// costs about as much as the draws.
+pub const LOOK_AHEAD_MIN_COORDS: usize = 20_000;
 
 /// The result of [`NoisyTraining::run_paths`].
 #[derive(Debug, Clone)]
@@ -159,12 +242,96 @@ pub struct NoisyRun<T: Scalar> {
 /// One path's state, generator and gradient buffers.
 struct Path<T: Scalar> {
     w: Vec<Mat<T>>,
-    rng: rand::rngs::StdRng,
+    rng: NoiseRng,
     defect: f64,
     ws: GradientWorkspace<T>,
+    /// The noise drawn one step ahead on another thread (when there are more threads than paths).
+    ahead: Option<Lookahead>,
 }
 
-/// A per-path seed, decorrelated from neighbouring paths (SplitMix64 finaliser).
+/// Standard normals of a path's stream drawn one step ahead: while step $s$ computes its
+/// gradient, another thread draws the $D$ normals of step $s+1$ ([`rayon::join`]). The noise
+/// does not depend on the state, and the chunks are drawn from the path's generator in stream
+/// order and used in that order, exactly as drawing them inside the update would: the paths
+/// are the same bit for bit with or without the look-ahead, on any number of threads.
+struct Lookahead {
+    /// The chunk of the current step.
+    cur: Vec<f64>,
+    /// The next chunk, valid when `ready`.
+    next: Vec<f64>,
+    ready: bool,
+}
+
+impl Lookahead {
+    fn new(dim: usize) -> Self {
+        Self {
+            cur: vec![0.0; dim],
+            next: vec![0.0; dim],
+            ready: false,
+        }
+    }
+
+    /// Makes `cur` the next chunk of the stream.
+    fn advance(&mut self, rng: &mut NoiseRng) {
+        if self.ready {
+            std::mem::swap(&mut self.cur, &mut self.next);
+            self.ready = false;
+        } else {
+            fill_normals(&mut self.cur, rng);
+        }
+    }
+}
+
+/// `buf` ← standard normals from `rng`, in order.
+fn fill_normals(buf: &mut [f64], rng: &mut NoiseRng) {
+    for z in buf {
+        *z = rng.sample(StandardNormal);
+    }
+}
+
+/// [`euler_ou_update`] (or, with `g = None`, [`ou_update`]) with the standard normals taken
+/// from `z` in the order those functions draw them, with the same arithmetic.
+fn ou_update_from<T: Scalar>(
+    w: &mut [Mat<T>],
+    g: Option<&[Mat<T>]>,
+    h: f64,
+    a: f64,
+    sd: f64,
+    z: &[f64],
+) {
+    let c = c_f::<T>();
+    let mut off = 0;
+    for (k, m) in w.iter_mut().enumerate() {
+        for j in 0..m.ncols() {
+            let col = m.col_as_slice_mut(j);
+            let zc = &z[off..off + c * col.len()];
+            off += c * col.len();
+            let xi = |i: usize| {
+                if T::IS_COMPLEX {
+                    T::from_parts(sd * zc[2 * i], sd * zc[2 * i + 1])
+                } else {
+                    T::from_f64(sd * zc[i])
+                }
+            };
+            match g {
+                Some(g) => {
+                    for (i, (x, &gx)) in col.iter_mut().zip(g[k].col_as_slice(j)).enumerate() {
+                        *x = (*x - gx.scale(h)).scale(a) + xi(i);
+                    }
+                }
+                None => {
+                    for (i, x) in col.iter_mut().enumerate() {
+                        *x = x.scale(a) + xi(i);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A seed mixed from `(seed, path)`, decorrelated from neighbouring indices (SplitMix64
+/// finaliser): the seeds of the pooled fiber chains ([`crate::FiberPosterior::sample_chains`]).
+/// (Noisy-training paths draw from [`path_rngs`].)
 pub fn path_seed(seed: u64, path: usize) -> u64 {
     let mut z = seed
         ^ (path as u64)
@@ -187,7 +354,14 @@ impl<L> NoisyTraining<L> {
             loss,
             ou: OrnsteinUhlenbeck::new(beta, kappa)?,
             dt,
+            look_ahead: LookAhead::Auto,
         })
+    }
+
+    /// The same training with another [`LookAhead`] mode (default [`LookAhead::Auto`]).
+    pub fn with_look_ahead(mut self, mode: LookAhead) -> Self {
+        self.look_ahead = mode;
+        self
     }
 
     /// The OU part.
@@ -204,18 +378,24 @@ impl<L> NoisyTraining<L> {
         self.ou.step(w, 0.5 * h, rng);
         let mut widths = vec![w[0].ncols()];
         widths.extend(w.iter().map(|m| m.nrows()));
-        let (e, _) = self.gradient_step(w, h, &mut GradientWorkspace::new(&widths));
-        self.ou.step(w, 0.5 * h, rng);
+        let (a, sd) = self.ou.transition(0.5 * h);
+        let (e, _) = self.euler_ou_step(w, h, a, sd, &mut GradientWorkspace::new(&widths), rng);
         e
     }
 
-    /// Euler step on $E\circ\varphi$ with the gradient in `ws` (no allocation); returns $E(X)$ and
+    /// One Euler step on $E\circ\varphi$ fused with an exact OU step of coefficients `(a, sd)`
+    /// ([`OrnsteinUhlenbeck::transition`]):
+    /// $\mathbf W \leftarrow a(\mathbf W - h\nabla_{\mathbf W}(E\circ\varphi)) + \mathrm{sd}\,\boldsymbol\xi$, the
+    /// gradient in `ws`, one pass over each layer, no allocation. Returns $E(X)$ and
     /// $\|\nabla_{\mathbf W}(E\circ\varphi)\|^2$.
-    fn gradient_step<T: Scalar>(
+    pub fn euler_ou_step<T: Scalar, R: Rng + ?Sized>(
         &self,
         w: &mut [Mat<T>],
         h: f64,
+        a: f64,
+        sd: f64,
         ws: &mut GradientWorkspace<T>,
+        rng: &mut R,
     ) -> (f64, f64)
     where
         L: Loss<T>,
@@ -223,14 +403,13 @@ impl<L> NoisyTraining<L> {
         let e = network_gradient_into(w, &self.loss, 0.0, ws);
         let g = ws.gradient();
         let gsq = dln_algebra::tuple_norm_sq(g);
-        for (wk, gk) in w.iter_mut().zip(g) {
-            zip!(wk.as_mut(), gk.as_ref()).for_each(|unzip!(w, g)| *w -= g.scale(h));
-        }
+        euler_ou_update(w, g, h, a, sd, rng);
         (e, gsq)
     }
 
-    /// Runs `paths` independent paths from `w0` to `t_end` in parallel (rayon), path $i$ seeded with
-    /// [`path_seed`]`(seed, i)` (reproducible whatever the number of threads). Path averages are
+    /// Runs `paths` independent paths from `w0` to `t_end` in parallel (rayon), path $i$ drawing its
+    /// noise from the $i$-th of [`path_rngs`]`(seed, paths)` (reproducible bit for bit whatever the
+    /// number of threads). Path averages are
     /// recorded `records` times evenly (plus $t=0$). The observer sees the time and the weights of
     /// path 0 after each recording and, between recordings, after every batch of steps (batches
     /// sized to about [`OBSERVER_INTERVAL`] of work, so that a stop request is honoured promptly
@@ -281,12 +460,25 @@ impl<L> NoisyTraining<L> {
         };
         let h = if steps > 0 { t_end / steps as f64 } else { 0.0 };
         let records = records.clamp(1, steps.max(1));
-        let mut states: Vec<Path<T>> = (0..paths)
-            .map(|i| Path {
+        let (full, half) = (self.ou.transition(h), self.ou.transition(0.5 * h));
+        // With more threads than paths (and, by default, a large enough network), each path draws
+        // its next step's noise on a spare thread while it computes the gradient (same results,
+        // see `Lookahead`).
+        let dim = real_dimension::<T>(&w0.widths());
+        let lookahead = paths < rayon::current_num_threads()
+            && match self.look_ahead {
+                LookAhead::Auto => dim >= LOOK_AHEAD_MIN_COORDS,
+                LookAhead::Always => true,
+                LookAhead::Never => false,
+            };
+        let mut states: Vec<Path<T>> = path_rngs(seed, paths)
+            .into_iter()
+            .map(|rng| Path {
                 w: w0.layers().to_vec(),
-                rng: rand::rngs::StdRng::seed_from_u64(path_seed(seed, i)),
+                rng,
                 defect: 0.0,
                 ws: GradientWorkspace::new(&w0.widths()),
+                ahead: lookahead.then(|| Lookahead::new(dim)),
             })
             .collect();
         let mut run = NoisyRun {
@@ -337,14 +529,46 @@ impl<L> NoisyTraining<L> {
                 let s1 = (s0 + batch).min(n);
                 let clock = std::time::Instant::now();
                 states.par_iter_mut().for_each(|p| {
-                    if s0 == 0 {
-                        self.ou.step(&mut p.w, 0.5 * h, &mut p.rng);
-                    }
-                    for s in s0..s1 {
-                        let (_, gsq) = self.gradient_step(&mut p.w, h, &mut p.ws);
-                        p.defect += h * h * gsq;
-                        let tail = if s + 1 == n { 0.5 * h } else { h };
-                        self.ou.step(&mut p.w, tail, &mut p.rng);
+                    let Path {
+                        w,
+                        rng,
+                        defect,
+                        ws,
+                        ahead,
+                    } = p;
+                    match ahead {
+                        None => {
+                            if s0 == 0 {
+                                self.ou.step(w, 0.5 * h, rng);
+                            }
+                            for s in s0..s1 {
+                                // Euler on E∘φ fused with the exact OU step that follows it.
+                                let (a, sd) = if s + 1 == n { half } else { full };
+                                let (_, gsq) = self.euler_ou_step(w, h, a, sd, ws, rng);
+                                *defect += h * h * gsq;
+                            }
+                        }
+                        Some(z) => {
+                            if s0 == 0 {
+                                z.advance(rng);
+                                ou_update_from(w, None, 0.0, half.0, half.1, &z.cur);
+                            }
+                            for s in s0..s1 {
+                                let (a, sd) = if s + 1 == n { half } else { full };
+                                z.advance(rng);
+                                let Lookahead { cur, next, ready } = z;
+                                let loss = &self.loss;
+                                let wr: &[Mat<T>] = w;
+                                rayon::join(
+                                    || network_gradient_into(wr, loss, 0.0, ws),
+                                    || fill_normals(next, rng),
+                                );
+                                *ready = true;
+                                let g = ws.gradient();
+                                *defect += h * h * dln_algebra::tuple_norm_sq(g);
+                                ou_update_from(w, Some(g), h, a, sd, cur);
+                            }
+                        }
                     }
                 });
                 let took = clock.elapsed();

@@ -86,9 +86,11 @@ mod choice;
 pub mod graph;
 pub mod hmc;
 mod record;
+mod rhat;
 pub mod scalar;
 
 pub use choice::FiberSampler;
+pub use rhat::split_rhat;
 pub use scalar::scalar_fiber_mean_l2_norm_sq;
 
 pub use block::BlockGibbsOptions;
@@ -191,6 +193,10 @@ pub struct FiberDiagnostics {
     /// RATTLE steps per proposal of the Hamiltonian sampler ([`FiberPosterior::sample_hmc`]); 0 for
     /// the random-walk sampler ([`FiberPosterior::sample`]).
     pub leapfrog_steps: usize,
+    /// The split-$\hat R$ of $\|\mathbf W\|^2$ between pooled chains ([`split_rhat`] over the
+    /// retained samples of each chain): `Some` only from [`FiberPosterior::sample_chains`] with at
+    /// least two chains of at least four samples each; `None` for a single chain.
+    pub rhat: Option<f64>,
 }
 
 /// A run of the fiber sampler.
@@ -655,6 +661,7 @@ impl FiberPosterior {
                 reverse_failures: rev_fail,
                 flips,
                 leapfrog_steps: 0,
+                rhat: None,
             },
             samples: r.samples,
             x,

@@ -278,6 +278,10 @@ fn sample_fiber_chains() {
     assert_eq!(v["chains"], 2);
     assert_eq!(v["samples"], 101);
     assert_eq!(v["sampler"], "block-gibbs");
+    // The split-R̂ between the chains: block Gibbs mixes in a few sweeps, so the two chains of
+    // 51 and 50 samples agree (R̂ − 1 is of order 1/ESS here).
+    let rhat = v["rhat"].as_f64().expect("rhat with two chains");
+    assert!(rhat > 0.9 && rhat < 1.1, "rhat {rhat}");
     let stacked: Vec<Vec<Mat<f64>>> = (1..=3)
         .map(|k| read_stacked::<f64>(&out, &format!("W{k}")))
         .collect();
@@ -288,6 +292,10 @@ fn sample_fiber_chains() {
         let err = (product(&net) - &x).norm_l2() / x.norm_l2();
         assert!(err <= 1e-10, "sample {s}: product moved by {err}");
     }
+    // One chain: no R̂, and no null in its place.
+    std::fs::remove_file(&out).unwrap();
+    let v = run_json(&fiber_args(ws, os, "101", "conditional"));
+    assert!(v.get("rhat").is_none(), "{v}");
     for bad in [["--chains", "0"], ["--chains", "-1"], ["--chains", "102"]] {
         std::fs::remove_file(&out).ok();
         let mut args = fiber_args(ws, os, "101", "conditional");

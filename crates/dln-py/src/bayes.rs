@@ -14,7 +14,7 @@ use dln::bayes::ou::expected_moments;
 use dln::bayes::{BaseMeasure, FiberPosterior, FiberSampler, GaussianPrior, NoisyTraining};
 use dln::flows::loss::LeastSquares;
 use dln::flows::{Observer, Progress};
-use dln::linalg::{Scalar, c64, random};
+use dln::linalg::{Scalar, c64};
 use faer::{Mat, MatRef};
 use numpy::PyArray3;
 use numpy::ndarray::Array3;
@@ -52,8 +52,9 @@ fn sample_prior_impl<T: Elem>(
     samples: usize,
     seed: u64,
 ) -> PyResult<Py<PyAny>> {
-    // One generator for all samples, drawn in order: the program's stream (`random::rng(seed)`).
-    let mut rng = random::rng(seed);
+    // One generator for all samples, drawn in order: the program's stream (`noise_rng(seed)`,
+    // xoshiro256++).
+    let mut rng = dln::bayes::ou::noise_rng(seed);
     let mut nets: Vec<Network<T>> = Vec::with_capacity(samples);
     while nets.len() < samples {
         let n = PRIOR_CHUNK.min(samples - nets.len());
@@ -394,6 +395,10 @@ fn sample_fiber_impl<T: Elem>(
     d.set_item("projection_failures", g.projection_failures)?;
     d.set_item("reverse_failures", g.reverse_failures)?;
     d.set_item("flips", g.flips)?;
+    // Only with two or more chains, as the program's `--json` (no nulls).
+    if let Some(r) = g.rhat {
+        d.set_item("rhat", r)?;
+    }
     Ok((stacked(py, &chain.samples), d)
         .into_pyobject(py)?
         .into_any()

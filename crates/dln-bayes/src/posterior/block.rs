@@ -408,6 +408,7 @@ impl FiberPosterior {
                         .zip(&t_len)
                         .map(|(&s, &t)| n_steps(s, t))
                         .sum::<usize>(),
+                rhat: None,
             },
             samples: r.samples,
             x,

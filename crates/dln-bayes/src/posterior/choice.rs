@@ -9,8 +9,12 @@ use super::{
 };
 use crate::error::{BayesError, Result};
 use dln_algebra::Network;
-use dln_flows::{Observer, Progress};
+use dln_flows::{FlowStats, Observer, Progress, Termination};
 use dln_linalg::Scalar;
+use rayon::prelude::*;
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 /// One of the fiber samplers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,7 +166,8 @@ impl FiberPosterior {
 }
 
 /// The seed of chain `i` of [`FiberPosterior::sample_chains`]: `seed` itself for chain 0 (so one
-/// chain is [`FiberPosterior::sample_with`]), a SplitMix64 mix of `(seed, i)` otherwise.
+/// chain is [`FiberPosterior::sample_with`]), a SplitMix64 mix of `(seed, i)` otherwise
+/// ([`crate::ou::path_seed`]).
 fn chain_seed(seed: u64, i: usize) -> u64 {
     if i == 0 {
         seed
@@ -204,15 +209,86 @@ fn pool(d: &[super::FiberDiagnostics]) -> super::FiberDiagnostics {
     p
 }
 
+/// The observer of one pooled chain: it counts the chain's transitions into the pooled progress,
+/// passes that progress on to the caller's observer when no other chain is doing so (so the
+/// caller's observer — a progress bar, Ctrl-C, a Python callback — is polled as long as any
+/// chain runs), and stops its chain as soon as the caller's observer has asked any chain to stop
+/// or another chain has failed.
+struct PooledObserver<'s, 'o, O> {
+    inner: &'s Mutex<&'o mut O>,
+    stop: &'s AtomicBool,
+    done: &'s AtomicUsize,
+    total: usize,
+    /// This chain was stopped by the pool (its error is then not its own).
+    stopped: bool,
+}
+
+impl<O> PooledObserver<'_, '_, O> {
+    fn halt(&mut self) -> ControlFlow<()> {
+        self.stopped = true;
+        ControlFlow::Break(())
+    }
+}
+
+impl<T: Scalar, O> Observer<Progress<'_, T>> for PooledObserver<'_, '_, O>
+where
+    O: for<'a> Observer<Progress<'a, T>>,
+{
+    fn on_start(&mut self, _name: &str, _p: &Progress<'_, T>) -> ControlFlow<()> {
+        if self.stop.load(Ordering::Relaxed) {
+            return self.halt();
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn on_step(&mut self, p: &Progress<'_, T>) -> ControlFlow<()> {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.stop.load(Ordering::Relaxed) {
+            return self.halt();
+        }
+        if let Ok(mut obs) = self.inner.try_lock() {
+            // Stop is set under this lock: once the caller's observer has asked to stop, it is
+            // not called again.
+            if self.stop.load(Ordering::Relaxed) {
+                return self.halt();
+            }
+            let pooled = Progress {
+                t: done as f64,
+                h: 1.0,
+                t_end: self.total as f64,
+                weights: p.weights,
+                stats: FlowStats {
+                    n_steps: done,
+                    ..p.stats
+                },
+            };
+            if obs.on_step(&pooled).is_break() {
+                self.stop.store(true, Ordering::Relaxed);
+                return self.halt();
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
 impl FiberPosterior {
     /// `chains` independent chains of `sampler` from `w0`, run in parallel (rayon), pooled:
     /// `samples` retained states in all (chain $i$ keeps $\lfloor S/C\rfloor$, one more for
-    /// $i < S \bmod C$), each chain with its own burn-in; chain 0 is seeded with `seed` and reports
-    /// progress to `obs` (so `chains = 1` is exactly [`FiberPosterior::sample_with`]), chain $i$
-    /// with a mix of `(seed, i)`. The samples are concatenated chain by chain; the diagnostics are
-    /// pooled (effective sample sizes add up, the standard error is that of the pooled mean of
-    /// independent chains). On a machine with several cores this multiplies the effective samples
-    /// per second by up to the number of cores, at the price of one burn-in per chain.
+    /// $i < S \bmod C$), each chain with its own burn-in; chain 0 is seeded with `seed` (so
+    /// `chains = 1` is exactly [`FiberPosterior::sample_with`]), chain $i$ with a mix of
+    /// `(seed, i)`. The samples are concatenated chain by chain; the diagnostics are pooled
+    /// (effective sample sizes add up, the standard error is that of the pooled mean of
+    /// independent chains) and include the split-$\hat R$ of $\|\mathbf W\|^2$ between the chains
+    /// ([`super::split_rhat`] over each chain's retained samples; `None` when a chain keeps fewer
+    /// than 4). On a machine with several cores this multiplies the effective samples per second
+    /// by up to the number of cores, at the price of one burn-in per chain.
+    ///
+    /// With two or more chains `obs` sees one pooled run: `on_start` once, then `on_step` with
+    /// the transitions of all chains counted together (time = transitions done, of
+    /// $\sum_i(\text{burn-in} + S_i\cdot\text{thin})$; the weights of whichever chain reported),
+    /// polled as long as any chain runs, and `on_finish` once. When it asks to stop, **every**
+    /// chain stops at its next transition and the call returns the observer's error; when one
+    /// chain fails, the others stop too and that chain's error is returned.
     ///
     /// # Errors
     /// As the sampler's own method, for any chain.
@@ -242,30 +318,86 @@ impl FiberPosterior {
         if chains == 1 {
             return self.sample_with(sampler, w0, samples, burn_in, thin, seed, obs);
         }
-        let (first, rest) = rayon::join(
-            || self.sample_with(sampler, w0, len(0), burn_in, thin, seed, obs),
-            || {
-                use rayon::prelude::*;
-                (1..chains)
-                    .into_par_iter()
-                    .map(|i| {
-                        self.sample_with(
-                            sampler,
-                            w0,
-                            len(i),
-                            burn_in,
-                            thin,
-                            chain_seed(seed, i),
-                            &mut (),
-                        )
-                    })
-                    .collect::<Result<Vec<_>>>()
-            },
-        );
-        let mut all = vec![first?];
-        all.extend(rest?);
-        let diagnostics = pool(&all.iter().map(|c| c.diagnostics).collect::<Vec<_>>());
+        let burn = burn_in.unwrap_or(sampler.default_burn_in());
+        let total = (0..chains)
+            .map(|i| len(i).saturating_mul(thin).saturating_add(burn))
+            .fold(0usize, usize::saturating_add);
+        let start = Progress {
+            t: 0.0,
+            h: 1.0,
+            t_end: total as f64,
+            weights: w0.layers(),
+            stats: FlowStats::default(),
+        };
+        if obs.on_start(sampler.name(), &start).is_break() {
+            return Err(super::stopped());
+        }
+        let stop = AtomicBool::new(false);
+        let done = AtomicUsize::new(0);
+        let inner = Mutex::new(obs);
+        let runs: Vec<(Result<FiberChain<T>>, bool)> = (0..chains)
+            .into_par_iter()
+            .map(|i| {
+                let mut pooled = PooledObserver {
+                    inner: &inner,
+                    stop: &stop,
+                    done: &done,
+                    total,
+                    stopped: false,
+                };
+                let run = self.sample_with(
+                    sampler,
+                    w0,
+                    len(i),
+                    burn_in,
+                    thin,
+                    chain_seed(seed, i),
+                    &mut pooled,
+                );
+                if run.is_err() && !pooled.stopped {
+                    // A chain's own failure ends the others early.
+                    stop.store(true, Ordering::Relaxed);
+                }
+                (run, pooled.stopped)
+            })
+            .collect();
+        let obs = inner.into_inner().unwrap_or_else(PoisonError::into_inner);
+        let mut all = Vec::with_capacity(chains);
+        let mut interrupted = false;
+        for (run, stopped) in runs {
+            match run {
+                Ok(c) => all.push(c),
+                Err(e) if !stopped => return Err(e),
+                Err(_) => interrupted = true,
+            }
+        }
+        if interrupted {
+            return Err(super::stopped());
+        }
+        let mut diagnostics = pool(&all.iter().map(|c| c.diagnostics).collect::<Vec<_>>());
+        let traces: Vec<Vec<f64>> = all
+            .iter()
+            .map(|c| c.samples.iter().map(Network::l2_norm_sq).collect())
+            .collect();
+        diagnostics.rhat = super::split_rhat(&traces.iter().map(Vec::as_slice).collect::<Vec<_>>());
         let x = all[0].x.clone();
+        let last = all[chains - 1]
+            .samples
+            .last()
+            .map_or_else(|| w0.layers().to_vec(), |n| n.layers().to_vec());
+        obs.on_finish(
+            &Progress {
+                t: total as f64,
+                h: 1.0,
+                t_end: total as f64,
+                weights: &last,
+                stats: FlowStats {
+                    n_steps: total,
+                    ..FlowStats::default()
+                },
+            },
+            &Termination::StopTimeReached,
+        );
         let samples = all.into_iter().flat_map(|c| c.samples).collect();
         Ok(FiberChain {
             samples,

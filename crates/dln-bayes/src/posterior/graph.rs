@@ -442,6 +442,7 @@ impl FiberPosterior {
                 reverse_failures: 0,
                 flips,
                 leapfrog_steps: n_steps(h, t_len),
+                rhat: None,
             },
             samples: r.samples,
             x,

@@ -325,6 +325,7 @@ impl FiberPosterior {
                 reverse_failures: rev_fail,
                 flips,
                 leapfrog_steps: n_steps(h),
+                rhat: None,
             },
             samples: r.samples,
             x,

@@ -36,7 +36,7 @@ use dln::algebra::Network;
 use dln::bayes::ou::expected_moments;
 use dln::bayes::{BaseMeasure, FiberPosterior, FiberSampler, GaussianPrior, NoisyTraining};
 use dln::flows::loss::LeastSquares;
-use dln::linalg::{Scalar, c64, random};
+use dln::linalg::{Scalar, c64};
 use faer::Mat;
 use npyz::WriterBuilder;
 use serde::Serialize;
@@ -102,8 +102,9 @@ pub struct FiberArgs {
     pub thin: u64,
     /// Independent chains run in parallel (one per core pays), each with its own burn-in; the S
     /// samples are split among them (concatenated chain by chain in the output) and the
-    /// diagnostics pooled (effective sample sizes add up). Chain 1 is the single chain of the same
-    /// seed.
+    /// diagnostics pooled (effective sample sizes add up), with the split-R̂ of ‖W‖² between the
+    /// chains (`rhat`; needs at least 4 samples per chain). Chain 1 is the single chain of the
+    /// same seed.
     #[arg(
         long,
         value_name = "C",
@@ -173,7 +174,8 @@ pub struct PriorArgs {
     /// Complex weights (complex Gaussian: independent real and imaginary parts).
     #[arg(long)]
     pub complex: bool,
-    /// Seed.
+    /// Seed of the xoshiro256++ generator (the same seed gives the same samples; outputs of
+    /// versions that drew from ChaCha12 differ).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Output .npz archive: W1..WN stacked, shape S × d_k × d_{k-1}.
@@ -210,7 +212,9 @@ pub struct TrainArgs {
     /// Number of points of the reported time series (at least 2, including t = 0).
     #[arg(long, value_name = "K", default_value_t = 11)]
     pub records: usize,
-    /// Seed (path i uses an independent stream derived from it).
+    /// Seed: path i draws its noise from the xoshiro256++ generator of the seed advanced by i
+    /// jumps of 2^128 (non-overlapping streams; the same seed gives the same paths whatever the
+    /// number of threads; outputs of versions that drew from ChaCha12 differ).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Output .npz archive: W1..WN at T stacked over paths, shape P × d_k × d_{k-1}.
@@ -314,7 +318,9 @@ impl Report for PriorReport {
 }
 
 fn sample_prior<T: Element>(a: &PriorArgs, prior: &GaussianPrior) -> Result<PriorReport> {
-    let mut rng = random::rng(a.seed);
+    // The noise generator of noisy training (xoshiro256++; seeded outputs differ from versions
+    // that drew from ChaCha12).
+    let mut rng = dln::bayes::ou::noise_rng(a.seed);
     let nets: Vec<Network<T>> = (0..a.samples())
         .map(|_| prior.sample::<T, _>(&mut rng))
         .collect();
@@ -752,6 +758,11 @@ pub struct FiberReport {
     pub reverse_failures: usize,
     /// Junction sign flips.
     pub flips: usize,
+    /// Split-$\hat R$ of $\|\mathbf W\|^2$ between the chains (the classic split-$\hat R$ of
+    /// Gelman et al., BDA3, over each chain's retained samples): present only with `--chains` ≥ 2
+    /// and at least 4 samples per chain (absent, not null, otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rhat: Option<f64>,
 }
 
 impl Report for FiberReport {
@@ -827,6 +838,14 @@ impl Report for FiberReport {
             num(self.standard_error)
         );
         let _ = writeln!(s, "mean ‖G‖          {}", num(self.mean_moment_norm));
+        if let Some(r) = self.rhat {
+            let _ = writeln!(
+                s,
+                "split-R̂ of ‖W‖²   {} (between the {} chains; ≈ 1 when they agree)",
+                num(r),
+                self.chains
+            );
+        }
         let _ = write!(s, "max ‖φ(W)−X‖/‖X‖  {}", num(self.max_constraint_residual));
         s
     }
@@ -886,6 +905,7 @@ fn sample_fiber<T: Element>(a: &FiberArgs, w0: Network<T>) -> Result<FiberReport
         projection_failures: d.projection_failures,
         reverse_failures: d.reverse_failures,
         flips: d.flips,
+        rhat: d.rhat,
     })
 }
 
