@@ -9,9 +9,10 @@
 //! opt-in `dense_random_hsv_large` (`cargo test -p dln-systems --test dense_random_hsv --
 //! --ignored`).
 use dln_linalg::random;
-use dln_systems::gramian::hankel_singular_values;
+use dln_systems::gramian::{hankel_singular_values, hankel_singular_values_schur};
 use dln_systems::model::StateSpace;
 use dln_systems::reference::RandomStable;
+use dln_systems::schur::real_schur;
 use faer::Mat;
 
 /// $(A, B, C)$ of the class above, seeded.
@@ -76,4 +77,37 @@ fn dense_random_hsv_large() {
             }
         }
     }
+}
+
+/// The route in Schur coordinates ([`hankel_singular_values_schur`]: no back-transformation, the
+/// singular values of a product of two triangular factors) agrees with
+/// [`hankel_singular_values`] and with itself on the dual system, at $n = 400$ (the level-3
+/// Hammarling recursion with several blocks).
+#[test]
+fn schur_coordinates_route_agrees_n400() {
+    let n = 400;
+    let (a, b, c) = shifted_gaussian(1, n, 1.0);
+    let sys = StateSpace::continuous(a.clone(), b.clone(), c.clone(), Mat::zeros(2, 2)).unwrap();
+    let s = real_schur(a.as_ref()).unwrap();
+    let got = hankel_singular_values_schur(&sys, &s).unwrap();
+    let want = hsv(&a, &b, &c);
+    let at = a.transpose().to_owned();
+    let dual = StateSpace::continuous(
+        at.clone(),
+        c.transpose().to_owned(),
+        b.transpose().to_owned(),
+        Mat::zeros(2, 2),
+    )
+    .unwrap();
+    let got_dual = hankel_singular_values_schur(&dual, &real_schur(at.as_ref()).unwrap()).unwrap();
+    let (d, dd) = (
+        dist_rel_sigma1(&got, &want),
+        dist_rel_sigma1(&got_dual, &want),
+    );
+    eprintln!("Schur-coordinates route: distance {d:.2e}, dual {dd:.2e}");
+    assert!(got.len() == n && got.windows(2).all(|w| w[0] >= w[1]));
+    assert!(
+        d < 1e3 * n as f64 * f64::EPSILON && dd < 1e3 * n as f64 * f64::EPSILON,
+        "distance {d:e}, dual {dd:e}"
+    );
 }

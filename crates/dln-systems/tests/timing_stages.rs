@@ -13,15 +13,26 @@
 //!   `schur <= faer_eigen`);
 //! - `hammarling_c`, `hammarling_o`: the two Hammarling sweeps from that Schur form (Cholesky
 //!   factors of the controllability and observability Gramians);
-//! - `svd`: the product $RS$ and its singular values;
+//! - `svd`: the product $RS$ of those (back-transformed) factors and its singular values;
+//! - `hsv_after_schur`: [`hankel_singular_values_schur`], what [`hankel_singular_values`] does
+//!   after the Schur form (both factors in Schur coordinates, no back-transformation, the
+//!   triangular product and its singular values);
 //! - `hsv`: the whole [`hankel_singular_values`] (what `dln hsv` computes);
 //! - `reduce`: [`reduce`] at the given order (balanced truncation, square root);
 //!   `hinf_error`: its certified $\mathcal H_\infty$ error (what `dln reduce` adds), with the
-//!   number of Hamiltonian eigenvalue problems it solved.
+//!   number of Hamiltonian eigenvalue problems it solved; skipped with `DLN_TIMING_HINF=off`.
+//!
+//! A second test, `hammarling_blocked_vs_unblocked`, times [`lyapunov_cholesky_schur_blocked`]
+//! with the default block size against the unblocked recursion (block size 0) on random stable
+//! systems of the orders in `DLN_TIMING_SIZES` (default `250,500,1000`), interleaved, and checks
+//! that the two factors agree.
 mod common;
 use common::read_npy;
-use dln_systems::gramian::hankel_singular_values;
-use dln_systems::lyapunov::{TimeDomain, lyapunov_cholesky_schur};
+use dln_systems::gramian::{hankel_singular_values, hankel_singular_values_schur};
+use dln_systems::lyapunov::{
+    HAMMARLING_BLOCK, TimeDomain, lyapunov_cholesky_schur, lyapunov_cholesky_schur_blocked,
+    lyapunov_cholesky_tilde,
+};
 use dln_systems::model::StateSpace;
 use dln_systems::reduction::{OrderSelection, ReductionOptions, reduce};
 use dln_systems::schur::{RealSchur, real_schur};
@@ -80,7 +91,8 @@ fn stages_from_npy() {
     let reps = env_usize("DLN_TIMING_REPS", 3).max(1);
     let r = env_usize("DLN_TIMING_ORDER", 20);
     let td = TimeDomain::Continuous;
-    let mut t = [f64::INFINITY; 8];
+    let with_hinf = std::env::var("DLN_TIMING_HINF").map_or(true, |v| v != "off");
+    let mut t = [f64::INFINITY; 9];
     let mut iterations = 0;
     let mut hinf = 0.0;
     for _ in 0..reps {
@@ -97,6 +109,9 @@ fn stages_from_npy() {
             let rs = rf.transpose() * &sf;
             dln_linalg::singular_values(rs.as_ref()).expect("svd")
         });
+        timed(&mut t[8], || {
+            hankel_singular_values_schur(&sys, &s).expect("hsv after the Schur form")
+        });
         timed(&mut t[5], || hankel_singular_values(&sys).expect("hsv"));
         let red = timed(&mut t[6], || {
             reduce(
@@ -108,10 +123,12 @@ fn stages_from_npy() {
             )
             .expect("reduce")
         });
-        let (e, p) = timed(&mut t[7], || red.hinf_error_profiled().expect("hinf_error"));
-        iterations = e.iterations;
-        hinf = e.value;
-        eprintln!("hinf_error profile: {p:?}");
+        if with_hinf {
+            let (e, p) = timed(&mut t[7], || red.hinf_error_profiled().expect("hinf_error"));
+            iterations = e.iterations;
+            hinf = e.value;
+            eprintln!("hinf_error profile: {p:?}");
+        }
     }
     let names = [
         "schur",
@@ -122,15 +139,102 @@ fn stages_from_npy() {
         "hsv",
         "reduce",
         "hinf_error",
+        "hsv_after_schur",
     ];
     let mut json = serde_json::Map::new();
     json.insert("n".into(), a.nrows().into());
     json.insert("order".into(), r.into());
     json.insert("reps".into(), reps.into());
     for (k, v) in names.iter().zip(t) {
-        json.insert((*k).into(), v.into());
+        if v.is_finite() {
+            json.insert((*k).into(), v.into());
+        }
     }
-    json.insert("hamiltonian_eigenproblems".into(), iterations.into());
-    json.insert("hinf_error_value".into(), hinf.into());
+    if with_hinf {
+        json.insert("hamiltonian_eigenproblems".into(), iterations.into());
+        json.insert("hinf_error_value".into(), hinf.into());
+    }
     println!("timing_stages {}", serde_json::Value::Object(json));
+}
+
+/// A random stable real Schur form of order `n` and a random $B$ ($n\times2$): the Schur form of
+/// $M = \mathrm{randn}/\sqrt n$ (xorshift, Box–Muller), shifted by $-(\max\operatorname{Re}
+/// \lambda + 1)$ on the diagonal (the Schur form of $M - (\max\operatorname{Re}\lambda+1)I$).
+fn random_stable_schur(n: usize, seed: u64) -> (RealSchur, Mat<f64>) {
+    let mut state = seed.max(1);
+    let mut uniform = move || {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        ((state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    let mut gauss =
+        move || (-2.0 * uniform().ln()).sqrt() * (2.0 * std::f64::consts::PI * uniform()).cos();
+    let scale = 1.0 / (n as f64).sqrt();
+    let m = Mat::from_fn(n, n, |_, _| gauss() * scale);
+    let b = Mat::from_fn(n, 2, |_, _| gauss());
+    let mut s = real_schur(m.as_ref()).expect("real_schur");
+    let shift = s
+        .eigenvalues()
+        .iter()
+        .map(|l| l.re)
+        .fold(f64::NEG_INFINITY, f64::max)
+        + 1.0;
+    for i in 0..n {
+        s.t[(i, i)] -= shift;
+    }
+    (s, b)
+}
+
+#[test]
+#[ignore = "timing: run in a release build"]
+fn hammarling_blocked_vs_unblocked() {
+    if cfg!(debug_assertions) {
+        eprintln!("note: debug assertions are on; timings are not representative (use --release)");
+    }
+    let sizes: Vec<usize> = std::env::var("DLN_TIMING_SIZES")
+        .unwrap_or_else(|_| "250,500,1000".into())
+        .split(',')
+        .filter_map(|x| x.trim().parse().ok())
+        .collect();
+    let reps = env_usize("DLN_TIMING_REPS", 3).max(1);
+    let td = TimeDomain::Continuous;
+    for n in sizes {
+        let (s, b) = random_stable_schur(n, 1000 + n as u64);
+        // Schur coordinates (the recursion alone) and with the back-transformation.
+        let mut t = [f64::INFINITY; 4];
+        let (mut u0, mut u1) = (Mat::zeros(0, 0), Mat::zeros(0, 0));
+        for _ in 0..reps {
+            u0 = timed(&mut t[0], || {
+                lyapunov_cholesky_tilde(&s, b.as_ref(), td, 0).expect("unblocked")
+            });
+            u1 = timed(&mut t[1], || {
+                lyapunov_cholesky_tilde(&s, b.as_ref(), td, HAMMARLING_BLOCK).expect("blocked")
+            });
+            timed(&mut t[2], || {
+                lyapunov_cholesky_schur_blocked(&s, b.as_ref(), td, 0).expect("unblocked")
+            });
+            timed(&mut t[3], || {
+                lyapunov_cholesky_schur_blocked(&s, b.as_ref(), td, HAMMARLING_BLOCK)
+                    .expect("blocked")
+            });
+        }
+        let (y0, y1) = (&u0 * u0.transpose(), &u1 * u1.transpose());
+        let dist = (&y1 - &y0).norm_l2() / y0.norm_l2();
+        assert!(
+            dist < 1e3 * n as f64 * f64::EPSILON,
+            "n = {n}: |Y_blocked - Y_unblocked| / |Y| = {dist:e}"
+        );
+        println!(
+            "hammarling n = {n} (min of {reps}): Schur coordinates unblocked {:.4} s, blocked \
+             (nb = {HAMMARLING_BLOCK}) {:.4} s, ratio {:.3}; with the back-transformation \
+             {:.4} s vs {:.4} s, ratio {:.3}; |Y_b - Y_u|/|Y| = {dist:.1e}",
+            t[0],
+            t[1],
+            t[1] / t[0],
+            t[2],
+            t[3],
+            t[3] / t[2]
+        );
+    }
 }

@@ -31,7 +31,9 @@
 //! shared by all solvers, and re-exports every solver.
 //! - `bartels_stewart`: [`lyapunov`], [`lyapunov_schur`] (the full solution $X$).
 //! - `hammarling`: [`lyapunov_cholesky`], [`lyapunov_cholesky_schur`] (the Cholesky factor),
-//!   with the quasi-triangular recursion and its $1\times1$ / $2\times2$ diagonal-block step.
+//!   [`lyapunov_cholesky_schur_blocked`] (explicit block size), [`lyapunov_cholesky_tilde`] (the
+//!   factor in Schur coordinates), with the quasi-triangular recursion, its $1\times1$ /
+//!   $2\times2$ diagonal-block step and the level-3 (blocked) driver.
 //! - `separation`: [`separation_estimate`], [`separation_estimate_schur`].
 //! - `complex`: [`lyapunov_complex`] (triangular solvers over $\mathbb C$).
 //!
@@ -53,7 +55,10 @@ mod separation;
 
 pub use bartels_stewart::{lyapunov, lyapunov_schur};
 pub use complex::lyapunov_complex;
-pub use hammarling::{lyapunov_cholesky, lyapunov_cholesky_schur};
+pub use hammarling::{
+    HAMMARLING_BLOCK, lyapunov_cholesky, lyapunov_cholesky_schur, lyapunov_cholesky_schur_blocked,
+    lyapunov_cholesky_tilde,
+};
 pub use separation::{separation_estimate, separation_estimate_schur};
 
 use crate::sylvester::gemm;
