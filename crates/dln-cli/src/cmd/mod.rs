@@ -286,14 +286,6 @@ impl LoadedSystem {
     pub fn time(&self) -> TimeDomain {
         self.raw.time
     }
-
-    /// Checks that $A$ is stable, naming the offending eigenvalue otherwise.
-    ///
-    /// # Errors
-    /// [`SystemsError::Unstable`] as a [`CliError`] on array `A`.
-    pub fn require_stable(&self) -> Result<()> {
-        self.sys.require_stable().map_err(|e| self.error(e))
-    }
 }
 
 fn system_error(raw: &RawSystem, e: SystemsError) -> CliError {
