@@ -252,9 +252,10 @@ def hsv(
     ``sigma_k = sqrt(lambda_k(P Q))``, non-increasing, from the Cholesky factors of the Gramians
     (Hammarling's method). Continuous time ``x' = A x + B u`` unless ``dt`` is given (discrete
     time ``x(k+1) = A x(k) + B u(k)`` with sampling time ``dt``). ``D`` defaults to zero and does
-    not enter. An unstable ``A`` raises ``ValueError`` naming the eigenvalue. ``equil`` (default
-    on, as ``dln hsv --equil``): equilibrate the state coordinates first (exact diagonal scaling by
-    powers of two); the values are invariant, only their accuracy changes.
+    not enter. An unstable ``A`` raises ``ValueError`` naming the eigenvalue (checked on the Schur
+    form the Lyapunov solver computes anyway, as ``dln hsv``: no separate eigenvalue computation).
+    ``equil`` (default on, as ``dln hsv --equil``): equilibrate the state coordinates first (exact
+    diagonal scaling by powers of two); the values are invariant, only their accuracy changes.
     """
     a, b, c, d = _system(A, B, C, D)
     return _dln.hsv(a, b, c, d, _float(dt, "dt"), bool(equil))
@@ -273,7 +274,8 @@ def gram(
     ``kind="controllability"``: P with ``A P + P A^T + B B^T = 0`` (discrete:
     ``A P A^T - P + B B^T = 0``); ``kind="observability"``: Q with ``A^T Q + Q A + C^T C = 0``
     (discrete: ``A^T Q A - Q + C^T C = 0``). With ``factor=True`` the lower-triangular Cholesky
-    factor L, ``X = L L^T``, is returned instead (Hammarling's method).
+    factor L, ``X = L L^T``, is returned instead (Hammarling's method). An unstable ``A`` raises
+    ``ValueError`` naming the eigenvalue (checked on the solver's Schur form, as ``dln gram``).
     """
     a, b, c, _ = _system(A, B, C)
     return _dln.gram(a, b, c, str(kind), _float(dt, "dt"), bool(factor))
@@ -300,10 +302,12 @@ def reduce(
     AB09AD JOB='B'), ``"bfsr"`` balancing-free square root (JOB='N'), ``"spa"`` singular
     perturbation approximation (AB09BD; matches the DC gain). ``alpha``: keep the poles outside
     Re(lambda) < alpha (continuous, alpha <= 0) or |lambda| < alpha (discrete) unchanged and
-    reduce the rest; without it the system must be stable. ``equil`` (default on, as ``dln reduce
-    --equil``): equilibrate the state coordinates first (SLICOT AB09AD EQUIL='S'; the transfer
-    function is unchanged). ``hinf`` (default on, as ``dln reduce --hinf``): certify
-    ``|G - G_r|_Hinf``; for large n it costs far more than the reduction (see ``timing``).
+    reduce the rest; without it the system must be stable (an unstable ``A`` raises ``ValueError``
+    naming the eigenvalue, checked on the Schur form the reduction computes anyway, as ``dln
+    reduce``). ``equil`` (default on, as ``dln reduce --equil``): equilibrate the state
+    coordinates first (SLICOT AB09AD EQUIL='S'; the transfer function is unchanged). ``hinf``
+    (default on, as ``dln reduce --hinf``): certify ``|G - G_r|_Hinf``; for large n it costs far
+    more than the reduction (see ``timing``).
 
     Returns ``(Ar, Br, Cr, Dr, info)``; ``info`` has the keys of ``dln reduce --json`` (without
     ``out``): ``method``, ``time``, ``n``, ``order``, ``stable_order``, ``unstable_order``,

@@ -567,6 +567,33 @@ def test_balance_equals_program(tmp_path, dtype):
         assert rep[key] == v, key
 
 
+@pytest.mark.parametrize("dt", [None, 0.1])
+def test_unstable_error_equals_program(tmp_path, dt):
+    # hsv, gram and reduce check stability inside the Lyapunov solver (no separate eigenvalue
+    # pass, as the program): the same eigenvalue is named in the same words.
+    program()
+    a = np.diag([-1.0, 0.5, -3.0]) if dt is None else np.diag([0.5, 1.5, 0.1])
+    b, c, d = np.ones((3, 2)), np.ones((1, 3)), np.ones((1, 2))
+    sys_dir = tmp_path / "unstable"
+    sys_dir.mkdir()
+    for name, m in zip("ABCD", (a, b, c, d)):
+        np.save(sys_dir / f"{name}.npy", m)
+    flags = [] if dt is None else ["--discrete", "--dt", str(dt)]
+    calls = [
+        (["hsv"], lambda: dln.hsv(a, b, c, d, dt=dt)),
+        (["gram", "--kind", "controllability", "--out", tmp_path / "g.npy"], lambda: dln.gram(a, b, c, dt=dt)),
+        (["reduce", "--order", "1", "--out", tmp_path / "r"], lambda: dln.reduce(a, b, c, d, order=1, dt=dt)),
+    ]
+    for cmd, call in calls:
+        with pytest.raises(ValueError, match="^A: system is not stable: eigenvalue") as err:
+            call()
+        run = subprocess.run(
+            [program(), cmd[0], sys_dir, *map(str, cmd[1:]), *flags], capture_output=True, text=True
+        )
+        assert run.returncode != 0, cmd
+        assert str(err.value) in run.stderr, (cmd, str(err.value), run.stderr)
+
+
 def test_hsv_and_train_equal_program(tmp_path):
     program()
     rep = run_program("hsv", LTI / "build")
