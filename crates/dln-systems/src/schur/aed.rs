@@ -223,7 +223,7 @@ fn small_block_qr(
         p.small_rows += m;
     });
     let t0 = profile::start();
-    apply_window(h, z, n, lo, m, &v, scratch);
+    apply_window(h, z, n, lo, m, &v, &dense_blocks(m), scratch);
     profile::stop(t0, |p, d| p.small_apply += d);
     true
 }
@@ -253,9 +253,64 @@ fn store_window(h: &mut [f64], n: usize, top: usize, m: usize, t: &[f64]) {
     }
 }
 
+/// A column block of a window transformation $U$ for [`apply_window`]: columns `c0..c1`, nonzero
+/// only on the rows `r0..r1`.
+#[derive(Clone, Copy, Debug)]
+struct UBlock {
+    c0: usize,
+    c1: usize,
+    r0: usize,
+    r1: usize,
+}
+
+/// The whole of a dense $m\times m$ $U$ as one block.
+fn dense_blocks(m: usize) -> [UBlock; 1] {
+    [UBlock {
+        c0: 0,
+        c1: m,
+        r0: 0,
+        r1: m,
+    }]
+}
+
+/// Column blocks of $U$ in the off-window products of a sweep slab (each block multiplies only
+/// the rows where its columns of $U$ are nonzero).
+const APPLY_BLOCKS: usize = 8;
+
+/// The column blocks of the $U$ of a sweep slab ($m\times m$), exploiting its sparsity: $U$ is
+/// the product of the slab's reflectors, and its column $c$ is nonzero only on the rows
+/// `urows[c]` (the bulge chain enters the window at the top and leaves it at the bottom, so $U$
+/// is banded: zero in a triangle at the bottom left and one at the top right). The columns are
+/// split into [`APPLY_BLOCKS`] (at most $m$) blocks $J$ with row ranges $R_J$ (the union of
+/// their `urows`); the blocks fill the first entries of the returned array, their number is
+/// returned with it.
+fn banded_blocks(m: usize, urows: &[(usize, usize)]) -> ([UBlock; APPLY_BLOCKS], usize) {
+    let nblk = APPLY_BLOCKS.min(m);
+    let mut blocks = [UBlock {
+        c0: 0,
+        c1: 0,
+        r0: 0,
+        r1: 0,
+    }; APPLY_BLOCKS];
+    for (b, blk) in blocks.iter_mut().enumerate().take(nblk) {
+        let (c0, c1) = (b * m / nblk, (b + 1) * m / nblk);
+        let (r0, r1) = urows[c0..c1]
+            .iter()
+            .fold((m, 0), |(a, e), &(x, y)| (a.min(x), e.max(y)));
+        *blk = UBlock { c0, c1, r0, r1 };
+    }
+    (blocks, nblk)
+}
+
 /// Applies the orthogonal `u` ($m\times m$, acting on indices `top..top+m`) outside the diagonal
 /// block: $H_{0:top,\,w} \leftarrow H_{0:top,\,w}U$, $H_{w,\,top+m:n} \leftarrow U^{\mathsf T}
 /// H_{w,\,top+m:n}$, $Z_{:,w}\leftarrow Z_{:,w}U$ (matrix products into the reused `scratch`).
+///
+/// `blocks` partition the columns of $U$ into blocks $J$ (in order, covering `0..m`), each with
+/// the row range $R_J$ outside which its columns of $U$ are zero: $XU$ is formed blockwise as
+/// $X_{:,R_J}U_{R_J,J}$ and $U^{\mathsf T}Y$ as $U_{R_J,J}^{\mathsf T}Y_{R_J,:}$. A dense $U$ is
+/// the single block [`dense_blocks`]; the banded $U$ of a sweep slab uses [`banded_blocks`].
+#[allow(clippy::too_many_arguments)]
 fn apply_window(
     h: &mut [f64],
     z: &mut [f64],
@@ -263,90 +318,14 @@ fn apply_window(
     top: usize,
     m: usize,
     u: &[f64],
+    blocks: &[UBlock],
     scratch: &mut Vec<f64>,
 ) {
     let um = MatRef::from_column_major_slice(u, m, m);
     let bot = top + m;
     profile::count(|p| {
         let zrows = if z.is_empty() { 0 } else { n };
-        p.apply_flops += 2.0 * (m * m) as f64 * (top + (n - bot) + zrows) as f64;
-    });
-    let par = super::par();
-    let mut product = |blk: MatMut<'_, f64>, left: bool| {
-        let (r, c) = (blk.nrows(), blk.ncols());
-        if scratch.len() < r * c {
-            scratch.resize(r * c, 0.0);
-        }
-        let mut dst = MatMut::from_column_major_slice_mut(&mut scratch[..r * c], r, c);
-        if left {
-            matmul(
-                dst.rb_mut(),
-                Accum::Replace,
-                um.transpose(),
-                blk.rb(),
-                1.0,
-                par,
-            );
-        } else {
-            matmul(dst.rb_mut(), Accum::Replace, blk.rb(), um, 1.0, par);
-        }
-        let mut blk = blk;
-        blk.copy_from(dst.rb());
-    };
-    {
-        let mut hm = MatMut::from_column_major_slice_mut(h, n, n);
-        if top > 0 {
-            product(hm.rb_mut().submatrix_mut(0, top, top, m), false);
-        }
-        if bot < n {
-            product(hm.rb_mut().submatrix_mut(top, bot, m, n - bot), true);
-        }
-    }
-    if z.is_empty() {
-        return;
-    }
-    let mut zm = MatMut::from_column_major_slice_mut(z, n, n);
-    product(zm.rb_mut().submatrix_mut(0, top, n, m), false);
-}
-
-/// Column blocks of $U$ in the off-window products of a sweep slab (each block multiplies only
-/// the rows where its columns of $U$ are nonzero).
-const APPLY_BLOCKS: usize = 8;
-
-/// [`apply_window`] for the $U$ of a sweep slab, exploiting its sparsity: $U$ is the product of
-/// the slab's reflectors, and its column $c$ is nonzero only on the rows `urows[c]` (the bulge
-/// chain enters the window at the top and leaves it at the bottom, so $U$ is banded: zero in a
-/// triangle at the bottom left and one at the top right). The columns are split into
-/// [`APPLY_BLOCKS`] blocks $J$ with row ranges $R_J$ (the union of their `urows`), and
-/// $X_{:,w}U$ is formed blockwise as $X_{:,R_J}U_{R_J,J}$, $U^{\mathsf T}Y$ as
-/// $U_{R_J,J}^{\mathsf T}Y_{R_J,:}$.
-#[allow(clippy::too_many_arguments)]
-fn apply_window_banded(
-    h: &mut [f64],
-    z: &mut [f64],
-    n: usize,
-    top: usize,
-    m: usize,
-    u: &[f64],
-    urows: &[(usize, usize)],
-    scratch: &mut Vec<f64>,
-) {
-    let um = MatRef::from_column_major_slice(u, m, m);
-    let bot = top + m;
-    let nblk = APPLY_BLOCKS.min(m);
-    let blocks = (0..nblk).map(|b| {
-        let (c0, c1) = (b * m / nblk, (b + 1) * m / nblk);
-        let (r0, r1) = urows[c0..c1]
-            .iter()
-            .fold((m, 0), |(a, e), &(x, y)| (a.min(x), e.max(y)));
-        (c0, c1, r0, r1)
-    });
-    profile::count(|p| {
-        let zrows = if z.is_empty() { 0 } else { n };
-        let nnz: usize = blocks
-            .clone()
-            .map(|(c0, c1, r0, r1)| (c1 - c0) * (r1 - r0))
-            .sum();
+        let nnz: usize = blocks.iter().map(|b| (b.c1 - b.c0) * (b.r1 - b.r0)).sum();
         p.apply_flops += 2.0 * nnz as f64 * (top + (n - bot) + zrows) as f64;
     });
     let par = super::par();
@@ -356,7 +335,7 @@ fn apply_window_banded(
             scratch.resize(r * c, 0.0);
         }
         let mut dst = MatMut::from_column_major_slice_mut(&mut scratch[..r * c], r, c);
-        for (c0, c1, r0, r1) in blocks.clone() {
+        for &UBlock { c0, c1, r0, r1 } in blocks {
             let ub = um.submatrix(r0, c0, r1 - r0, c1 - c0);
             if left {
                 matmul(
@@ -568,7 +547,7 @@ fn aed(
     }
     profile::stop(t0, |p, d| p.aed_rehess += d);
     let t0 = profile::start();
-    apply_window(h, z, n, kwtop, nw, &v, scratch);
+    apply_window(h, z, n, kwtop, nw, &v, &dense_blocks(nw), scratch);
     profile::stop(t0, |p, d| p.aed_apply += d);
     (nd, undeflated)
 }
@@ -724,7 +703,8 @@ fn sweep(
         }
         profile::stop(tp, |p, d| p.sweep_chase += d);
         let tp = profile::start();
-        apply_window_banded(h, z, n, wtop, w, u, urows, prod);
+        let (blocks, nblk) = banded_blocks(w, urows);
+        apply_window(h, z, n, wtop, w, u, &blocks[..nblk], prod);
         profile::stop(tp, |p, d| p.sweep_apply += d);
         t0 = t1;
     }
@@ -948,7 +928,7 @@ mod tests {
                 }
             }
 
-            apply_window(h, z, n, wtop, w, &u, &mut scratch);
+            apply_window(h, z, n, wtop, w, &u, &dense_blocks(w), &mut scratch);
 
             t0 = t1;
         }
