@@ -481,6 +481,86 @@ pub(crate) fn is_quasi_triangular(a: MatRef<'_, f64>) -> bool {
         && (1..n.saturating_sub(1)).all(|k| a[(k, k - 1)] == 0.0 || a[(k + 1, k)] == 0.0)
 }
 
+/// The shifted $1\times1$ diagonal block $s - t_{ii}$ of $sI - T$ for quasi-upper-triangular $T$
+/// (one step of the block back substitution of [`FrequencyEvaluator`] and of the batched
+/// $\mathcal H_\infty$ evaluator in [`crate::norms`]).
+///
+/// # Errors
+/// `Err(r)` with $r = |s - t_{ii}|$ when $r \le$ `tiny` or $r$ is not finite (singular to working
+/// precision: $s$ is a pole); the caller turns $r$ into its error.
+pub(crate) fn shifted_pivot(
+    t: MatRef<'_, f64>,
+    i: usize,
+    s: c64,
+    tiny: f64,
+) -> std::result::Result<c64, f64> {
+    let piv = s - t[(i, i)];
+    let r = piv.norm();
+    if r <= tiny || !r.is_finite() {
+        return Err(r);
+    }
+    Ok(piv)
+}
+
+/// The shifted $2\times2$ diagonal block $S = sI - T_{kk}$ (rows and columns $i_0, i_0+1$) of a
+/// quasi-upper-triangular $T$, solved by Cramer's rule:
+/// $$S^{-1}\begin{pmatrix}r_0\\ r_1\end{pmatrix} = \frac{1}{\det S}
+/// \begin{pmatrix}s_{11}r_0 - s_{01}r_1\\ s_{00}r_1 - s_{10}r_0\end{pmatrix},\qquad
+/// \det S = s_{00}s_{11} - s_{01}s_{10}.$$
+/// One step of the block back substitution of [`FrequencyEvaluator`] and of the batched
+/// $\mathcal H_\infty$ evaluator in [`crate::norms`] (one copy for both).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ShiftedBlock2 {
+    a00: c64,
+    a01: c64,
+    a10: c64,
+    a11: c64,
+    det: c64,
+}
+
+impl ShiftedBlock2 {
+    /// $S = sI - T_{i_0:i_0+2,\,i_0:i_0+2}$.
+    ///
+    /// # Errors
+    /// `Err(r)` with $r = |\det S| / \max_{ij}|s_{ij}|$ when $|\det S| \le$ `tiny`
+    /// $\cdot\max_{ij}|s_{ij}|$ or $\det S$ is not finite (singular to working precision: $s$ is
+    /// a pole); the caller turns $r$ into its error.
+    pub(crate) fn new(
+        t: MatRef<'_, f64>,
+        i0: usize,
+        s: c64,
+        tiny: f64,
+    ) -> std::result::Result<Self, f64> {
+        let i1 = i0 + 1;
+        let a00 = s - t[(i0, i0)];
+        let a01 = c64::new(-t[(i0, i1)], 0.0);
+        let a10 = c64::new(-t[(i1, i0)], 0.0);
+        let a11 = s - t[(i1, i1)];
+        let det = a00 * a11 - a01 * a10;
+        let dn = det.norm();
+        let bn = a00.norm().max(a11.norm()).max(a01.norm()).max(a10.norm());
+        if dn <= tiny * bn || !dn.is_finite() {
+            return Err(dn / bn.max(f64::MIN_POSITIVE));
+        }
+        Ok(Self {
+            a00,
+            a01,
+            a10,
+            a11,
+            det,
+        })
+    }
+
+    /// $S^{-1}(r_0, r_1)^{\mathsf T}$.
+    #[inline]
+    pub(crate) fn solve(&self, r0: c64, r1: c64) -> (c64, c64) {
+        (
+            (self.a11 * r0 - self.a01 * r1) / self.det,
+            (self.a00 * r1 - self.a10 * r0) / self.det,
+        )
+    }
+}
+
 /// Eigenvalues of a quasi-upper-triangular matrix (any $2\times2$ diagonal blocks, standardized
 /// or not), or `None` if `a` is not quasi-upper triangular.
 pub(crate) fn quasi_triangular_eigenvalues(a: MatRef<'_, f64>) -> Option<Vec<c64>> {
@@ -625,22 +705,11 @@ impl FrequencyEvaluator {
         while k > 0 {
             let two = k >= 2 && t[(k - 1, k - 2)] != 0.0;
             if two {
-                // 2x2 block rows/cols (k-2, k-1): solve (sI - T_kk) x_k = rhs_k by Cramer's rule.
+                // 2x2 block rows/cols (k-2, k-1): solve (sI - T_kk) x_k = rhs_k.
                 let (i0, i1) = (k - 2, k - 1);
-                let a00 = s - t[(i0, i0)];
-                let a01 = c64::new(-t[(i0, i1)], 0.0);
-                let a10 = c64::new(-t[(i1, i0)], 0.0);
-                let a11 = s - t[(i1, i1)];
-                let det = a00 * a11 - a01 * a10;
-                let dn = det.norm();
-                let bn = a00.norm().max(a11.norm()).max(a01.norm()).max(a10.norm());
-                if dn <= tiny * bn || !dn.is_finite() {
-                    return Err(singular(dn / bn.max(f64::MIN_POSITIVE)));
-                }
+                let blk = ShiftedBlock2::new(t.as_ref(), i0, s, tiny).map_err(singular)?;
                 for j in 0..m {
-                    let (r0, r1) = (x[(i0, j)], x[(i1, j)]);
-                    x[(i0, j)] = (a11 * r0 - a01 * r1) / det;
-                    x[(i1, j)] = (a00 * r1 - a10 * r0) / det;
+                    (x[(i0, j)], x[(i1, j)]) = blk.solve(x[(i0, j)], x[(i1, j)]);
                 }
                 for j in 0..m {
                     let (x0, x1) = (x[(i0, j)], x[(i1, j)]);
@@ -651,11 +720,7 @@ impl FrequencyEvaluator {
                 k -= 2;
             } else {
                 let i0 = k - 1;
-                let piv = s - t[(i0, i0)];
-                let r = piv.norm();
-                if r <= tiny || !r.is_finite() {
-                    return Err(singular(r));
-                }
+                let piv = shifted_pivot(t.as_ref(), i0, s, tiny).map_err(singular)?;
                 for j in 0..m {
                     let x0 = x[(i0, j)] / piv;
                     x[(i0, j)] = x0;

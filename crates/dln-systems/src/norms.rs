@@ -61,8 +61,8 @@
 //!   function matrix*, Systems & Control Letters 14 (1990).
 
 use crate::model::{
-    FrequencyEvaluator, Sampling, StateSpace, eigenvalues, quasi_triangular_eigenvalues,
-    require_stable_eigs, solve,
+    FrequencyEvaluator, Sampling, ShiftedBlock2, StateSpace, eigenvalues,
+    quasi_triangular_eigenvalues, require_stable_eigs, shifted_pivot, solve,
 };
 use crate::{Result, SystemsError};
 use faer::{Mat, c64};
@@ -360,30 +360,22 @@ impl QuasiTriangularSigma {
         let mut k = n;
         while k > 0 {
             if k >= 2 && t[(k - 1, k - 2)] != 0.0 {
-                // 2x2 block (k-2, k-1): (sI - T_kk) x_k = rhs_k by Cramer's rule.
+                // 2x2 block (k-2, k-1): (sI - T_kk) x_k = rhs_k.
                 let (i0, i1) = (k - 2, k - 1);
                 for (f, &omega) in omegas.iter().enumerate() {
                     let s = c64::new(0.0, omega);
-                    let a00 = s - t[(i0, i0)];
-                    let a01 = c64::new(-t[(i0, i1)], 0.0);
-                    let a10 = c64::new(-t[(i1, i0)], 0.0);
-                    let a11 = s - t[(i1, i1)];
-                    let det = a00 * a11 - a01 * a10;
-                    let dn = det.norm();
-                    let bn = a00.norm().max(a11.norm()).max(a01.norm()).max(a10.norm());
                     let tiny = f64::EPSILON * (self.scale + omega.abs());
-                    let bad = dn <= tiny * bn || !dn.is_finite();
-                    if bad && failed[f].is_none() {
-                        failed[f] = Some(dn / bn.max(f64::MIN_POSITIVE));
+                    let blk = ShiftedBlock2::new(t.as_ref(), i0, s, tiny);
+                    if let Err(r) = blk {
+                        failed[f].get_or_insert(r);
                     }
                     for j in 0..m {
                         let c = f * m + j;
                         let r0 = c64::new(xr[c * n + i0], xi[c * n + i0]);
                         let r1 = c64::new(xr[c * n + i1], xi[c * n + i1]);
-                        let (x0, x1) = if bad {
-                            (c64::new(0.0, 0.0), c64::new(0.0, 0.0))
-                        } else {
-                            ((a11 * r0 - a01 * r1) / det, (a00 * r1 - a10 * r0) / det)
+                        let (x0, x1) = match &blk {
+                            Ok(blk) => blk.solve(r0, r1),
+                            Err(_) => (c64::new(0.0, 0.0), c64::new(0.0, 0.0)),
                         };
                         (xr[c * n + i0], xi[c * n + i0]) = (x0.re, x0.im);
                         (xr[c * n + i1], xi[c * n + i1]) = (x1.re, x1.im);
@@ -396,19 +388,16 @@ impl QuasiTriangularSigma {
             } else {
                 let i0 = k - 1;
                 for (f, &omega) in omegas.iter().enumerate() {
-                    let piv = c64::new(-t[(i0, i0)], omega);
-                    let r = piv.norm();
                     let tiny = f64::EPSILON * (self.scale + omega.abs());
-                    let bad = r <= tiny || !r.is_finite();
-                    if bad && failed[f].is_none() {
-                        failed[f] = Some(r);
+                    let piv = shifted_pivot(t.as_ref(), i0, c64::new(0.0, omega), tiny);
+                    if let Err(r) = piv {
+                        failed[f].get_or_insert(r);
                     }
                     for j in 0..m {
                         let c = f * m + j;
-                        let x0 = if bad {
-                            c64::new(0.0, 0.0)
-                        } else {
-                            c64::new(xr[c * n + i0], xi[c * n + i0]) / piv
+                        let x0 = match piv {
+                            Ok(piv) => c64::new(xr[c * n + i0], xi[c * n + i0]) / piv,
+                            Err(_) => c64::new(0.0, 0.0),
                         };
                         (xr[c * n + i0], xi[c * n + i0]) = (x0.re, x0.im);
                         (vr[c], vi[c]) = (x0.re, x0.im);
