@@ -312,9 +312,12 @@ def reduce(
     Returns ``(Ar, Br, Cr, Dr, info)``; ``info`` has the keys of ``dln reduce --json`` (without
     ``out``): ``method``, ``time``, ``n``, ``order``, ``stable_order``, ``unstable_order``,
     ``minimal_order``, ``hsv``, ``error_bound``, ``error_lower_bound``, ``hinf_error``,
-    ``hinf_frequency`` and ``bound_check`` (the certified error against the a-priori bound:
-    ``status``, ``ratio``, ``excess``, ``rounding``, ``sensitivity``, ``slow_mode_indicator``) —
-    or, with ``hinf=False``, ``hinf_skipped`` instead of those three — and ``timing``
+    ``hinf_frequency``, ``hinf_route`` (``"full"`` or ``"balanced_tail"``: certified through a
+    balanced truncation of order ``hinf_certificate_order`` and the tail bound
+    ``hinf_tail_bound``, both present only then) and ``bound_check`` (the certified error against
+    the a-priori bound: ``status``, ``ratio``, ``excess``, ``rounding``, ``sensitivity``,
+    ``slow_mode_indicator``) — or, with ``hinf=False``, ``hinf_skipped`` instead of those — and
+    ``timing``
     (``reduction_s``, and ``hinf_error_s`` when certified).
     """
     a, b, c, d = _system(A, B, C, D)

@@ -110,6 +110,29 @@ fn hinf_off_skips_the_certificate_and_says_why() {
         "{off}"
     );
     assert!(on.get("hinf_skipped").is_none());
+    // The route of the certificate: k and tau_k exactly when it is the balanced tail.
+    assert!(off.get("hinf_route").is_none(), "{off}");
+    match on["hinf_route"].as_str() {
+        Some("balanced_tail") => {
+            let k = on["hinf_certificate_order"].as_u64().unwrap() as usize;
+            let stable_order = on["stable_order"].as_u64().unwrap() as usize;
+            assert!(k >= stable_order, "{on}");
+            let hsv: Vec<f64> = on["hsv"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect();
+            let tail: f64 = 2.0 * hsv[k..].iter().sum::<f64>();
+            let tau = on["hinf_tail_bound"].as_f64().unwrap();
+            assert!((tau - tail).abs() <= 1e-12 * tail, "{on}");
+        }
+        Some("full") => {
+            assert!(on.get("hinf_certificate_order").is_none(), "{on}");
+            assert!(on.get("hinf_tail_bound").is_none(), "{on}");
+        }
+        _ => panic!("hinf_route missing or unknown in {on}"),
+    }
     assert!(off["timing"]["reduction_s"].as_f64().unwrap() > 0.0);
     assert!(off["timing"].get("hinf_error_s").is_none(), "{off}");
     // Same model and bounds either way.

@@ -186,7 +186,7 @@ pub fn reduce<'py>(
                 return Ok((red, None, reduction_s, None));
             }
             let t1 = std::time::Instant::now();
-            let err = red.hinf_error()?;
+            let err = red.hinf_error_profiled()?;
             Ok((
                 red,
                 Some(err),
@@ -212,7 +212,15 @@ pub fn reduce<'py>(
     info.set_item("hsv", red.hsv.clone())?;
     info.set_item("error_bound", red.error_bound)?;
     info.set_item("error_lower_bound", red.error_lower_bound)?;
-    if let Some(err) = &err {
+    if let Some((err, prof)) = &err {
+        // as `dln reduce --json`: the route, and k and tau_k of the balanced-tail route
+        info.set_item("hinf_route", prof.route.name())?;
+        if let Some(k) = prof.route.certificate_order() {
+            info.set_item("hinf_certificate_order", k)?;
+        }
+        if let Some(t) = prof.route.tail_bound() {
+            info.set_item("hinf_tail_bound", t)?;
+        }
         info.set_item("hinf_error", err.value)?;
         info.set_item("hinf_frequency", err.frequency)?;
         let c = red.compare_error(err);

@@ -68,9 +68,15 @@ use crate::{Result, SystemsError};
 use faer::{Mat, c64};
 
 /// A norm value certified to lie in `[lower, upper]`, attained (to within `lower`) at `frequency`.
+///
+/// The field docs describe [`linf_norm`] (and [`hinf_norm`]). The certified error of a reduction
+/// ([`crate::reduction::Reduction::hinf_error`]) fills it the same way on its full route; on its
+/// balanced-tail route the bracket is widened by the tail bound $\tau_k$ and `value` is attained
+/// by the error system $G_k - G_{s,r}$, i.e. within $\tau_k$ of a value of the true error
+/// (see there).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct NormEstimate {
-    /// The reported value, `lower` (a value actually attained by $\bar\sigma(G)$).
+    /// The reported value, `lower` (a value actually attained by $\bar\sigma(G)$ at `frequency`).
     pub value: f64,
     /// Certified lower bound.
     pub lower: f64,

@@ -36,6 +36,47 @@
 //! $r = 3$ (slow-mode indicator $10^{-8}$) has $\\|G-G_r\\|_\infty = 6.73\cdot10^{-10}$ against the
 //! bound $6.40\cdot10^{-10}$. [`Reduction::compare_error`] says which case a certified error is in.
 //!
+//! # The certified error
+//! [`Reduction::hinf_error`] measures $\\|G - G_r\\|_\infty = \\|G_s - G_{s,r}\\|_\infty$ (the kept
+//! unstable part cancels) by the level-set iteration of [`crate::norms`] on one of two error
+//! systems ([`HinfRoute`]):
+//! - **balanced tail** (when it pays): with the exact balanced truncation $G_k$ of order $k$ of
+//!   $G_s$, $\\|G_s - G_k\\|_\infty\le\tau_k := 2\sum_{i>k}\sigma_i$ (Glover 1984; Enns 1984 and
+//!   Al-Saggaf–Franklin 1987 in discrete time), so for any reduced model of the stable part
+//!   (truncation or singular perturbation, square-root or balancing-free), by the triangle
+//!   inequality,
+//!   $$\big|\\,\\|G_s - G_{s,r}\\|_\infty - \\|G_k - G_{s,r}\\|_\infty\big|\ \le\ \tau_k .$$
+//!   $k$ is the smallest order $\ge\max(r_s,1)$ with
+//!   $\tau_k\le\tfrac12\max(\mathrm{rtol}\,\sigma_{r_s+1}, \delta)$ ($\mathrm{rtol} = 10^{-9}$,
+//!   $\delta$ = [`Reduction::evaluation_rounding`]), and the route is taken only if
+//!   $k + r_s\le(n_s+r_s)/2$ and the $k$-th computed singular value of the factor product is
+//!   positive (the projection scales by $\sigma_k^{-1/2}$; $k$ may exceed $n_{\min}$ when the
+//!   noise-level HSVs add up, e.g. on the stable part of a split model); the level-set
+//!   iteration then runs on $G_k - G_{s,r}$ (order
+//!   $k + r_s$ instead of $n_s + r_s$). Hankel singular values of well-damped dense models decay
+//!   so fast that $k\approx 30$–$40$ at $n = 1000$, $r = 20$: milliseconds instead of seconds.
+//!   $G_k$ is the square-root projection of order $k$ from the same Gramian factors and SVD as
+//!   $G_r$ ($O(n^2k)$ flops in [`reduce`]).
+//!   The route also requires the computed model's sensitivity
+//!   $4\varepsilon\kappa_{\rm slow}\cdot2\sum_i\sigma_i$ ("The bound and the computed model") to
+//!   be at most $\max(\delta/2, 0.1\,\sigma_{r_s+1})$: the computed $G_k$ is the truncation of
+//!   $G_s$ only up to it, so an excess of the computed model over the bound of that size goes
+//!   unseen by the tail route (on slow, badly conditioned modes, lf10 at $r = 3$, the full route
+//!   runs and reports it; the full route itself is exact only up to the Schur form's rounding).
+//! - **full**: otherwise (slowly decaying HSVs, $k$ too large, or $r_s = n_s$), the iteration runs
+//!   on $G_s - G_{s,r}$ in the real Schur coordinates of $A_s$.
+//!
+//! *Rounding.* $\tau_k$ is formed from the computed HSVs $\hat\sigma_i$ (as [`Reduction::error_bound`]
+//! is). Those at the noise level are accurate only to about $\varepsilon\sigma_1$ each in absolute
+//! terms (a backward-stable SVD of the computed product of the Gramian factors), so the exact
+//! tail may exceed $\tau_k$ by up to about $2(n_s-k)\varepsilon\sigma_1$. No allowance is added
+//! for it: it is below $\delta = (n_s+r_s)\varepsilon\cdot2\sum_i\sigma_i$, the resolution the full
+//! route accepts as well (a peak rising less than $\delta$ above the attained value is taken for
+//! evaluation noise, [`HinfOptions::abs_tol`]); adding it would exceed the budget $\delta/2$
+//! whenever $\sigma_1$ dominates the HSVs and would turn the route off where it matters. In the
+//! same sense the computed $G_k$ is the exact balanced truncation of a nearby model only up to
+//! rounding of size $\delta$: both routes certify the error up to $\delta$.
+//!
 //! # Algorithm
 //! Gramian factors $P = SS^\top$, $Q = R^\top R$ by Hammarling's method on one real Schur form and
 //! the SVD $RS = U\Sigma V^\top$ ([`gramian`](crate::gramian)). Square root:
@@ -168,20 +209,124 @@ pub struct Reduction {
     stable_schur_model: StateSpace,
     /// Its reduction $G_{s,r}$ (without the kept unstable part).
     reduced_stable: StateSpace,
+    /// The balanced truncation $G_k$ of $G_s$ that certifies the error through the tail bound
+    /// (module docs, "The certified error"), when that route pays.
+    tail_certificate: Option<TailCertificate>,
+}
+
+/// $G_k$, $k$ and $\tau_k$ of the balanced-tail route ([`Reduction::hinf_error`]).
+#[derive(Debug, Clone)]
+struct TailCertificate {
+    /// The square-root balanced truncation $G_k$ of order $k$ of $G_s$.
+    model: StateSpace,
+    /// $\tau_k = 2\sum_{i>k}\hat\sigma_i$.
+    tail_bound: f64,
+}
+
+/// Which route certified $\\|G-G_r\\|_{\mathcal H_\infty}$ ([`Reduction::hinf_error_profiled`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum HinfRoute {
+    /// The level-set iteration on the whole error system $G_s - G_{s,r}$ of order $n_s + r_s$.
+    Full,
+    /// The level-set iteration on $G_k - G_{s,r}$ of order $k + r_s$, widened by the tail bound
+    /// $\tau_k = 2\sum_{i>k}\hat\sigma_i\ge\\|G_s - G_k\\|_\infty$ (module docs, "The certified error").
+    BalancedTail {
+        /// The order $k$ of the balanced truncation $G_k$ (`hinf_certificate_order`).
+        order: usize,
+        /// $\tau_k$ (`hinf_tail_bound`).
+        tail_bound: f64,
+    },
+}
+
+impl HinfRoute {
+    /// `full` or `balanced_tail`.
+    pub fn name(self) -> &'static str {
+        match self {
+            HinfRoute::Full => "full",
+            HinfRoute::BalancedTail { .. } => "balanced_tail",
+        }
+    }
+
+    /// $k$ of the balanced-tail route, `None` for the full one.
+    pub fn certificate_order(self) -> Option<usize> {
+        match self {
+            HinfRoute::Full => None,
+            HinfRoute::BalancedTail { order, .. } => Some(order),
+        }
+    }
+
+    /// $\tau_k$ of the balanced-tail route, `None` for the full one.
+    pub fn tail_bound(self) -> Option<f64> {
+        match self {
+            HinfRoute::Full => None,
+            HinfRoute::BalancedTail { tail_bound, .. } => Some(tail_bound),
+        }
+    }
+}
+
+/// What [`Reduction::hinf_error_profiled`] did: the route and the level-set iteration's profile
+/// (on the error system of that route).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HinfErrorProfile {
+    /// The route taken.
+    pub route: HinfRoute,
+    /// The level-set iteration ([`linf_norm_profiled`]) on $G_k - G_{s,r}$ or $G_s - G_{s,r}$.
+    pub norm: HinfProfile,
+}
+
+/// Relative tolerance of the certified error ([`HinfOptions::rtol`]).
+const HINF_RTOL: f64 = 1e-9;
+
+/// $\delta = (n_s + r_s)\,\varepsilon\cdot2\sum_k\sigma_k$ ([`Reduction::evaluation_rounding`]).
+fn rounding_level(hsv: &[f64], r: usize) -> f64 {
+    let total: f64 = 2.0 * hsv.iter().sum::<f64>();
+    (hsv.len() + r) as f64 * f64::EPSILON * total
+}
+
+/// The order $k$ of the balanced-tail certificate (module docs, "The certified error"): the
+/// smallest $k\ge\max(r_s, 1)$ with
+/// $\tau_k = 2\sum_{i>k}\hat\sigma_i\le\tfrac12\max(\mathrm{rtol}\,\sigma_{r_s+1}, \delta)$, if
+/// $k + r_s\le(n_s+r_s)/2$; `None` otherwise. Returns $(k, \tau_k)$.
+fn certificate_order(hsv: &[f64], r: usize) -> Option<(usize, f64)> {
+    let ns = hsv.len();
+    let budget = 0.5 * (HINF_RTOL * hsv.get(r).copied().unwrap_or(0.0)).max(rounding_level(hsv, r));
+    // tails[k] = 2 sum_{i>k} sigma_i (1-based i), summed from the small end
+    let mut tails = vec![0.0; ns + 1];
+    for i in (0..ns).rev() {
+        tails[i] = tails[i + 1] + 2.0 * hsv[i];
+    }
+    let k = (r.max(1)..=ns).find(|&k| tails[k] <= budget)?;
+    (2 * k + r <= ns).then_some((k, tails[k]))
 }
 
 impl Reduction {
-    /// Measured $\\|G - G_r\\|_{\mathcal L_\infty}$ (the $\mathcal H_\infty$ norm of the error), by
-    /// [`linf_norm`](crate::norms::linf_norm) with relative tolerance `1e-9` and absolute
-    /// tolerance the evaluation rounding $\delta$ ([`evaluation_rounding`](Self::evaluation_rounding),
-    /// [`HinfOptions::abs_tol`]), computed from the stable parts:
-    /// with the split $G = G_s + G_u$ the kept part $G_u$ cancels exactly,
-    /// $G - G_r = G_s - G_{s,r}$, so the error model is the stable, block-diagonal
+    /// Measured $\\|G - G_r\\|_{\mathcal L_\infty}$ (the $\mathcal H_\infty$ norm of the error),
+    /// computed from the stable parts: with the split $G = G_s + G_u$ the kept part $G_u$ cancels
+    /// exactly, $G - G_r = G_s - G_{s,r}$. Two routes (module docs, "The certified error";
+    /// [`hinf_error_profiled`](Self::hinf_error_profiled) says which ran):
+    ///
+    /// **Full** ([`HinfRoute::Full`]): [`linf_norm`](crate::norms::linf_norm) with relative
+    /// tolerance `1e-9` and absolute tolerance the evaluation rounding $\delta$
+    /// ([`evaluation_rounding`](Self::evaluation_rounding), [`HinfOptions::abs_tol`]) on the
+    /// stable, block-diagonal error model
     /// $\big(\operatorname{diag}(T_s, T_r), [Z_s^\top B_s; Z_r^\top B_r], [C_sZ_s, -C_rZ_r], D - D_r\big)$ in the
     /// real Schur coordinates of $A_s$ (already computed by [`reduce`]) and of $A_r$. No
     /// cancelled unstable modes enter the level-set iteration; $\omega = 0$ and $\omega = \infty$
     /// are evaluated explicitly; the poles come from the Schur form, and each frequency costs one
-    /// quasi-triangular back substitution, $O((n_s+r)^2m)$.
+    /// quasi-triangular back substitution, $O((n_s+r)^2m)$. The fields mean what
+    /// [`NormEstimate`] says for [`linf_norm`](crate::norms::linf_norm): `value = lower` is attained
+    /// by $\bar\sigma(G_s - G_{s,r})$ at `frequency`, `upper` is certified up to $\delta$.
+    ///
+    /// **Balanced tail** ([`HinfRoute::BalancedTail`], taken when it pays): the same iteration on
+    /// $E_k = G_k - G_{s,r}$ (order $k + r_s$; absolute tolerance its own evaluation rounding
+    /// $(k+r_s)\varepsilon\cdot2\sum_{i\le k}\sigma_i$), giving $[\ell_k, u_k]$, attained value
+    /// $v_k$ at $\omega_k$; reported:
+    /// `upper` $= u_k + \tau_k$, `lower` $= \min(\max(\ell_k - \tau_k, \sigma_{r_s+1}),$ `upper`$)$
+    /// ($\sigma_{r_s+1}$ bounds the error of every order-$r_s$ approximation of $G_s$ from below,
+    /// the Hankel-norm bound), `value` $= v_k$ clamped to `[lower, upper]` (within $\tau_k$ of a
+    /// value $\bar\sigma(G_s - G_{s,r})$ attains at $\omega_k$), `frequency` $= \omega_k$,
+    /// `iterations` those on $E_k$. $\tau_k\le\tfrac12\max(10^{-9}\sigma_{r_s+1}, \delta)$ by the
+    /// choice of $k$, so the bracket is as tight as the full route's up to $\delta$.
     ///
     /// The absolute tolerance matters when the error is tiny against $\\|G_s\\|$ (a good
     /// reduction: $n = 1000$, $r = 20$ gives $\\|G-G_r\\|\approx10^{-10}\\|G\\|$): the evaluations
@@ -200,21 +345,87 @@ impl Reduction {
         self.hinf_error_profiled().map(|(est, _)| est)
     }
 
-    /// [`hinf_error`](Self::hinf_error) and where its time went ([`HinfProfile`]: level tests,
-    /// Hamiltonian eigenvalue time, candidate counts, frequency evaluations).
+    /// [`hinf_error`](Self::hinf_error), the route it took ([`HinfRoute`]: full or balanced tail,
+    /// with $k$ and $\tau_k$) and where its time went ([`HinfProfile`]: level tests, Hamiltonian
+    /// eigenvalue time, candidate counts, frequency evaluations).
     ///
     /// # Errors
     /// As [`hinf_error`](Self::hinf_error).
-    pub fn hinf_error_profiled(&self) -> Result<(NormEstimate, HinfProfile)> {
-        let reduced = schur_coordinates(&self.reduced_stable)?;
+    pub fn hinf_error_profiled(&self) -> Result<(NormEstimate, HinfErrorProfile)> {
+        match &self.tail_certificate {
+            Some(cert) => self.hinf_error_tail(cert),
+            None => self.hinf_error_full_profiled(),
+        }
+    }
+
+    /// [`hinf_error_profiled`](Self::hinf_error_profiled) forced onto the full route
+    /// ([`HinfRoute::Full`]): the level-set iteration on the whole error system
+    /// $G_s - G_{s,r}$ of order $n_s + r_s$, whatever the Hankel singular values (for tests and
+    /// cross-checks of the balanced-tail route).
+    ///
+    /// # Errors
+    /// As [`hinf_error`](Self::hinf_error).
+    pub fn hinf_error_full_profiled(&self) -> Result<(NormEstimate, HinfErrorProfile)> {
+        let reduced = self.reduced_stable.in_schur_coordinates()?;
         let e = self.stable_schur_model.sub(&reduced)?;
-        linf_norm_profiled(
+        let (est, norm) = linf_norm_profiled(
             &e,
             HinfOptions {
+                rtol: HINF_RTOL,
                 abs_tol: self.evaluation_rounding(),
                 ..HinfOptions::default()
             },
-        )
+        )?;
+        Ok((
+            est,
+            HinfErrorProfile {
+                route: HinfRoute::Full,
+                norm,
+            },
+        ))
+    }
+
+    /// The balanced-tail route: the level-set iteration on $E_k = G_k - G_{s,r}$, widened by
+    /// $\tau_k$ (module docs, "The certified error").
+    fn hinf_error_tail(&self, cert: &TailCertificate) -> Result<(NormEstimate, HinfErrorProfile)> {
+        let gk = cert.model.in_schur_coordinates()?;
+        let reduced = self.reduced_stable.in_schur_coordinates()?;
+        let e = gk.sub(&reduced)?;
+        let (k, r) = (cert.model.order(), self.stable_order);
+        // E_k's own evaluation rounding: (k + r_s) eps * 2 sum_{i<=k} sigma_i
+        // (||G_k - D|| <= 2 sum_{i<=k} sigma_i)
+        let head: f64 = 2.0 * self.hsv.iter().take(k).sum::<f64>();
+        let abs_tol = (k + r) as f64 * f64::EPSILON * head;
+        let (ek, norm) = linf_norm_profiled(
+            &e,
+            HinfOptions {
+                rtol: HINF_RTOL,
+                abs_tol,
+                ..HinfOptions::default()
+            },
+        )?;
+        let tau = cert.tail_bound;
+        let upper = ek.upper + tau;
+        // sigma_{r_s+1} bounds the error of any approximation of order r_s from below
+        // (Hankel-norm bound); G - G_r = G_s - G_{s,r} and G_{s,r} has order r_s.
+        let lower = (ek.lower - tau).max(self.error_lower_bound).min(upper);
+        let est = NormEstimate {
+            value: ek.value.clamp(lower, upper),
+            lower,
+            upper,
+            frequency: ek.frequency,
+            iterations: ek.iterations,
+        };
+        Ok((
+            est,
+            HinfErrorProfile {
+                route: HinfRoute::BalancedTail {
+                    order: k,
+                    tail_bound: tau,
+                },
+                norm,
+            },
+        ))
     }
 
     /// The rounding level of evaluating the error $G_s - G_{s,r}$ at one frequency,
@@ -222,11 +433,11 @@ impl Reduction {
     /// two transfer functions of size up to $\\|G_s - D\\|_\infty\le2\sum_k\sigma_k$, each
     /// evaluated with a relative error of order $(n_s+r_s)\varepsilon$, so values of
     /// $\bar\sigma(G_s - G_{s,r})$ differing by less than $\delta$ are not distinguished
-    /// ([`HinfOptions::abs_tol`] of [`hinf_error`](Self::hinf_error); also the absolute part of
+    /// ([`HinfOptions::abs_tol`] of the full route of [`hinf_error`](Self::hinf_error), the
+    /// budget of its balanced-tail route; also the absolute part of
     /// [`BoundComparison::rounding`]).
     pub fn evaluation_rounding(&self) -> f64 {
-        let total: f64 = 2.0 * self.hsv.iter().sum::<f64>();
-        (self.hsv.len() + self.stable_order) as f64 * f64::EPSILON * total
+        rounding_level(&self.hsv, self.stable_order)
     }
 
     /// Compares a certified error (from [`hinf_error`](Self::hinf_error)) with the a-priori bound
@@ -320,12 +531,6 @@ pub struct BoundComparison {
     pub status: BoundStatus,
 }
 
-/// The same model with $A$ in real Schur form: $(T, Z^\top B, CZ, D)$.
-fn schur_coordinates(sys: &StateSpace) -> Result<StateSpace> {
-    let s = real_schur(sys.a())?;
-    with_schur(sys, &s)
-}
-
 fn with_schur(sys: &StateSpace, s: &RealSchur) -> Result<StateSpace> {
     StateSpace::new(
         s.t.clone(),
@@ -402,6 +607,17 @@ pub fn reduce(sys: &StateSpace, opts: ReductionOptions) -> Result<Reduction> {
         _ => part.system,
     };
     let tail: f64 = part.hsv.iter().skip(part.r).sum();
+    // The computed G_k equals the truncation of G_s only up to the slow-mode sensitivity
+    // 4 eps kappa_slow 2 sum sigma (module docs): the tail route only where that is within the
+    // budget too (lf10 at r = 3 is not: its excess over the bound would go unseen).
+    let sensitivity = 4.0 * slow_mode_indicator * 2.0 * part.hsv.iter().sum::<f64>();
+    let budget = 0.5
+        * (HINF_RTOL * part.hsv.get(part.r).copied().unwrap_or(0.0))
+            .max(rounding_level(&part.hsv, part.r));
+    let s_next = part.hsv.get(part.r).copied().unwrap_or(0.0);
+    let tail_certificate = part
+        .certificate
+        .filter(|_| sensitivity <= budget.max(0.1 * s_next));
     Ok(Reduction {
         order: system.order(),
         system,
@@ -416,6 +632,7 @@ pub fn reduce(sys: &StateSpace, opts: ReductionOptions) -> Result<Reduction> {
         slow_mode_indicator,
         stable_schur_model,
         reduced_stable,
+        tail_certificate,
     })
 }
 
@@ -470,6 +687,7 @@ struct Part {
     hsv: Vec<f64>,
     r: usize,
     nmin: usize,
+    certificate: Option<TailCertificate>,
 }
 
 fn orth(m: MatRef<'_, f64>) -> Mat<f64> {
@@ -555,11 +773,26 @@ fn reduce_stable(
             spa(&full, r)?
         }
     };
+    // The balanced truncation G_k that certifies the error through the tail bound
+    // (`Reduction::hinf_error`), when that route pays: O(n^2 k).
+    let certificate = match certificate_order(&hsv, r) {
+        // sr_projection scales by sigma_k^{-1/2}: the k-th computed singular value must be
+        // positive (k may exceed n_min: noise-level states enter G_k, see the module docs)
+        Some((k, tail_bound)) if k <= svd.s.len() && svd.s[k - 1] > 0.0 => {
+            let (tl, tr) = sr_projection(&f, &svd, k);
+            Some(TailCertificate {
+                model: project(sys, tl.as_ref(), tr.as_ref())?,
+                tail_bound,
+            })
+        }
+        _ => None,
+    };
     Ok(Part {
         system,
         hsv,
         r,
         nmin,
+        certificate,
     })
 }
 

@@ -171,7 +171,7 @@ fn random_ct_m_ne_p_against_dense_grid() {
 
 use dln_systems::model::Sampling;
 use dln_systems::norms::{HinfOptions, linf_norm};
-use dln_systems::reduction::{OrderSelection, ReductionOptions, reduce};
+use dln_systems::reduction::{HinfRoute, OrderSelection, ReductionOptions, reduce};
 
 /// sigma_max(G) at each frequency (rad/s; DT: omega in [0, pi/h]), and the largest value.
 fn sigma_on(sys: &StateSpace, omegas: &[f64]) -> (f64, f64) {
@@ -469,19 +469,6 @@ fn peak_at_feedthrough_level() {
 // form is evaluated by block back substitution; the certificate must be the same as through the
 // Hessenberg evaluator.
 
-/// The same model in real Schur coordinates $(T, Z^\top B, CZ, D)$ (takes the fast path).
-fn in_schur_coordinates(sys: &StateSpace) -> StateSpace {
-    let s = dln_systems::schur::real_schur(sys.a()).unwrap();
-    StateSpace::new(
-        s.t.clone(),
-        s.z.transpose() * sys.b(),
-        sys.c() * &s.z,
-        sys.d().to_owned(),
-        sys.sampling(),
-    )
-    .unwrap()
-}
-
 #[test]
 fn peaks_certified_in_schur_coordinates() {
     // near DC, at DC, at high frequency, at the feedthrough level (the models above)
@@ -508,7 +495,7 @@ fn peaks_certified_in_schur_coordinates() {
         ("high frequency", high, 1e-6, 1e7),
         ("feedthrough level", feed, 1e-3, 1e3),
     ] {
-        let schur = in_schur_coordinates(&sys);
+        let schur = sys.in_schur_coordinates().unwrap();
         let (est, prof) =
             dln_systems::norms::linf_norm_profiled(&schur, HinfOptions::default()).unwrap();
         assert!(prof.fast_evaluations, "{name}: fast path not taken");
@@ -547,7 +534,12 @@ fn tiny_error_level_is_certified() {
             },
         )
         .unwrap();
-        let (est, prof) = red.hinf_error_profiled().unwrap();
+        // Both routes: the balanced tail (what `hinf_error` takes here) and the full error
+        // system (forced), so that the level-set iteration on the tiny level stays tested.
+        let (tail, tprof) = red.hinf_error_profiled().unwrap();
+        let (est, fprof) = red.hinf_error_full_profiled().unwrap();
+        assert_eq!(fprof.route, HinfRoute::Full);
+        let prof = fprof.norm;
         assert!(prof.fast_evaluations, "seed {seed}: {prof:?}");
         assert!(
             est.value < 1e-8 * hsv[0],
@@ -568,6 +560,22 @@ fn tiny_error_level_is_certified() {
             "allowance {tol:e} below the rounding level {delta:e}"
         );
         assert_certified(&format!("tiny level seed {seed}"), &est, gmax, wmax, tol);
+        // the balanced-tail certificate: the dense-grid truth lies in its bracket (up to the
+        // same rounding allowance), and the bracket is wider only by 2 tau_k
+        let tau = tprof
+            .route
+            .tail_bound()
+            .unwrap_or_else(|| panic!("seed {seed}: tail route expected here: {tprof:?}"));
+        assert!(tau <= 0.5 * delta.max(1e-9 * red.error_lower_bound));
+        assert!(
+            tail.lower <= gmax * (1.0 + 1e-6) + tol && gmax <= tail.upper * (1.0 + 1e-12) + tol,
+            "tail seed {seed}: grid {gmax:e} at {wmax:e} vs {tail:?}"
+        );
+        assert!(
+            tail.upper - tail.lower <= 2.0 * tau + 2.02e-9 * tail.upper,
+            "tail seed {seed}: {tail:?}, tau {tau:e}"
+        );
+        assert!(tprof.norm.fast_evaluations, "seed {seed}: {tprof:?}");
         assert!(est.upper >= red.error_lower_bound * (1.0 - 1e-6), "{est:?}");
     }
 }

@@ -132,6 +132,18 @@ pub struct ReduceReport {
     /// Frequency (rad/s) where `hinf_error` is attained (absent with `--hinf off`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hinf_frequency: Option<f64>,
+    /// How `hinf_error` was certified: `full` (level-set iteration on the whole error system) or
+    /// `balanced_tail` (on $G_k - G_{s,r}$ widened by $\tau_k$; absent with `--hinf off`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hinf_route: Option<&'static str>,
+    /// The order $k$ of the balanced truncation $G_k$ of the balanced-tail route (absent
+    /// otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hinf_certificate_order: Option<usize>,
+    /// The tail bound $\tau_k = 2\sum_{i>k}\sigma_i\ge\|G_s - G_k\|_\infty$ of the balanced-tail
+    /// route (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hinf_tail_bound: Option<f64>,
     /// Why `hinf_error` is absent (present only with `--hinf off`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hinf_skipped: Option<&'static str>,
@@ -292,13 +304,17 @@ pub fn run(args: Args) -> Result<()> {
     let t0 = Instant::now();
     let red = reduce(&l.sys, opts).map_err(|e| l.error(e))?;
     let reduction_s = t0.elapsed().as_secs_f64();
-    let (err, hinf_error_s) = match args.hinf {
+    let (err, route, hinf_error_s) = match args.hinf {
         Hinf::On => {
             let t1 = Instant::now();
-            let err = red.hinf_error().map_err(|e| l.error(e))?;
-            (Some(err), Some(t1.elapsed().as_secs_f64()))
+            let (err, prof) = red.hinf_error_profiled().map_err(|e| l.error(e))?;
+            (
+                Some(err),
+                Some(prof.route),
+                Some(t1.elapsed().as_secs_f64()),
+            )
         }
-        Hinf::Off => (None, None),
+        Hinf::Off => (None, None, None),
     };
     let cmp = err.as_ref().map(|e| red.compare_error(e));
     let report = ReduceReport {
@@ -314,6 +330,9 @@ pub fn run(args: Args) -> Result<()> {
         error_lower_bound: red.error_lower_bound,
         hinf_error: err.map(|e| e.value),
         hinf_frequency: err.map(|e| e.frequency),
+        hinf_route: route.map(|r| r.name()),
+        hinf_certificate_order: route.and_then(|r| r.certificate_order()),
+        hinf_tail_bound: route.and_then(|r| r.tail_bound()),
         hinf_skipped: err.is_none().then_some(HINF_SKIPPED),
         bound_check: cmp.as_ref().map(|c| BoundCheck::new(c, &red)),
         timing: Timing {
