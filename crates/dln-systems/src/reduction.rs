@@ -61,8 +61,7 @@
 //! - SLICOT AB09AD, AB09BD, AB09MD, AB09ND.
 
 use crate::gramian::{
-    GramianFactors, factors_with_schur_pair, hankel_svd, project, sr_projection, time_domain,
-    transposed_schur,
+    GramianFactors, SchurBalancing, project, sr_projection, time_domain, transposed_schur,
 };
 use crate::model::{Sampling, StateSpace, solve};
 use crate::norms::{HinfOptions, HinfProfile, NormEstimate, linf_norm_profiled};
@@ -389,13 +388,13 @@ pub fn reduce(sys: &StateSpace, opts: ReductionOptions) -> Result<Reduction> {
         OrderSelection::Fixed(r) => OrderSelection::Fixed(r.saturating_sub(nu)),
         o => o,
     };
-    let part = reduce_stable(&stable, &stable_schur, order, opts)?;
+    let stable_schur_model = with_schur(&stable, &stable_schur)?;
+    let part = reduce_stable(&stable, &stable_schur, &stable_schur_model, order, opts)?;
     let slow_mode_indicator = slow_mode_indicator(
         &stable_schur,
         stable.a().norm_l2(),
         time_domain(stable.sampling()),
     );
-    let stable_schur_model = with_schur(&stable, &stable_schur)?;
     let reduced_stable = part.system.clone();
     let system = match unstable {
         Some(u) if nu > 0 => u.parallel(&part.system, 1.0)?,
@@ -507,22 +506,29 @@ fn bf_projection(
     Ok((tl, x))
 }
 
+/// Reduces the stable `sys` with Schur form `schur`; `schur_model` is `sys` in those Schur
+/// coordinates. The projections work on `schur_model` with the Gramian factors in Schur
+/// coordinates ([`SchurBalancing`]); the reduced model is that of the projections of the module
+/// docs applied to `sys` ($Z$ cancels).
 fn reduce_stable(
     sys: &StateSpace,
     schur: &RealSchur,
+    schur_model: &StateSpace,
     order: OrderSelection,
     opts: ReductionOptions,
 ) -> Result<Part> {
     let ns = sys.order();
-    let st = transposed_schur(schur);
-    let f = factors_with_schur_pair(sys, schur, &st)?;
-    let svd = hankel_svd(&f)?;
+    let bal = SchurBalancing::new(sys, schur, schur_model.clone())?;
+    let (model, f, svd) = (&bal.model, &bal.f, &bal.svd);
     let mut hsv = svd.s.clone();
     if opts
         .refine
         .applies(schur, sys.a().norm_l2(), time_domain(sys.sampling()))
     {
-        let d = hsv_corrections(sys, schur, &st, &f, &svd)?;
+        // The refinement works against the original A, with factors in its coordinates.
+        let st = transposed_schur(schur);
+        let fo = bal.original_factors(schur);
+        let d = hsv_corrections(sys, schur, &st, &fo, svd)?;
         for (s, d) in hsv.iter_mut().zip(&d) {
             *s += d;
         }
@@ -539,19 +545,19 @@ fn reduce_stable(
         OrderSelection::Tolerance(t) => hsv.iter().take_while(|&&x| x > t.max(tau)).count(),
     };
     let system = match opts.method {
-        Method::Truncation => {
-            let (tl, tr) = match opts.balancing {
-                Balancing::SquareRoot => sr_projection(&f, &svd, r),
-                Balancing::BalancingFree => bf_projection(&f, &svd, &[(0, r)])?,
-            };
-            project(sys, tl.as_ref(), tr.as_ref())?
-        }
+        Method::Truncation => match opts.balancing {
+            Balancing::SquareRoot => bal.square_root_truncation(r)?,
+            Balancing::BalancingFree => {
+                let (tl, tr) = bf_projection(f, svd, &[(0, r)])?;
+                project(model, tl.as_ref(), tr.as_ref())?
+            }
+        },
         Method::SingularPerturbation => {
             let (tl, tr) = match opts.balancing {
-                Balancing::SquareRoot => sr_projection(&f, &svd, nmin),
-                Balancing::BalancingFree => bf_projection(&f, &svd, &[(0, r), (r, nmin)])?,
+                Balancing::SquareRoot => sr_projection(f, svd, nmin),
+                Balancing::BalancingFree => bf_projection(f, svd, &[(0, r), (r, nmin)])?,
             };
-            let full = project(sys, tl.as_ref(), tr.as_ref())?;
+            let full = project(model, tl.as_ref(), tr.as_ref())?;
             spa(&full, r)?
         }
     };
