@@ -375,6 +375,111 @@ pub(crate) fn sr_projection(
     (tl, tr)
 }
 
+/// The square-root method in real Schur coordinates: with $A = ZTZ^\top$ and the factors
+/// $\tilde U_c$, $\tilde U_o$ of [`lyapunov_cholesky_tilde`] for $(T, Z^\top B)$ and for the
+/// Schur form $(JT^\top J, ZJ)$ of $A^\top$ ([`transposed_schur`]),
+/// $$P = (Z\tilde U_c)(Z\tilde U_c)^\top,\qquad Q = R^\top R,\ R = \tilde U_o^\top JZ^\top,
+/// \qquad RS = \tilde U_o^\top J\tilde U_c =: M = U\Sigma V^\top,$$
+/// so the model in Schur coordinates $(T, Z^\top B, CZ, D)$ has the Gramian factors
+/// $\tilde S = \tilde U_c$ (upper triangular) and $\tilde R = \tilde U_o^\top J$ (lower triangular
+/// with its columns reversed), and $\tilde R\tilde S = M$. Every projection of the square-root
+/// methods, e.g. $T_R = SV_1\Sigma_1^{-1/2} = Z\\,\tilde SV_1\Sigma_1^{-1/2}$,
+/// $T_L = \Sigma_1^{-1/2}U_1^\top R = \Sigma_1^{-1/2}U_1^\top\tilde R\\,Z^\top$, gives the same
+/// reduced model from $(\tilde S, \tilde R, M)$ and the Schur-coordinate model as from
+/// $(S, R, RS)$ and the original one: $Z$ cancels. Against the back-transformed route
+/// ([`factors_with_schur_pair`] + [`hankel_svd`]) this saves the two RQ back-transformations
+/// ($\approx 4n^3$ flops each) and the dense product $RS$ ($2n^3$; here a product of two
+/// triangular matrices, $n^3/3$); the projections cost $O(n^2r)$.
+#[derive(Debug, Clone)]
+pub(crate) struct SchurBalancing {
+    /// The model in real Schur coordinates, $(T, Z^\top B, CZ, D)$.
+    pub model: StateSpace,
+    /// Its Gramian factors $\tilde S = \tilde U_c$ (field `s`) and $\tilde R = \tilde U_o^\top J$
+    /// (field `r`; not lower triangular, unlike [`GramianFactors`]' documentation says of the
+    /// back-transformed factors).
+    pub f: GramianFactors,
+    /// The SVD of $\tilde R\tilde S = \tilde U_o^\top J\tilde U_c$; its singular values are the
+    /// (unrefined) Hankel singular values.
+    pub svd: ThinSvd<f64>,
+}
+
+impl SchurBalancing {
+    /// Factors and SVD for `sys` whose $A$ has the Schur form `schur`; `model` is `sys` in those
+    /// Schur coordinates, $(T, Z^\top B, CZ, D)$ (the caller usually has it already).
+    ///
+    /// # Errors
+    /// [`SystemsError::Unstable`] if $A$ is not stable; [`SystemsError::Linalg`] if the SVD fails.
+    ///
+    /// # Panics
+    /// If `schur` or `model` is not of the order of `sys`.
+    pub(crate) fn new(sys: &StateSpace, schur: &RealSchur, model: StateSpace) -> Result<Self> {
+        let n = sys.order();
+        assert!(
+            schur.t.nrows() == n && model.order() == n,
+            "SchurBalancing::new: Schur form or model of the wrong order"
+        );
+        let td = time_domain(sys.sampling());
+        let st = transposed_schur(schur);
+        // The two factors are independent given the Schur form.
+        let (uc, uo) = rayon::join(
+            || lyapunov_cholesky_tilde(schur, sys.b(), td, HAMMARLING_BLOCK),
+            || lyapunov_cholesky_tilde(&st, sys.c().transpose(), td, HAMMARLING_BLOCK),
+        );
+        let (uc, uo) = (uc?, uo?);
+        // M = U~o^T J U~c = J (J U~o^T J) U~c, with J U~o^T J upper triangular.
+        let v = Mat::from_fn(n, n, |i, j| uo[(n - 1 - j, n - 1 - i)]);
+        let mut vu = Mat::<f64>::zeros(n, n);
+        triangular::matmul(
+            vu.as_mut(),
+            BlockStructure::TriangularUpper,
+            Accum::Replace,
+            v.as_ref(),
+            BlockStructure::TriangularUpper,
+            uc.as_ref(),
+            BlockStructure::TriangularUpper,
+            1.0,
+            faer::get_global_parallelism(),
+        );
+        let m = Mat::from_fn(n, n, |i, j| vu[(n - 1 - i, j)]);
+        let svd = dln_linalg::thin_svd(m.as_ref())?;
+        let r = Mat::from_fn(n, n, |i, j| uo[(n - 1 - j, i)]);
+        Ok(SchurBalancing {
+            model,
+            f: GramianFactors { s: uc, r },
+            svd,
+        })
+    }
+
+    /// Gramian factors of the model in its original coordinates, $S = Z\tilde S$ and
+    /// $R = \tilde RZ^\top$ (not triangular; $RS = \tilde R\tilde S$ up to rounding, so
+    /// [`svd`](Self::svd) is their SVD too): for the refinement of the Hankel singular values
+    /// ([`crate::refine`]), which works against the original $A$. $\approx 2n^3$ flops.
+    pub(crate) fn original_factors(&self, schur: &RealSchur) -> GramianFactors {
+        GramianFactors {
+            s: &schur.z * &self.f.s,
+            r: &self.f.r * schur.z.transpose(),
+        }
+    }
+
+    /// The square-root balanced truncation of order `k` (Tombs–Postlethwaite;
+    /// $T_L = \Sigma_1^{-1/2}U_1^\top\tilde R$, $T_R = \tilde SV_1\Sigma_1^{-1/2}$ applied to the
+    /// Schur-coordinate model): the reduced model of [`crate::reduction::reduce`] with
+    /// [`Method::Truncation`](crate::reduction::Method::Truncation) and
+    /// [`Balancing::SquareRoot`](crate::reduction::Balancing::SquareRoot) at that order.
+    /// $O(n^2k)$ flops.
+    ///
+    /// # Errors
+    /// As [`StateSpace::new`]: non-finite entries if a used $\sigma_i$ is zero (the callers cut
+    /// at the minimal order, so it does not happen there).
+    ///
+    /// # Panics
+    /// If `k` exceeds the number of singular values.
+    pub(crate) fn square_root_truncation(&self, k: usize) -> Result<StateSpace> {
+        let (tl, tr) = sr_projection(&self.f, &self.svd, k);
+        project(&self.model, tl.as_ref(), tr.as_ref())
+    }
+}
+
 /// $(T_LAT_R, T_LB, CT_R, D)$.
 pub(crate) fn project(
     sys: &StateSpace,

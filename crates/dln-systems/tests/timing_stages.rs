@@ -18,6 +18,10 @@
 //!   after the Schur form (both factors in Schur coordinates, no back-transformation, the
 //!   triangular product and its singular values);
 //! - `hsv`: the whole [`hankel_singular_values`] (what `dln hsv` computes);
+//! - `factors_tilde`: both factors in Schur coordinates ([`lyapunov_cholesky_tilde`]), i.e. the
+//!   two Hammarling sweeps without their back-transformations;
+//! - `thin_svd`: the SVD of the $n\times n$ product $RS$ with singular vectors (what [`reduce`]
+//!   needs for its projections);
 //! - `reduce`: [`reduce`] at the given order (balanced truncation, square root);
 //!   `hinf_error`: its certified $\mathcal H_\infty$ error (what `dln reduce` adds), with the
 //!   number of Hamiltonian eigenvalue problems it solved; skipped with `DLN_TIMING_HINF=off`.
@@ -92,7 +96,7 @@ fn stages_from_npy() {
     let r = env_usize("DLN_TIMING_ORDER", 20);
     let td = TimeDomain::Continuous;
     let with_hinf = std::env::var("DLN_TIMING_HINF").map_or(true, |v| v != "off");
-    let mut t = [f64::INFINITY; 9];
+    let mut t = [f64::INFINITY; 11];
     let mut iterations = 0;
     let mut hinf = 0.0;
     for _ in 0..reps {
@@ -105,9 +109,22 @@ fn stages_from_npy() {
             lyapunov_cholesky_schur(&transposed(&s), c.transpose(), td)
                 .expect("observability factor")
         });
-        timed(&mut t[4], || {
+        let rs = timed(&mut t[4], || {
             let rs = rf.transpose() * &sf;
-            dln_linalg::singular_values(rs.as_ref()).expect("svd")
+            dln_linalg::singular_values(rs.as_ref()).expect("svd");
+            rs
+        });
+        timed(&mut t[9], || {
+            let st = transposed(&s);
+            let uc = lyapunov_cholesky_tilde(&s, b.as_ref(), td, HAMMARLING_BLOCK);
+            let uo = lyapunov_cholesky_tilde(&st, c.transpose(), td, HAMMARLING_BLOCK);
+            (
+                uc.expect("controllability factor"),
+                uo.expect("observability factor"),
+            )
+        });
+        timed(&mut t[10], || {
+            dln_linalg::thin_svd(rs.as_ref()).expect("thin svd")
         });
         timed(&mut t[8], || {
             hankel_singular_values_schur(&sys, &s).expect("hsv after the Schur form")
@@ -140,6 +157,8 @@ fn stages_from_npy() {
         "reduce",
         "hinf_error",
         "hsv_after_schur",
+        "factors_tilde",
+        "thin_svd",
     ];
     let mut json = serde_json::Map::new();
     json.insert("n".into(), a.nrows().into());
