@@ -789,15 +789,12 @@ fn reduce_stable(
     // The balanced truncation G_k that certifies the error through the tail bound
     // (`Reduction::hinf_error`), when that route pays: O(n^2 k).
     let certificate = match certificate_order(&hsv, r) {
-        // sr_projection scales by sigma_k^{-1/2}: the k-th computed singular value must be
+        // the square-root projection scales by sigma_k^{-1/2}: the k-th computed singular value must be
         // positive (k may exceed n_min: noise-level states enter G_k, see the module docs)
-        Some((k, tail_bound)) if k <= svd.s.len() && svd.s[k - 1] > 0.0 => {
-            let (tl, tr) = sr_projection(&f, &svd, k);
-            Some(TailCertificate {
-                model: project(sys, tl.as_ref(), tr.as_ref())?,
-                tail_bound,
-            })
-        }
+        Some((k, tail_bound)) if k <= svd.s.len() && svd.s[k - 1] > 0.0 => Some(TailCertificate {
+            model: bal.square_root_truncation(k)?,
+            tail_bound,
+        }),
         _ => None,
     };
     Ok(Part {
