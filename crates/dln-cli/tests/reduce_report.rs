@@ -28,37 +28,28 @@ fn reduce_json(sys: &str, r: usize, out: &Path, extra: &[&str]) -> (serde_json::
 }
 
 #[test]
-fn lf10_order_3_says_it_is_above_the_bound_and_why() {
+fn lf10_order_3_reaches_the_bound_and_explains_any_excess() {
+    // lf10 at r = 3 (slow-mode indicator 1e-8): since the projections are formed in Schur
+    // coordinates its certified error equals the a-priori bound to 4e-8 (it was 5 % above with
+    // back-transformed factors). Whether rounding puts it a hair above (by about the rounding
+    // allowance itself) is not something to assert; what is asserted: never `above_bound`,
+    // any excess within the sensitivity, and the warning exactly when the status says so.
     let dir = tempfile::tempdir().unwrap();
     let lf10 = lti("lf10");
     let (j, stderr) = reduce_json(lf10.to_str().unwrap(), 3, &dir.path().join("r"), &[]);
     let err = j["hinf_error"].as_f64().unwrap();
     let bound = j["error_bound"].as_f64().unwrap();
-    assert!(err > bound, "{err} vs {bound}");
+    assert!((err / bound - 1.0).abs() < 1e-6, "{err} vs {bound}");
     let b = &j["bound_check"];
-    assert_eq!(b["status"], "above_bound_within_sensitivity", "{b}");
+    let status = b["status"].as_str().unwrap();
+    assert!(
+        status == "within_bound" || status == "above_bound_within_sensitivity",
+        "{b}"
+    );
     let ratio = b["ratio"].as_f64().unwrap();
     assert!((ratio - err / bound).abs() <= 1e-12 * ratio, "{b}");
     assert!(b["excess"].as_f64().unwrap() <= b["sensitivity"].as_f64().unwrap());
     assert!(b["slow_mode_indicator"].as_f64().unwrap() > 1e-9, "{b}");
-    // One warning line on stderr, with the explanation.
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.starts_with("dln: warning: "), "{stderr}");
-    for needle in [
-        "exceeds the a-priori bound",
-        "exact reduction",
-        "slow-mode indicator",
-    ] {
-        assert!(
-            stderr.contains(needle),
-            "{stderr:?} should mention {needle:?}"
-        );
-    }
-    // The time split.
-    let t = &j["timing"];
-    assert!(t["reduction_s"].as_f64().unwrap() > 0.0, "{t}");
-    assert!(t["hinf_error_s"].as_f64().unwrap() > 0.0, "{t}");
-    // The human report says it too.
     let out = dln()
         .args([
             "reduce",
@@ -72,8 +63,29 @@ fn lf10_order_3_says_it_is_above_the_bound_and_why() {
         .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("above bound within sensitivity"), "{text}");
     assert!(text.contains("H∞ error"), "{text}");
+    if status == "above_bound_within_sensitivity" {
+        // One warning line on stderr, with the explanation; the human report says it too.
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.starts_with("dln: warning: "), "{stderr}");
+        for needle in [
+            "exceeds the a-priori bound",
+            "exact reduction",
+            "slow-mode indicator",
+        ] {
+            assert!(
+                stderr.contains(needle),
+                "{stderr:?} should mention {needle:?}"
+            );
+        }
+        assert!(text.contains("above bound within sensitivity"), "{text}");
+    } else {
+        assert!(stderr.is_empty(), "{stderr}");
+    }
+    // The time split.
+    let t = &j["timing"];
+    assert!(t["reduction_s"].as_f64().unwrap() > 0.0, "{t}");
+    assert!(t["hinf_error_s"].as_f64().unwrap() > 0.0, "{t}");
 }
 
 #[test]
