@@ -278,6 +278,18 @@ pub fn hankel_singular_values_schur(sys: &StateSpace, schur: &RealSchur) -> Resu
         sys.a().nrows(),
         "hankel_singular_values_schur: Schur form of the wrong order"
     );
+    let (_, _, vu) = schur_factor_product(sys, schur)?;
+    Ok(dln_linalg::singular_values(vu.as_ref())?)
+}
+
+/// The Gramian factors in Schur coordinates, $\tilde U_c$ and $\tilde U_o$ (blocked Hammarling
+/// sweeps on the Schur forms of $A$ and $A^\top$, in parallel), and the upper-triangular
+/// product $(J\tilde U_o^\top J)\,\tilde U_c$ ($n^3/3$ flops), whose singular values are the
+/// Hankel singular values ([`hankel_singular_values_schur`], [`SchurBalancing::new`]).
+fn schur_factor_product(
+    sys: &StateSpace,
+    schur: &RealSchur,
+) -> Result<(Mat<f64>, Mat<f64>, Mat<f64>)> {
     let td = time_domain(sys.sampling());
     let n = schur.t.nrows();
     let st = transposed_schur(schur);
@@ -300,7 +312,7 @@ pub fn hankel_singular_values_schur(sys: &StateSpace, schur: &RealSchur) -> Resu
         1.0,
         faer::get_global_parallelism(),
     );
-    Ok(dln_linalg::singular_values(vu.as_ref())?)
+    Ok((uc, uo, vu))
 }
 
 /// Hankel norm $\\|G\\|_H = \sigma_1$ (SLICOT AB13AD with ALPHA at the stability boundary).
@@ -418,28 +430,8 @@ impl SchurBalancing {
             schur.t.nrows() == n && model.order() == n,
             "SchurBalancing::new: Schur form or model of the wrong order"
         );
-        let td = time_domain(sys.sampling());
-        let st = transposed_schur(schur);
-        // The two factors are independent given the Schur form.
-        let (uc, uo) = rayon::join(
-            || lyapunov_cholesky_tilde(schur, sys.b(), td, HAMMARLING_BLOCK),
-            || lyapunov_cholesky_tilde(&st, sys.c().transpose(), td, HAMMARLING_BLOCK),
-        );
-        let (uc, uo) = (uc?, uo?);
         // M = U~o^T J U~c = J (J U~o^T J) U~c, with J U~o^T J upper triangular.
-        let v = Mat::from_fn(n, n, |i, j| uo[(n - 1 - j, n - 1 - i)]);
-        let mut vu = Mat::<f64>::zeros(n, n);
-        triangular::matmul(
-            vu.as_mut(),
-            BlockStructure::TriangularUpper,
-            Accum::Replace,
-            v.as_ref(),
-            BlockStructure::TriangularUpper,
-            uc.as_ref(),
-            BlockStructure::TriangularUpper,
-            1.0,
-            faer::get_global_parallelism(),
-        );
+        let (uc, uo, vu) = schur_factor_product(sys, schur)?;
         let m = Mat::from_fn(n, n, |i, j| vu[(n - 1 - i, j)]);
         let svd = dln_linalg::thin_svd(m.as_ref())?;
         let r = Mat::from_fn(n, n, |i, j| uo[(n - 1 - j, i)]);
