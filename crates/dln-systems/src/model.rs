@@ -358,7 +358,12 @@ impl StateSpace {
     /// # Algorithm
     /// One real Schur form, $\approx 25n^3$ flops, and $O(n^2(m+p))$ for $Z^\top B$, $CZ$.
     pub fn in_schur_coordinates(&self) -> Result<Self> {
-        let s = crate::schur::real_schur(self.a())?;
+        self.with_schur(&crate::schur::real_schur(self.a())?)
+    }
+
+    /// The same model in the coordinates of a real Schur form $A = ZTZ^\top$ the caller already
+    /// has: $(T, Z^\top B, CZ, D)$.
+    pub(crate) fn with_schur(&self, s: &crate::schur::RealSchur) -> Result<Self> {
         StateSpace::new(
             s.t.clone(),
             s.z.transpose() * self.b(),

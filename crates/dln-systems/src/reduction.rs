@@ -537,16 +537,6 @@ pub struct BoundComparison {
     pub status: BoundStatus,
 }
 
-fn with_schur(sys: &StateSpace, s: &RealSchur) -> Result<StateSpace> {
-    StateSpace::new(
-        s.t.clone(),
-        s.z.transpose() * sys.b(),
-        sys.c() * &s.z,
-        sys.d().to_owned(),
-        sys.sampling(),
-    )
-}
-
 /// Reduces `sys` (see the [module documentation](self)).
 ///
 /// # Errors
@@ -600,7 +590,7 @@ pub fn reduce(sys: &StateSpace, opts: ReductionOptions) -> Result<Reduction> {
         OrderSelection::Fixed(r) => OrderSelection::Fixed(r.saturating_sub(nu)),
         o => o,
     };
-    let stable_schur_model = with_schur(&stable, &stable_schur)?;
+    let stable_schur_model = stable.with_schur(&stable_schur)?;
     let part = reduce_stable(&stable, &stable_schur, &stable_schur_model, order, opts)?;
     let slow_mode_indicator = slow_mode_indicator(
         &stable_schur,
