@@ -407,8 +407,9 @@ def sample_prior(
     proportional to ``exp(-beta kappa |W|^2 / 2)`` (erratum E6 applied): every real coordinate
     (real and imaginary parts with ``complex=True``) is independent N(0, 1/(beta kappa)).
     ``widths`` = (d0, ..., dN). The same ``seed`` gives the same samples as the program (drawn
-    from the xoshiro256++ generator of ``seed``; versions that drew from ChaCha12 gave other
-    samples for the same seed).
+    from the normal generator of ``seed``: four xoshiro256++ lanes and a vectorised ziggurat, the
+    same on any CPU; versions that drew from one xoshiro256++ generator or from ChaCha12 gave
+    other samples for the same seed).
 
     Returns ``(ws, info)``: ``ws = [W1, ..., WN]`` with ``Wk`` of shape ``samples x d_k x d_{k-1}``
     (the program's ``.npz`` arrays), and the keys of ``dln sample prior --json`` (without ``out``):
@@ -449,9 +450,10 @@ def sample_train(
     the least-squares loss ``E(X) = |X U - Y|_F^2 / (2n)``, ``U = inputs`` (d0 x n),
     ``Y = targets`` (dN x n). Strang splitting with the OU part exact; the step used divides
     ``t_end`` evenly and is at most ``dt``; ``paths`` independent paths in parallel, path i drawing
-    its noise from the xoshiro256++ generator of ``seed`` advanced by i jumps of 2^128 (streams
-    that never overlap), as in the program (same results, whatever the number of threads;
-    versions that drew from ChaCha12 gave other paths for the same seed). Ctrl-C is honoured at
+    its noise from stream i of the normal generator of ``seed`` (xoshiro256++ lanes advanced by
+    i long jumps of 2^192: streams that never overlap), as in the program (same results,
+    whatever the number of threads and the CPU; versions that drew from one xoshiro256++
+    generator or from ChaCha12 gave other paths for the same seed). Ctrl-C is honoured at
     each of the ``records`` recording times.
 
     Returns ``(ws, info)``: the weights at ``t_end`` stacked over paths (``Wk`` of shape

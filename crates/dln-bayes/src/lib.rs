@@ -7,6 +7,8 @@
 //! $\beta\to\infty$. This crate provides:
 //! - [`prior`]: the [`GaussianPrior`] (log-density with its normalising constant, exact sampling,
 //!   closed-form moments, the push-forward law of $X$), with erratum E6 applied;
+//! - [`normal`]: the vectorised ziggurat generator of standard normals ([`NormalStream`]) that
+//!   drives noisy training and prior sampling, and the [`NormalSource`] trait the samplers take;
 //! - [`ou`]: the OU process (4.2) with its exact transition, noisy training (4.4) with the OU part
 //!   integrated exactly, independent paths in parallel, and the moment law
 //!   $\mathbb E[G_k(t)] = e^{-2\kappa t}G_k(0) + c_F(d_{k-1}-d_{k+1})\frac{1-e^{-2\kappa t}}{\beta\kappa}I$;
@@ -53,6 +55,7 @@ pub mod bbt;
 pub mod entropy;
 mod error;
 pub mod map;
+pub mod normal;
 pub mod ou;
 pub mod posterior;
 pub mod prior;
@@ -62,6 +65,7 @@ pub use bbt::BayesianBalancing;
 pub use entropy::{Entropy, FreeEnergy, entropy, entropy_gradient};
 pub use error::{BayesError, Result};
 pub use map::{EffectiveRegulariser, MapEstimate, MapOptions, map_estimate};
+pub use normal::{NormalSource, NormalStream};
 pub use ou::{LookAhead, NoisyTraining, OrnsteinUhlenbeck};
 pub use posterior::BlockGibbsOptions;
 pub use posterior::{

@@ -20,30 +20,31 @@
 //! keeps the conservation law only to $O(h^2\|\nabla E\|^2)$ per step (the Euler step), which
 //! is the discretisation allowance of the checks.
 //!
-//! **Random numbers.** The noise of noisy training comes from [`NoiseRng`], the xoshiro256++
-//! generator (Blackman–Vigna; crate `rand_xoshiro`), with `rand_distr`'s ziggurat
-//! `StandardNormal`: path $i$ of [`NoisyTraining::run_paths`] with seed $s$ draws from
-//! [`noise_rng`]$(s)$ advanced by $i$ jumps of $2^{128}$ steps ([`path_rngs`]), so the paths'
-//! streams never overlap, and each path's draws are fixed by $(s, i)$ alone: seeded runs are
-//! reproducible bit for bit whatever the number of rayon threads. Earlier versions drew the
-//! paths' noise from ChaCha12 (`StdRng`) seeded by a SplitMix64 mix of $(s, i)$, which cost as
-//! much as the gradient itself at $d = 100$; **seeded outputs of `dln sample train` (and of
-//! `dln sample prior`, which draws from [`noise_rng`] too) from those versions differ from
-//! today's** — same laws, other streams. Within a step the draws are taken layer by layer,
-//! column by column, real part before imaginary part, fused with the update
+//! **Random numbers.** The noise comes from a [`NormalSource`]: [`run_paths`](NoisyTraining::run_paths)
+//! and `dln sample train` use the [`NormalStream`] (four xoshiro256++ lanes and a vectorised
+//! ziggurat, [`crate::normal`]); path $i$ of a run with seed $s$ draws from
+//! [`NormalStream::for_path`]$(s, i)$ ([`path_streams`]), $i$ long jumps ($2^{192}$ steps) after
+//! stream $0$, so the paths' streams never overlap and each path's draws are fixed by
+//! $(s, i)$ alone: seeded runs are reproducible bit for bit whatever the number of rayon
+//! threads. Earlier versions drew one `rand_distr::StandardNormal` at a time from
+//! `rand_xoshiro::Xoshiro256PlusPlus` (path $i$ = the seed's generator jumped $i$ times), and
+//! before that from ChaCha12 (`StdRng`); **seeded outputs of `dln sample train` and
+//! `dln sample prior` from those versions differ from today's** — same laws, other streams.
+//! Within a step the normals are taken layer by layer, column by column, real part before
+//! imaginary part, drawn in chunks of at most [`NOISE_CHUNK`] into a stack buffer and fused
+//! with the update
 //! $\mathbf W \leftarrow a(\mathbf W - h\nabla_{\mathbf W}(E\circ\varphi)) + \mathrm{sd}\,\boldsymbol\xi$
 //! (one pass per layer, no temporaries, no allocation).
 
 use crate::error::{BayesError, Result, positive};
-use crate::prior::{GaussianPrior, c_f, gaussian_coords, real_dimension};
+use crate::normal::{NormalSource, NormalStream};
+use crate::prior::{GaussianPrior, c_f, real_dimension};
 use dln_algebra::Network;
 use dln_flows::loss::Loss;
 use dln_flows::training::{GradientWorkspace, network_gradient_into};
 use dln_flows::{FlowStats, Observer, Progress, Termination};
 use dln_linalg::Scalar;
 use faer::Mat;
-use rand::{Rng, SeedableRng};
-use rand_distr::StandardNormal;
 use rayon::prelude::*;
 use std::ops::ControlFlow;
 use std::time::Duration;
@@ -89,9 +90,14 @@ impl OrnsteinUhlenbeck {
     }
 
     /// Advances $\mathbf W$ (layers, input first) by the exact transition over time $h$, in place.
-    pub fn step<T: Scalar, R: Rng + ?Sized>(&self, w: &mut [Mat<T>], h: f64, rng: &mut R) {
+    pub fn step<T: Scalar, S: NormalSource + ?Sized>(
+        &self,
+        w: &mut [Mat<T>],
+        h: f64,
+        noise: &mut S,
+    ) {
         let (a, sd) = self.transition(h);
-        ou_update(w, a, sd, rng);
+        noisy_update(w, None, 0.0, a, sd, noise);
     }
 
     /// The stationary law: the [`GaussianPrior`] with the same $\beta,\kappa$ (density
@@ -104,61 +110,92 @@ impl OrnsteinUhlenbeck {
     }
 }
 
-/// $W \leftarrow aW + \mathrm{sd}\,\xi$ coordinatewise, column by column (the order of the draws
-/// is part of the seeded output).
-fn ou_update<T: Scalar, R: Rng + ?Sized>(w: &mut [Mat<T>], a: f64, sd: f64, rng: &mut R) {
-    for m in w.iter_mut() {
-        for j in 0..m.ncols() {
-            for x in m.col_as_slice_mut(j) {
-                let xi: T = gaussian_coords(rng, sd);
-                *x = x.scale(a) + xi;
-            }
+/// Standard normals drawn at once into the stack buffer of the update (a multiple of $c_F$).
+pub const NOISE_CHUNK: usize = 256;
+
+/// Runs `f(j, i0, piece, z)` over layer `m` column by column, in pieces `piece` = rows
+/// `i0..i0+piece.len()` of column `j`, with `z` the next $c_F\cdot$`piece.len()` standard normals
+/// of `noise` (real part before imaginary part per entry), drawn in chunks of at most
+/// [`NOISE_CHUNK`] into a stack buffer: the order of the draws is part of the seeded output.
+#[inline]
+pub(crate) fn with_noise<T: Scalar, S: NormalSource + ?Sized>(
+    m: &mut Mat<T>,
+    noise: &mut S,
+    mut f: impl FnMut(usize, usize, &mut [T], &[f64]),
+) {
+    let c = c_f::<T>();
+    let mut buf = [0.0_f64; NOISE_CHUNK];
+    for j in 0..m.ncols() {
+        let col = m.col_as_slice_mut(j);
+        let mut i0 = 0;
+        while i0 < col.len() {
+            let n = (col.len() - i0).min(NOISE_CHUNK / c);
+            let z = &mut buf[..c * n];
+            noise.fill_normals(z);
+            f(j, i0, &mut col[i0..i0 + n], z);
+            i0 += n;
         }
     }
 }
 
-/// The fused Euler-and-OU update $W \leftarrow a(W - hG) + \mathrm{sd}\,\xi$, one pass per layer
-/// (the draws in the order of [`ou_update`]).
-fn euler_ou_update<T: Scalar, R: Rng + ?Sized>(
+/// $\mathrm{sd}\cdot$ the scalar of real coordinates `z[c i..c i + c]`.
+#[inline(always)]
+fn scaled<T: Scalar>(z: &[f64], i: usize, sd: f64) -> T {
+    if T::IS_COMPLEX {
+        T::from_parts(sd * z[2 * i], sd * z[2 * i + 1])
+    } else {
+        T::from_f64(sd * z[i])
+    }
+}
+
+/// The fused update $W \leftarrow a(W - hG) + \mathrm{sd}\,\xi$ (or, with `g = None`, the OU
+/// update $W \leftarrow aW + \mathrm{sd}\,\xi$), one pass per layer, the normals from `noise` in
+/// the order of [`with_noise`].
+fn noisy_update<T: Scalar, S: NormalSource + ?Sized>(
     w: &mut [Mat<T>],
-    g: &[Mat<T>],
+    g: Option<&[Mat<T>]>,
     h: f64,
     a: f64,
     sd: f64,
-    rng: &mut R,
+    noise: &mut S,
 ) {
-    for (m, gk) in w.iter_mut().zip(g) {
-        for j in 0..m.ncols() {
-            for (x, &gx) in m.col_as_slice_mut(j).iter_mut().zip(gk.col_as_slice(j)) {
-                let xi: T = gaussian_coords(rng, sd);
-                *x = (*x - gx.scale(h)).scale(a) + xi;
+    for (k, m) in w.iter_mut().enumerate() {
+        match g {
+            Some(g) => {
+                let gk = &g[k];
+                with_noise(m, noise, |j, i0, piece, z| {
+                    let gc = &gk.col_as_slice(j)[i0..i0 + piece.len()];
+                    for (i, (x, &gx)) in piece.iter_mut().zip(gc).enumerate() {
+                        *x = (*x - gx.scale(h)).scale(a) + scaled::<T>(z, i, sd);
+                    }
+                })
             }
+            None => with_noise(m, noise, |_, _, piece, z| {
+                for (i, x) in piece.iter_mut().enumerate() {
+                    *x = x.scale(a) + scaled::<T>(z, i, sd);
+                }
+            }),
         }
     }
 }
 
-/// The generator of the noise of noisy training and of `dln sample prior`: xoshiro256++
-/// (256-bit state, period $2^{256}-1$, a jump function of $2^{128}$ steps), fast and seedable;
-/// see the module documentation for the streams and the change from earlier versions.
-pub type NoiseRng = rand_xoshiro::Xoshiro256PlusPlus;
+/// Normals drawn ahead, read back in order (the look-ahead's chunk as a [`NormalSource`]).
+struct Drawn<'a>(&'a [f64]);
 
-/// The [`NoiseRng`] of `seed` (its 256-bit state expanded from the seed by SplitMix64).
-pub fn noise_rng(seed: u64) -> NoiseRng {
-    NoiseRng::seed_from_u64(seed)
+impl NormalSource for Drawn<'_> {
+    fn fill_normals(&mut self, buf: &mut [f64]) {
+        let (head, rest) = self.0.split_at(buf.len());
+        buf.copy_from_slice(head);
+        self.0 = rest;
+    }
 }
 
-/// The generators of paths $0,\dots,P-1$ ($P$ = `paths`) of [`NoisyTraining::run_paths`]: path
-/// $i$'s is [`noise_rng`]`(seed)` advanced by $i$ jumps of $2^{128}$ steps, so no two paths'
-/// streams overlap (one would need $2^{128}$ draws to reach the next) and path $i$'s stream
-/// depends on `(seed, i)` alone.
-pub fn path_rngs(seed: u64, paths: usize) -> Vec<NoiseRng> {
-    let mut next = noise_rng(seed);
+/// The streams of paths $0,\dots,P-1$ ($P$ = `paths`) of [`NoisyTraining::run_paths`]: path
+/// $i$'s is [`NormalStream::for_path`]`(seed, i)`, $i$ long jumps ($2^{192}$ steps) after
+/// stream $0$, so no two paths' lanes overlap and path $i$'s stream depends on `(seed, i)` alone.
+pub fn path_streams(seed: u64, paths: usize) -> Vec<NormalStream> {
     (0..paths)
-        .map(|_| {
-            let this = next.clone();
-            next.jump();
-            this
-        })
+        .map(|i| NormalStream::for_path(seed, i))
         .collect()
 }
 
@@ -242,7 +279,7 @@ pub struct NoisyRun<T: Scalar> {
 /// One path's state, generator and gradient buffers.
 struct Path<T: Scalar> {
     w: Vec<Mat<T>>,
-    rng: NoiseRng,
+    rng: NormalStream,
     defect: f64,
     ws: GradientWorkspace<T>,
     /// The noise drawn one step ahead on another thread (when there are more threads than paths).
@@ -272,66 +309,19 @@ impl Lookahead {
     }
 
     /// Makes `cur` the next chunk of the stream.
-    fn advance(&mut self, rng: &mut NoiseRng) {
+    fn advance(&mut self, rng: &mut NormalStream) {
         if self.ready {
             std::mem::swap(&mut self.cur, &mut self.next);
             self.ready = false;
         } else {
-            fill_normals(&mut self.cur, rng);
-        }
-    }
-}
-
-/// `buf` ← standard normals from `rng`, in order.
-fn fill_normals(buf: &mut [f64], rng: &mut NoiseRng) {
-    for z in buf {
-        *z = rng.sample(StandardNormal);
-    }
-}
-
-/// [`euler_ou_update`] (or, with `g = None`, [`ou_update`]) with the standard normals taken
-/// from `z` in the order those functions draw them, with the same arithmetic.
-fn ou_update_from<T: Scalar>(
-    w: &mut [Mat<T>],
-    g: Option<&[Mat<T>]>,
-    h: f64,
-    a: f64,
-    sd: f64,
-    z: &[f64],
-) {
-    let c = c_f::<T>();
-    let mut off = 0;
-    for (k, m) in w.iter_mut().enumerate() {
-        for j in 0..m.ncols() {
-            let col = m.col_as_slice_mut(j);
-            let zc = &z[off..off + c * col.len()];
-            off += c * col.len();
-            let xi = |i: usize| {
-                if T::IS_COMPLEX {
-                    T::from_parts(sd * zc[2 * i], sd * zc[2 * i + 1])
-                } else {
-                    T::from_f64(sd * zc[i])
-                }
-            };
-            match g {
-                Some(g) => {
-                    for (i, (x, &gx)) in col.iter_mut().zip(g[k].col_as_slice(j)).enumerate() {
-                        *x = (*x - gx.scale(h)).scale(a) + xi(i);
-                    }
-                }
-                None => {
-                    for (i, x) in col.iter_mut().enumerate() {
-                        *x = x.scale(a) + xi(i);
-                    }
-                }
-            }
+            rng.fill_normals(&mut self.cur);
         }
     }
 }
 
 /// A seed mixed from `(seed, path)`, decorrelated from neighbouring indices (SplitMix64
 /// finaliser): the seeds of the pooled fiber chains ([`crate::FiberPosterior::sample_chains`]).
-/// (Noisy-training paths draw from [`path_rngs`].)
+/// (Noisy-training paths draw from [`path_streams`].)
 pub fn path_seed(seed: u64, path: usize) -> u64 {
     let mut z = seed
         ^ (path as u64)
@@ -371,15 +361,20 @@ impl<L> NoisyTraining<L> {
 
     /// One Strang step of size `h` in place: OU($h/2$), Euler on $E\circ\varphi$, OU($h/2$).
     /// Returns $E(X)$ before the gradient step.
-    pub fn step<T: Scalar, R: Rng + ?Sized>(&self, w: &mut [Mat<T>], h: f64, rng: &mut R) -> f64
+    pub fn step<T: Scalar, S: NormalSource + ?Sized>(
+        &self,
+        w: &mut [Mat<T>],
+        h: f64,
+        noise: &mut S,
+    ) -> f64
     where
         L: Loss<T>,
     {
-        self.ou.step(w, 0.5 * h, rng);
+        self.ou.step(w, 0.5 * h, noise);
         let mut widths = vec![w[0].ncols()];
         widths.extend(w.iter().map(|m| m.nrows()));
         let (a, sd) = self.ou.transition(0.5 * h);
-        let (e, _) = self.euler_ou_step(w, h, a, sd, &mut GradientWorkspace::new(&widths), rng);
+        let (e, _) = self.euler_ou_step(w, h, a, sd, &mut GradientWorkspace::new(&widths), noise);
         e
     }
 
@@ -388,14 +383,14 @@ impl<L> NoisyTraining<L> {
     /// $\mathbf W \leftarrow a(\mathbf W - h\nabla_{\mathbf W}(E\circ\varphi)) + \mathrm{sd}\,\boldsymbol\xi$, the
     /// gradient in `ws`, one pass over each layer, no allocation. Returns $E(X)$ and
     /// $\|\nabla_{\mathbf W}(E\circ\varphi)\|^2$.
-    pub fn euler_ou_step<T: Scalar, R: Rng + ?Sized>(
+    pub fn euler_ou_step<T: Scalar, S: NormalSource + ?Sized>(
         &self,
         w: &mut [Mat<T>],
         h: f64,
         a: f64,
         sd: f64,
         ws: &mut GradientWorkspace<T>,
-        rng: &mut R,
+        noise: &mut S,
     ) -> (f64, f64)
     where
         L: Loss<T>,
@@ -403,12 +398,12 @@ impl<L> NoisyTraining<L> {
         let e = network_gradient_into(w, &self.loss, 0.0, ws);
         let g = ws.gradient();
         let gsq = dln_algebra::tuple_norm_sq(g);
-        euler_ou_update(w, g, h, a, sd, rng);
+        noisy_update(w, Some(g), h, a, sd, noise);
         (e, gsq)
     }
 
     /// Runs `paths` independent paths from `w0` to `t_end` in parallel (rayon), path $i$ drawing its
-    /// noise from the $i$-th of [`path_rngs`]`(seed, paths)` (reproducible bit for bit whatever the
+    /// noise from the $i$-th of [`path_streams`]`(seed, paths)` (reproducible bit for bit whatever the
     /// number of threads). Path averages are
     /// recorded `records` times evenly (plus $t=0$). The observer sees the time and the weights of
     /// path 0 after each recording and, between recordings, after every batch of steps (batches
@@ -471,7 +466,7 @@ impl<L> NoisyTraining<L> {
                 LookAhead::Always => true,
                 LookAhead::Never => false,
             };
-        let mut states: Vec<Path<T>> = path_rngs(seed, paths)
+        let mut states: Vec<Path<T>> = path_streams(seed, paths)
             .into_iter()
             .map(|rng| Path {
                 w: w0.layers().to_vec(),
@@ -551,7 +546,7 @@ impl<L> NoisyTraining<L> {
                         Some(z) => {
                             if s0 == 0 {
                                 z.advance(rng);
-                                ou_update_from(w, None, 0.0, half.0, half.1, &z.cur);
+                                noisy_update(w, None, 0.0, half.0, half.1, &mut Drawn(&z.cur));
                             }
                             for s in s0..s1 {
                                 let (a, sd) = if s + 1 == n { half } else { full };
@@ -561,12 +556,12 @@ impl<L> NoisyTraining<L> {
                                 let wr: &[Mat<T>] = w;
                                 rayon::join(
                                     || network_gradient_into(wr, loss, 0.0, ws),
-                                    || fill_normals(next, rng),
+                                    || rng.fill_normals(next),
                                 );
                                 *ready = true;
                                 let g = ws.gradient();
                                 *defect += h * h * dln_algebra::tuple_norm_sq(g);
-                                ou_update_from(w, Some(g), h, a, sd, cur);
+                                noisy_update(w, Some(g), h, a, sd, &mut Drawn(cur));
                             }
                         }
                     }

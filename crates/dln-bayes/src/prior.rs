@@ -20,6 +20,7 @@
 //! - the push-forward law of $X=\varphi(\mathbf W)$ has $\mathbb E[XX^*] = (c_Fs)^N\big(\prod_{k=0}^{N-1}d_k\big)I_{d_N}$.
 
 use crate::error::{BayesError, Result, positive};
+use crate::normal::NormalSource;
 use dln_algebra::Network;
 use dln_linalg::Scalar;
 use faer::Mat;
@@ -150,20 +151,34 @@ impl GaussianPrior {
             + 0.5 * self.dimension::<T>() as f64 * (p / (2.0 * std::f64::consts::PI)).ln()
     }
 
-    /// One exact sample: each real coordinate independent $\mathcal N(0, s)$.
-    pub fn sample<T: Scalar, R: Rng + ?Sized>(&self, rng: &mut R) -> Network<T> {
+    /// One exact sample: each real coordinate $\sqrt s\,\xi$ with $\xi$ the next standard normal
+    /// of `noise` (a [`crate::NormalStream`], as `dln sample prior` uses, or any [`rand::Rng`]),
+    /// taken layer by layer ($W_1$ first), column by column, real part before imaginary part.
+    pub fn sample<T: Scalar, S: NormalSource + ?Sized>(&self, noise: &mut S) -> Network<T> {
         let sd = self.variance().sqrt();
         let layers = self
             .widths
             .windows(2)
-            .map(|p| gaussian_layer(rng, p[1], p[0], sd))
+            .map(|p| {
+                let mut m = Mat::<T>::zeros(p[1], p[0]);
+                crate::ou::with_noise(&mut m, noise, |_, _, piece, z| {
+                    for (i, x) in piece.iter_mut().enumerate() {
+                        *x = if T::IS_COMPLEX {
+                            T::from_parts(sd * z[2 * i], sd * z[2 * i + 1])
+                        } else {
+                            T::from_f64(sd * z[i])
+                        };
+                    }
+                });
+                m
+            })
             .collect();
         Network::new(layers).expect("positive widths compose")
     }
 
     /// One sample of the push-forward law of $X = \varphi(\mathbf W)$, $\mathbf W\sim\rho$.
-    pub fn sample_x<T: Scalar, R: Rng + ?Sized>(&self, rng: &mut R) -> Mat<T> {
-        self.sample::<T, R>(rng).product()
+    pub fn sample_x<T: Scalar, S: NormalSource + ?Sized>(&self, noise: &mut S) -> Mat<T> {
+        self.sample::<T, S>(noise).product()
     }
 
     /// $\mathbb E\|\mathbf W\|^2 = Ds$.
@@ -191,16 +206,6 @@ impl GaussianPrior {
         let cs = c_f::<T>() as f64 * self.variance();
         cs.powi(self.depth() as i32) * self.widths.iter().map(|&d| d as f64).product::<f64>()
     }
-}
-
-/// A $m\times n$ matrix whose real coordinates are i.i.d. $\mathcal N(0, \mathrm{sd}^2)$.
-pub(crate) fn gaussian_layer<T: Scalar, R: Rng + ?Sized>(
-    rng: &mut R,
-    m: usize,
-    n: usize,
-    sd: f64,
-) -> Mat<T> {
-    Mat::from_fn(m, n, |_, _| gaussian_coords(rng, sd))
 }
 
 /// A scalar whose real coordinates are i.i.d. $\mathcal N(0, \mathrm{sd}^2)$.

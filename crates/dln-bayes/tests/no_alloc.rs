@@ -1,13 +1,13 @@
 //! The hot loop of noisy training allocates nothing: one step of
 //! [`NoisyTraining::euler_ou_step`] (the loss gradient into a preallocated
-//! [`GradientWorkspace`], then the fused Euler-and-OU update drawing from the [`NoiseRng`]) is the
-//! body of `run_paths`' loop, and it must not touch the heap — neither the gradient side (the
-//! matrix products of `network_gradient_into`, the loss gradient) nor the noise. Counted with a
+//! [`GradientWorkspace`], then the fused Euler-and-OU update drawing from the [`NormalStream`]
+//! into a stack buffer) is the body of `run_paths`' loop, and it must not touch the heap —
+//! neither the gradient side (the matrix products of `network_gradient_into`, the loss gradient)
+//! nor the noise; nor must an exact OU step ([`OrnsteinUhlenbeck::step`]). Counted with a
 //! counting global allocator (`allocation-counter`), in its own test binary.
 
 use dln_algebra::Network;
-use dln_bayes::NoisyTraining;
-use dln_bayes::ou::noise_rng;
+use dln_bayes::{NoisyTraining, NormalStream, OrnsteinUhlenbeck};
 use dln_flows::loss::Frobenius;
 use dln_flows::training::GradientWorkspace;
 use dln_linalg::{Scalar, c64, random};
@@ -32,7 +32,7 @@ fn allocations_per_step<T: Scalar>(widths: &[usize]) -> u64 {
     let (a, sd) = nt.ou().transition(h);
     let mut w = w0.layers().to_vec();
     let mut ws = GradientWorkspace::new(widths);
-    let mut noise = noise_rng(1);
+    let mut noise = NormalStream::new(1);
     // One step first: any lazily created buffer (e.g. a thread-local one of the matrix
     // products) is made here, once per thread, not per step.
     nt.euler_ou_step(&mut w, h, a, sd, &mut ws, &mut noise);
@@ -42,8 +42,15 @@ fn allocations_per_step<T: Scalar>(widths: &[usize]) -> u64 {
             nt.euler_ou_step(&mut w, h, a, sd, &mut ws, &mut noise);
         }
     });
+    // Exact OU steps on the same stream (its first use above made the ziggurat table).
+    let ou = OrnsteinUhlenbeck::new(1.0, 1.0).unwrap();
+    let ou_info = allocation_counter::measure(|| {
+        for _ in 0..steps {
+            ou.step(&mut w, h, &mut noise);
+        }
+    });
     assert!(w.iter().all(|m| m.norm_l2().is_finite()));
-    info.count_total
+    info.count_total + ou_info.count_total
 }
 
 #[test]
@@ -57,7 +64,7 @@ fn noisy_training_step_allocates_nothing() {
     )
     .unwrap();
     let mut w = vec![random::gaussian::<f64, _>(&mut random::rng(2), 2, 2); 2];
-    let mut noise = noise_rng(3);
+    let mut noise = NormalStream::new(3);
     let fresh = allocation_counter::measure(|| {
         nt.step(&mut w, 1e-3, &mut noise);
     });

@@ -52,9 +52,9 @@ fn sample_prior_impl<T: Elem>(
     samples: usize,
     seed: u64,
 ) -> PyResult<Py<PyAny>> {
-    // One generator for all samples, drawn in order: the program's stream (`noise_rng(seed)`,
-    // xoshiro256++).
-    let mut rng = dln::bayes::ou::noise_rng(seed);
+    // One generator for all samples, drawn in order: the program's stream
+    // (`NormalStream::new(seed)`).
+    let mut rng = dln::bayes::NormalStream::new(seed);
     let mut nets: Vec<Network<T>> = Vec::with_capacity(samples);
     while nets.len() < samples {
         let n = PRIOR_CHUNK.min(samples - nets.len());

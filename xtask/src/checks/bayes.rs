@@ -432,8 +432,10 @@ fn prior_moments<T: Scalar>(cx: &mut Ctx) -> CheckResult {
             let mut x2 = Vec::with_capacity(M);
             let mut g_sum: Vec<Mat<T>> = (1..n).map(|k| Mat::zeros(widths[k], widths[k])).collect();
             let mut g_sq: Vec<Mat<f64>> = (1..n).map(|k| Mat::zeros(widths[k], widths[k])).collect();
+            // The generator of `dln sample prior` (a NormalStream), seeded from the check's stream.
+            let mut noise = dln_bayes::NormalStream::new(cx.rng().random::<u64>());
             for _ in 0..M {
-                let w: Network<T> = prior.sample(cx.rng());
+                let w: Network<T> = prior.sample(&mut noise);
                 r2.push(w.l2_norm_sq());
                 x2.push(w.product().norm_l2().powi(2));
                 for (k, g) in w.moments().iter().enumerate() {

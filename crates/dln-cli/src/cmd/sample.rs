@@ -174,8 +174,9 @@ pub struct PriorArgs {
     /// Complex weights (complex Gaussian: independent real and imaginary parts).
     #[arg(long)]
     pub complex: bool,
-    /// Seed of the xoshiro256++ generator (the same seed gives the same samples; outputs of
-    /// versions that drew from ChaCha12 differ).
+    /// Seed of the normal generator (four xoshiro256++ lanes and a vectorised ziggurat,
+    /// `dln_bayes::NormalStream`; the same seed gives the same samples on any CPU; outputs of
+    /// versions that drew from one xoshiro256++ or from ChaCha12 differ).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Output .npz archive: W1..WN stacked, shape S × d_k × d_{k-1}.
@@ -212,9 +213,10 @@ pub struct TrainArgs {
     /// Number of points of the reported time series (at least 2, including t = 0).
     #[arg(long, value_name = "K", default_value_t = 11)]
     pub records: usize,
-    /// Seed: path i draws its noise from the xoshiro256++ generator of the seed advanced by i
-    /// jumps of 2^128 (non-overlapping streams; the same seed gives the same paths whatever the
-    /// number of threads; outputs of versions that drew from ChaCha12 differ).
+    /// Seed: path i draws its noise from stream i of the seed's normal generator
+    /// (`dln_bayes::NormalStream::for_path`: xoshiro256++ lanes advanced by i long jumps of
+    /// 2^192, non-overlapping; the same seed gives the same paths whatever the number of threads
+    /// and the CPU; outputs of versions that drew from one xoshiro256++ or ChaCha12 differ).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Output .npz archive: W1..WN at T stacked over paths, shape P × d_k × d_{k-1}.
@@ -318,9 +320,9 @@ impl Report for PriorReport {
 }
 
 fn sample_prior<T: Element>(a: &PriorArgs, prior: &GaussianPrior) -> Result<PriorReport> {
-    // The noise generator of noisy training (xoshiro256++; seeded outputs differ from versions
-    // that drew from ChaCha12).
-    let mut rng = dln::bayes::ou::noise_rng(a.seed);
+    // The normal generator of noisy training (seeded outputs differ from versions that drew
+    // from one xoshiro256++ generator or from ChaCha12).
+    let mut rng = dln::bayes::NormalStream::new(a.seed);
     let nets: Vec<Network<T>> = (0..a.samples())
         .map(|_| prior.sample::<T, _>(&mut rng))
         .collect();
