@@ -83,7 +83,12 @@ fn portable_kernel_is_bit_identical_and_requests_do_not_matter() {
     );
     let mut other = vec![0.0; 64];
     NormalStream::for_path(11, 1).fill_normals(&mut other);
-    assert!(a[..64].iter().zip(&other).all(|(x, y)| x.to_bits() != y.to_bits()));
+    assert!(
+        a[..64]
+            .iter()
+            .zip(&other)
+            .all(|(x, y)| x.to_bits() != y.to_bits())
+    );
 }
 
 /// $\Phi(x)$ by the everywhere-convergent series $\tfrac12 + \varphi(x)\sum_n x^{2n+1}/(2n+1)!!$
