@@ -38,8 +38,9 @@
 //! fast path for the whole block, then the slow paths of the rejected positions in increasing
 //! order. The sequence of normals is fixed by the seed alone, whatever the sizes of the
 //! requests (a partly used block is kept for the next request). The block kernel is the same
-//! code compiled twice: plain, and through [`pulp::Arch::dispatch`] (AVX2 or wider where the
-//! CPU has it, vectorised by the compiler across the four lanes). It uses only integer
+//! code compiled twice: plain, and through [`pulp::Arch::dispatch`] (compiled for AVX2 or wider
+//! where the CPU has it, meant to be vectorised by the compiler across the four lanes — as
+//! written the compiler keeps it scalar, see docs/performance.md). It uses only integer
 //! operations, an exact subtraction and one IEEE multiply and compare per lane, so both
 //! produce **bit-identical** streams (a test forces the portable path and compares).
 //!
