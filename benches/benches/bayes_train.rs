@@ -15,8 +15,13 @@
 //!   `NormalStream`, as `dln sample prior` draws) and the same on a xoshiro256++ `Rng`
 //!   (`StandardNormal`): divide by the number of coordinates D for ns per coordinate.
 //!
+//! - `noisy_ratio` (runs only when the filter names it): the `noisy_step` comparison
+//!   interleaved in one run on a shared machine — repetition outer, then (d, N), then variant —
+//!   minimum of 15 repetitions of 50 steps each; also the time to draw the step's D normals
+//!   alone, so the ratio can be read against its floor (gradient + normals) / gradient.
+//!
 //! Run: `cargo bench -p dln-benches --bench bayes_train` (filters: `noisy_step`, `normals`,
-//! `prior_sample`).
+//! `prior_sample`, `noisy_ratio`).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use dln_algebra::Network;
@@ -28,6 +33,7 @@ use faer::{unzip, zip};
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::hint::black_box;
+use std::time::Instant;
 
 /// Steps per timed iteration.
 const STEPS: usize = 50;
@@ -111,6 +117,111 @@ fn noisy_step(c: &mut Criterion) {
     g.finish();
 }
 
+/// The `noisy_step` comparison, interleaved, minimum over repetitions (module documentation).
+/// Printed to stderr; runs only when the filter names it (`-- noisy_ratio`).
+fn noisy_ratio(_c: &mut Criterion) {
+    if !std::env::args().any(|a| a.contains("noisy_ratio")) {
+        return;
+    }
+    const REPS: usize = 15;
+    struct Case {
+        d: usize,
+        n: usize,
+        w0: Network<f64>,
+        loss: Frobenius<f64>,
+        ws: GradientWorkspace<f64>,
+        w: Vec<faer::Mat<f64>>,
+        z: Vec<f64>,
+        best: [f64; 4],
+    }
+    let mut cases: Vec<Case> = [16, 32, 64, 100, 128]
+        .into_iter()
+        .flat_map(|d| [2, 3, 4].map(|n| (d, n)))
+        .map(|(d, n)| {
+            let w0 = network(1, d, n);
+            let mut rng = random::rng(2);
+            let loss = Frobenius::new(random::scaled(
+                random::gaussian::<f64, _>(&mut rng, d, d).as_ref(),
+                1.0 / (d as f64).sqrt(),
+            ));
+            Case {
+                d,
+                n,
+                ws: GradientWorkspace::new(&vec![d; n + 1]),
+                w: w0.layers().to_vec(),
+                w0,
+                loss,
+                z: vec![0.0; n * d * d],
+                best: [f64::INFINITY; 4],
+            }
+        })
+        .collect();
+    let mut stream = NormalStream::new(3);
+    let mut xo = Xoshiro256PlusPlus::seed_from_u64(3);
+    for _ in 0..REPS {
+        for c in &mut cases {
+            let noisy = NoisyTraining::new(&c.loss, 1.0, 1.0, H).unwrap();
+            let (a, sd) = noisy.ou().transition(H);
+            for variant in 0..4 {
+                for (wk, w0k) in c.w.iter_mut().zip(c.w0.layers()) {
+                    wk.copy_from(w0k);
+                }
+                let t0 = Instant::now();
+                for _ in 0..STEPS {
+                    match variant {
+                        0 => {
+                            black_box(network_gradient_into(
+                                black_box(&c.w),
+                                &c.loss,
+                                0.0,
+                                &mut c.ws,
+                            ));
+                            for (wk, gk) in c.w.iter_mut().zip(c.ws.gradient()) {
+                                zip!(wk.as_mut(), gk.as_ref())
+                                    .for_each(|unzip!(w, g)| *w -= H * *g);
+                            }
+                        }
+                        1 => {
+                            black_box(noisy.euler_ou_step(
+                                &mut c.w,
+                                H,
+                                a,
+                                sd,
+                                &mut c.ws,
+                                &mut stream,
+                            ));
+                        }
+                        2 => {
+                            black_box(noisy.euler_ou_step(&mut c.w, H, a, sd, &mut c.ws, &mut xo));
+                        }
+                        _ => {
+                            stream.fill_normals(&mut c.z);
+                            black_box(&c.z);
+                        }
+                    }
+                }
+                let t = t0.elapsed().as_secs_f64() / STEPS as f64;
+                c.best[variant] = c.best[variant].min(t);
+            }
+        }
+    }
+    for c in &cases {
+        let [grad, noisy, rd, normals] = c.best.map(|t| 1e6 * t);
+        eprintln!(
+            "noisy_ratio/d{}_n{}: gradient {grad:.2} µs, noisy {noisy:.2} µs = {:.3}x \
+             (rand_distr noise {rd:.2} µs = {:.3}x); D = {} normals alone {normals:.2} µs \
+             ({:.2} ns each), floor (gradient + normals)/gradient = {:.3}x",
+            c.d,
+            c.n,
+            noisy / grad,
+            rd / grad,
+            c.z.len(),
+            1e3 * normals / c.z.len() as f64,
+            (grad + normals) / grad
+        );
+    }
+}
+
 fn normals(c: &mut Criterion) {
     let mut g = c.benchmark_group("normals");
     let mut buf = vec![0.0_f64; 4096];
@@ -153,5 +264,5 @@ fn prior_sample(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, noisy_step, normals, prior_sample);
+criterion_group!(benches, noisy_step, normals, prior_sample, noisy_ratio);
 criterion_main!(benches);

@@ -407,7 +407,7 @@ def sample_prior(
     proportional to ``exp(-beta kappa |W|^2 / 2)`` (erratum E6 applied): every real coordinate
     (real and imaginary parts with ``complex=True``) is independent N(0, 1/(beta kappa)).
     ``widths`` = (d0, ..., dN). The same ``seed`` gives the same samples as the program (drawn
-    from the normal generator of ``seed``: four xoshiro256++ lanes and a vectorised ziggurat, the
+    from the normal generator of ``seed``: eight xoshiro256++ lanes and a vectorised ziggurat, the
     same on any CPU; versions that drew from one xoshiro256++ generator or from ChaCha12 gave
     other samples for the same seed).
 

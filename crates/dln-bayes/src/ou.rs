@@ -21,7 +21,7 @@
 //! is the discretisation allowance of the checks.
 //!
 //! **Random numbers.** The noise comes from a [`NormalSource`]: [`run_paths`](NoisyTraining::run_paths)
-//! and `dln sample train` use the [`NormalStream`] (four xoshiro256++ lanes and a vectorised
+//! and `dln sample train` use the [`NormalStream`] (eight xoshiro256++ lanes and a vectorised
 //! ziggurat, [`crate::normal`]); path $i$ of a run with seed $s$ draws from
 //! [`NormalStream::for_path`]$(s, i)$ ([`path_streams`]), $i$ long jumps ($2^{192}$ steps) after
 //! stream $0$, so the paths' streams never overlap and each path's draws are fixed by
@@ -110,13 +110,16 @@ impl OrnsteinUhlenbeck {
     }
 }
 
-/// Standard normals drawn at once into the stack buffer of the update (a multiple of $c_F$).
-pub const NOISE_CHUNK: usize = 256;
+/// Standard normals drawn at once into the stack buffer of the update (a multiple of $c_F$;
+/// 8 KiB).
+pub const NOISE_CHUNK: usize = 1024;
 
 /// Runs `f(j, i0, piece, z)` over layer `m` column by column, in pieces `piece` = rows
 /// `i0..i0+piece.len()` of column `j`, with `z` the next $c_F\cdot$`piece.len()` standard normals
-/// of `noise` (real part before imaginary part per entry), drawn in chunks of at most
-/// [`NOISE_CHUNK`] into a stack buffer: the order of the draws is part of the seeded output.
+/// of `noise` (real part before imaginary part per entry): the order of the draws is part of the
+/// seeded output. The normals are drawn into a stack buffer of [`NOISE_CHUNK`], as many whole
+/// columns at a time as fit (a column longer than the buffer in pieces), so a small layer costs
+/// one request to `noise`, not one per column.
 #[inline]
 pub(crate) fn with_noise<T: Scalar, S: NormalSource + ?Sized>(
     m: &mut Mat<T>,
@@ -124,12 +127,31 @@ pub(crate) fn with_noise<T: Scalar, S: NormalSource + ?Sized>(
     mut f: impl FnMut(usize, usize, &mut [T], &[f64]),
 ) {
     let c = c_f::<T>();
+    let (rows, cols) = (m.nrows(), m.ncols());
     let mut buf = [0.0_f64; NOISE_CHUNK];
-    for j in 0..m.ncols() {
+    let per_col = c * rows;
+    if per_col == 0 {
+        return;
+    }
+    if per_col <= NOISE_CHUNK {
+        let group = NOISE_CHUNK / per_col;
+        let mut j0 = 0;
+        while j0 < cols {
+            let n = group.min(cols - j0);
+            let z = &mut buf[..per_col * n];
+            noise.fill_normals(z);
+            for (dj, zc) in z.chunks_exact(per_col).enumerate() {
+                f(j0 + dj, 0, m.col_as_slice_mut(j0 + dj), zc);
+            }
+            j0 += n;
+        }
+        return;
+    }
+    for j in 0..cols {
         let col = m.col_as_slice_mut(j);
         let mut i0 = 0;
-        while i0 < col.len() {
-            let n = (col.len() - i0).min(NOISE_CHUNK / c);
+        while i0 < rows {
+            let n = (rows - i0).min(NOISE_CHUNK / c);
             let z = &mut buf[..c * n];
             noise.fill_normals(z);
             f(j, i0, &mut col[i0..i0 + n], z);
@@ -146,6 +168,31 @@ fn scaled<T: Scalar>(z: &[f64], i: usize, sd: f64) -> T {
     } else {
         T::from_f64(sd * z[i])
     }
+}
+
+/// $\sum_k\|G_k\|_F^2$ by plain accumulation in eight partial sums (vectorised; no scaling
+/// against overflow, unlike [`dln_algebra::tuple_norm_sq`]: it feeds a diagnostic, and a gradient
+/// whose square overflows has already diverged).
+fn gradient_norm_sq<T: Scalar>(g: &[Mat<T>]) -> f64 {
+    let mut acc = [0.0_f64; 8];
+    let mut tail = 0.0;
+    for gk in g {
+        for j in 0..gk.ncols() {
+            let col = gk.col_as_slice(j);
+            let mut chunks = col.chunks_exact(8);
+            for ch in &mut chunks {
+                for (a, x) in acc.iter_mut().zip(ch) {
+                    *a += x.modulus_sq();
+                }
+            }
+            tail += chunks
+                .remainder()
+                .iter()
+                .map(|x| x.modulus_sq())
+                .sum::<f64>();
+        }
+    }
+    acc.iter().sum::<f64>() + tail
 }
 
 /// The fused update $W \leftarrow a(W - hG) + \mathrm{sd}\,\xi$ (or, with `g = None`, the OU
@@ -165,14 +212,26 @@ fn noisy_update<T: Scalar, S: NormalSource + ?Sized>(
                 let gk = &g[k];
                 with_noise(m, noise, |j, i0, piece, z| {
                     let gc = &gk.col_as_slice(j)[i0..i0 + piece.len()];
-                    for (i, (x, &gx)) in piece.iter_mut().zip(gc).enumerate() {
-                        *x = (*x - gx.scale(h)).scale(a) + scaled::<T>(z, i, sd);
+                    if T::IS_COMPLEX {
+                        for (i, (x, &gx)) in piece.iter_mut().zip(gc).enumerate() {
+                            *x = (*x - gx.scale(h)).scale(a) + scaled::<T>(z, i, sd);
+                        }
+                    } else {
+                        for ((x, &gx), &zi) in piece.iter_mut().zip(gc).zip(z) {
+                            *x = (*x - gx.scale(h)).scale(a) + T::from_f64(sd * zi);
+                        }
                     }
                 })
             }
             None => with_noise(m, noise, |_, _, piece, z| {
-                for (i, x) in piece.iter_mut().enumerate() {
-                    *x = x.scale(a) + scaled::<T>(z, i, sd);
+                if T::IS_COMPLEX {
+                    for (i, x) in piece.iter_mut().enumerate() {
+                        *x = x.scale(a) + scaled::<T>(z, i, sd);
+                    }
+                } else {
+                    for (x, &zi) in piece.iter_mut().zip(z) {
+                        *x = x.scale(a) + T::from_f64(sd * zi);
+                    }
                 }
             }),
         }
@@ -397,7 +456,7 @@ impl<L> NoisyTraining<L> {
     {
         let e = network_gradient_into(w, &self.loss, 0.0, ws);
         let g = ws.gradient();
-        let gsq = dln_algebra::tuple_norm_sq(g);
+        let gsq = gradient_norm_sq(g);
         noisy_update(w, Some(g), h, a, sd, noise);
         (e, gsq)
     }
@@ -560,7 +619,7 @@ impl<L> NoisyTraining<L> {
                                 );
                                 *ready = true;
                                 let g = ws.gradient();
-                                *defect += h * h * dln_algebra::tuple_norm_sq(g);
+                                *defect += h * h * gradient_norm_sq(g);
                                 noisy_update(w, Some(g), h, a, sd, &mut Drawn(cur));
                             }
                         }

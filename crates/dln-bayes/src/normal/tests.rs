@@ -8,16 +8,20 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 #[test]
 fn table_satisfies_its_defining_equations() {
     let t = ZigguratTable::get();
-    // Marsaglia–Tsang's published values for 128 layers (R to 13 digits; their V agrees with
-    // ours to 7.5e-12 relative, 9.91256303533647e-3 here).
-    assert!((t.r() - 3.442_619_855_899).abs() < 1e-9, "R = {}", t.r());
+    // R and V for 512 layers from an independent computation (Python, the tail integral by
+    // `math.erfc`, the same bisection): R = 3.8520461503683916, V = 2.456766351541353e-3.
     assert!(
-        (t.v() - 9.912_563_035_262_17e-3).abs() < 1e-12,
+        (t.r() - 3.852_046_150_368_391_6).abs() < 1e-9,
+        "R = {}",
+        t.r()
+    );
+    assert!(
+        (t.v() - 2.456_766_351_541_353e-3).abs() < 1e-13,
         "V = {}",
         t.v()
     );
     let res = t.residuals();
-    // Layers 1..=126 are exact up to the rounding of the recursion (a few ulps, amplified by the
+    // Layers 1..=510 are exact up to the rounding of the recursion (a few ulps, amplified by the
     // subtraction f(x_{i+1}) - f(x_i) near the mode); the top layer closes to the precision of
     // the bisection on R.
     for (i, r) in res.iter().enumerate() {
@@ -125,7 +129,7 @@ fn failures(z: &[f64]) -> Vec<String> {
         3.0,
         (96.0 / n).sqrt(),
     );
-    // Tails: binomial frequencies (exercise the tail path beyond R = 3.44).
+    // Tails: binomial frequencies (exercise the tail path beyond R = 3.85).
     for (c, p) in [
         (3.5, 4.652_581_580_710_5e-4),
         (4.5, 6.795_346_249_460_107e-6),
@@ -197,7 +201,7 @@ fn statistical_tests_pass() {
 #[test]
 fn statistical_tests_reject_wrong_generators() {
     let n = 2_000_000;
-    // The tail path disabled: no draw beyond R = 3.44.
+    // The tail path disabled: no draw beyond R = 3.85.
     let mut no_tail = ZigguratTable::get().clone();
     no_tail.tail = false;
     let bad = failures(&sample(NormalStream::new(1).with_table(no_tail), n));
@@ -209,10 +213,9 @@ fn statistical_tests_reject_wrong_generators() {
         off.ratio[i] = ZigguratTable::get().ratio[i + 1];
     }
     let bad = failures(&sample(NormalStream::new(1).with_table(off), n));
-    assert!(
-        bad.iter().any(|b| b.starts_with("variance")) && bad.iter().any(|b| b.starts_with("chi")),
-        "{bad:?}"
-    );
+    // (With 512 layers one layer's shift is a 0.6 % variance deficit: the moment tests see it
+    // at 2·10⁶ draws, the 128-bin chi-square does not.)
+    assert!(bad.iter().any(|b| b.starts_with("variance")), "{bad:?}");
     // Lanes that are copies of each other.
     let mut same = NormalStream::new(1);
     for k in 0..4 {

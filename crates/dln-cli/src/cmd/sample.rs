@@ -174,7 +174,7 @@ pub struct PriorArgs {
     /// Complex weights (complex Gaussian: independent real and imaginary parts).
     #[arg(long)]
     pub complex: bool,
-    /// Seed of the normal generator (four xoshiro256++ lanes and a vectorised ziggurat,
+    /// Seed of the normal generator (eight xoshiro256++ lanes and a vectorised ziggurat,
     /// `dln_bayes::NormalStream`; the same seed gives the same samples on any CPU; outputs of
     /// versions that drew from one xoshiro256++ or from ChaCha12 differ).
     #[arg(long, default_value_t = 0)]
