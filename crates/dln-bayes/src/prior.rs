@@ -162,12 +162,14 @@ impl GaussianPrior {
             .map(|p| {
                 let mut m = Mat::<T>::zeros(p[1], p[0]);
                 crate::ou::with_noise(&mut m, noise, |_, _, piece, z| {
-                    for (i, x) in piece.iter_mut().enumerate() {
-                        *x = if T::IS_COMPLEX {
-                            T::from_parts(sd * z[2 * i], sd * z[2 * i + 1])
-                        } else {
-                            T::from_f64(sd * z[i])
-                        };
+                    if T::IS_COMPLEX {
+                        for (x, zi) in piece.iter_mut().zip(z.chunks_exact(2)) {
+                            *x = T::from_parts(sd * zi[0], sd * zi[1]);
+                        }
+                    } else {
+                        for (x, &zi) in piece.iter_mut().zip(z) {
+                            *x = T::from_f64(sd * zi);
+                        }
                     }
                 });
                 m
