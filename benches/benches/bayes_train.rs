@@ -18,14 +18,17 @@
 //! - `noisy_ratio` (runs only when the filter names it): the `noisy_step` comparison
 //!   interleaved in one run on a shared machine — repetition outer, then (d, N), then variant —
 //!   minimum of 15 repetitions of 50 steps each; also the time to draw the step's D normals
-//!   alone, so the ratio can be read against its floor (gradient + normals) / gradient.
+//!   alone, so the ratio can be read against (gradient + normals) / gradient, and the cost per
+//!   step of `NoisyTraining::run_paths` for one path, without and with the look-ahead (the next
+//!   step's normals drawn on the second core during the gradient): the difference of a 300-step
+//!   and a 50-step call over 250, and the fixed cost of a call (set-up, recordings).
 //!
 //! Run: `cargo bench -p dln-benches --bench bayes_train` (filters: `noisy_step`, `normals`,
 //! `prior_sample`, `noisy_ratio`).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use dln_algebra::Network;
-use dln_bayes::{GaussianPrior, NoisyTraining, NormalSource, NormalStream};
+use dln_bayes::{GaussianPrior, LookAhead, NoisyTraining, NormalSource, NormalStream};
 use dln_flows::loss::Frobenius;
 use dln_flows::training::{GradientWorkspace, network_gradient_into};
 use dln_linalg::random;
@@ -37,6 +40,8 @@ use std::time::Instant;
 
 /// Steps per timed iteration.
 const STEPS: usize = 50;
+/// Steps of the longer `run_paths` call in `noisy_ratio`.
+const LONG: usize = 300;
 const H: f64 = 1e-3;
 
 /// Layers with i.i.d. N(0, 1/(4d)) entries (operator norm about 1, so X and the gradient stay of
@@ -132,7 +137,7 @@ fn noisy_ratio(_c: &mut Criterion) {
         ws: GradientWorkspace<f64>,
         w: Vec<faer::Mat<f64>>,
         z: Vec<f64>,
-        best: [f64; 4],
+        best: [f64; 8],
     }
     let mut cases: Vec<Case> = [16, 32, 64, 100, 128]
         .into_iter()
@@ -152,7 +157,7 @@ fn noisy_ratio(_c: &mut Criterion) {
                 w0,
                 loss,
                 z: vec![0.0; n * d * d],
-                best: [f64::INFINITY; 4],
+                best: [f64::INFINITY; 8],
             }
         })
         .collect();
@@ -160,14 +165,30 @@ fn noisy_ratio(_c: &mut Criterion) {
     let mut xo = Xoshiro256PlusPlus::seed_from_u64(3);
     for _ in 0..REPS {
         for c in &mut cases {
-            let noisy = NoisyTraining::new(&c.loss, 1.0, 1.0, H).unwrap();
+            // β = 10⁴: weak noise, so that even the 300-step runs stay near the start (at β = 1
+            // the d = 16 paths diverge within 300 steps); the cost of a step does not depend on β.
+            let noisy = NoisyTraining::new(&c.loss, 1e4, 1.0, H).unwrap();
             let (a, sd) = noisy.ou().transition(H);
-            for variant in 0..4 {
+            for variant in 0..8 {
                 for (wk, w0k) in c.w.iter_mut().zip(c.w0.layers()) {
                     wk.copy_from(w0k);
                 }
                 let t0 = Instant::now();
-                for _ in 0..STEPS {
+                if variant >= 4 {
+                    // The whole `run_paths` of one path (as `dln sample train --paths 1`): set-up,
+                    // Strang splitting (one extra half OU step), one recording; LONG or STEPS
+                    // steps, so that the difference is the cost per step without the fixed part.
+                    let mode = [LookAhead::Never, LookAhead::Always][(variant - 4) % 2];
+                    let steps = if variant < 6 { STEPS } else { LONG };
+                    black_box(
+                        noisy
+                            .clone()
+                            .with_look_ahead(mode)
+                            .run_paths(&c.w0, steps as f64 * H, 1, 1, 7, &mut ())
+                            .unwrap(),
+                    );
+                }
+                for _ in 0..STEPS * usize::from(variant < 4) {
                     match variant {
                         0 => {
                             black_box(network_gradient_into(
@@ -200,24 +221,34 @@ fn noisy_ratio(_c: &mut Criterion) {
                         }
                     }
                 }
-                let t = t0.elapsed().as_secs_f64() / STEPS as f64;
+                let t = t0.elapsed().as_secs_f64();
                 c.best[variant] = c.best[variant].min(t);
             }
         }
     }
     for c in &cases {
-        let [grad, noisy, rd, normals] = c.best.map(|t| 1e6 * t);
+        let [grad, noisy, rd, normals] = [0, 1, 2, 3].map(|v| 1e6 * c.best[v] / STEPS as f64);
+        // Per step of `run_paths`: (time of LONG steps - time of STEPS steps) / (LONG - STEPS).
+        let per_step = |v: usize| 1e6 * (c.best[v + 2] - c.best[v]) / (LONG - STEPS) as f64;
+        let (paths, ahead) = (per_step(4), per_step(5));
+        let fixed = |v: usize| 1e6 * c.best[v] - STEPS as f64 * per_step(v);
         eprintln!(
             "noisy_ratio/d{}_n{}: gradient {grad:.2} µs, noisy {noisy:.2} µs = {:.3}x \
              (rand_distr noise {rd:.2} µs = {:.3}x); D = {} normals alone {normals:.2} µs \
-             ({:.2} ns each), floor (gradient + normals)/gradient = {:.3}x",
+             ({:.2} ns each), reference (gradient + normals)/gradient = {:.3}x; run_paths one \
+             path {paths:.2} µs/step = {:.3}x, with look-ahead {ahead:.2} µs/step = {:.3}x \
+             (fixed cost per call {:.0} / {:.0} µs)",
             c.d,
             c.n,
             noisy / grad,
             rd / grad,
             c.z.len(),
             1e3 * normals / c.z.len() as f64,
-            (grad + normals) / grad
+            (grad + normals) / grad,
+            paths / grad,
+            ahead / grad,
+            fixed(4),
+            fixed(5)
         );
     }
 }

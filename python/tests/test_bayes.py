@@ -207,7 +207,9 @@ def test_noisy_training_releases_the_gil():
     start = time.monotonic()
     t.start()
     try:
-        dln.sample_train(u, y, w0, 1.0, 1.0, 20.0, 1e-3, 4)
+        # 200 000 steps of 4 paths: about a second in a release build (20 000 took 0.1 s once the
+        # noise got faster, and the test skipped)
+        dln.sample_train(u, y, w0, 1.0, 1.0, 200.0, 1e-3, 4)
     finally:
         done.set()
         t.join()

@@ -292,9 +292,11 @@ pub struct NoisyTraining<L> {
 /// only the time differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LookAhead {
-    /// When there are more rayon threads than paths and the network has at least
-    /// [`LOOK_AHEAD_MIN_COORDS`] real coordinates (below that, handing the draws to another
-    /// thread costs more than they do).
+    /// The mode measured fastest on this project's reference machine: at present **no
+    /// look-ahead**. With the vectorised [`NormalStream`] (about 1 ns per normal) handing a
+    /// step's normals to another core cost more than drawing them, at every size measured
+    /// ($d = 16\dots128$, $N = 2\dots4$, up to $D = 65\,536$; docs/performance.md); with the
+    /// earlier 3 ns generator it had paid from $D \approx 20\,000$.
     #[default]
     Auto,
     /// Whenever there are more rayon threads than paths.
@@ -302,12 +304,6 @@ pub enum LookAhead {
     /// Never: every draw on the path's own thread.
     Never,
 }
-
-/// The smallest real dimension $D$ at which [`LookAhead::Auto`] draws the noise on a spare thread:
-/// measured on a shared 2-core machine (docs/performance.md), the look-ahead shortened one-path
-/// runs at $d = 100$ ($D \ge 20\,000$) and did not reliably at $d\le64$, where the hand-over
-/// costs about as much as the draws.
-pub const LOOK_AHEAD_MIN_COORDS: usize = 20_000;
 
 /// The result of [`NoisyTraining::run_paths`].
 #[derive(Debug, Clone)]
@@ -515,16 +511,11 @@ impl<L> NoisyTraining<L> {
         let h = if steps > 0 { t_end / steps as f64 } else { 0.0 };
         let records = records.clamp(1, steps.max(1));
         let (full, half) = (self.ou.transition(h), self.ou.transition(0.5 * h));
-        // With more threads than paths (and, by default, a large enough network), each path draws
-        // its next step's noise on a spare thread while it computes the gradient (same results,
-        // see `Lookahead`).
+        // With more threads than paths and `LookAhead::Always`, each path draws its next step's
+        // noise on a spare thread while it computes the gradient (same results, see `Lookahead`).
         let dim = real_dimension::<T>(&w0.widths());
-        let lookahead = paths < rayon::current_num_threads()
-            && match self.look_ahead {
-                LookAhead::Auto => dim >= LOOK_AHEAD_MIN_COORDS,
-                LookAhead::Always => true,
-                LookAhead::Never => false,
-            };
+        let lookahead =
+            paths < rayon::current_num_threads() && self.look_ahead == LookAhead::Always;
         let mut states: Vec<Path<T>> = path_streams(seed, paths)
             .into_iter()
             .map(|rng| Path {
