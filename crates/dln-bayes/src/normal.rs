@@ -31,7 +31,7 @@
 //! path** (99.2 % of draws: $\frac1{512}\sum_i x_{i+1}/x_i$): $|u| < x_{i+1}/x_i$, return
 //! $ux_i$ — one multiply and one compare. (512 layers rather than Marsaglia–Tsang's 128: the
 //! fast path's share goes from 97.2 % to 99.2 %, and a slow path costs tens of fast ones; the
-//! two 4 KiB tables of the fast path stay in the L1 cache.)
+//! fast path's table of pairs $(x_i, x_{i+1}/x_i)$, 8 KiB, stays in the L1 cache.)
 //! **Slow paths**, in scalar code on the ninth stream: in the base layer the tail beyond $R$ by
 //! Marsaglia's exponential method ($a = -\ln U_1/R$, $b = -\ln U_2$ until $2b > a^2$; return
 //! $\pm(R + a)$); in layer $i\ge1$ the wedge test $f(x_i) + U(f(x_{i+1}) - f(x_i)) < f(ux_i)$;
@@ -46,7 +46,7 @@
 //! layer's two table entries loaded per lane. Both use only integer operations, an exact
 //! subtraction and one IEEE multiply and compare per draw, so they produce **bit-identical**
 //! streams (a test forces the plain kernel and compares). About 1.0 ns per normal against
-//! 2.5 ns for `rand_distr`'s `StandardNormal` on xoshiro256++ (docs/performance.md).
+//! 2.2–2.5 ns for `rand_distr`'s `StandardNormal` on xoshiro256++ (docs/performance.md).
 //!
 //! [`NormalSource`] is what the samplers of this crate take: a [`NormalStream`], or any
 //! [`rand::Rng`] (one `rand_distr::StandardNormal` draw per coordinate).
