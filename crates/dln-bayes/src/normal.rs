@@ -46,7 +46,7 @@
 //! layer's two table entries loaded per lane. Both use only integer operations, an exact
 //! subtraction and one IEEE multiply and compare per draw, so they produce **bit-identical**
 //! streams (a test forces the plain kernel and compares). About 1.0 ns per normal against
-//! 2.2–2.5 ns for `rand_distr`'s `StandardNormal` on xoshiro256++ (docs/performance.md).
+//! 2.2–2.3 ns for `rand_distr`'s `StandardNormal` on xoshiro256++ (docs/performance.md).
 //!
 //! [`NormalSource`] is what the samplers of this crate take: a [`NormalStream`], or any
 //! [`rand::Rng`] (one `rand_distr::StandardNormal` draw per coordinate).

@@ -337,7 +337,8 @@ struct Path<T: Scalar> {
     rng: NormalStream,
     defect: f64,
     ws: GradientWorkspace<T>,
-    /// The noise drawn one step ahead on another thread (when there are more threads than paths).
+    /// The noise drawn one step ahead on another thread (`LookAhead::Always` and more threads
+    /// than paths).
     ahead: Option<Lookahead>,
 }
 

@@ -197,3 +197,50 @@ fn bad_parameters_are_rejected() {
     let w0 = Network::new(vec![Mat::<f64>::identity(2, 2)]).unwrap();
     assert!(nt.run_paths(&w0, 1.0, 0, 1, 0, &mut ()).is_err());
 }
+
+/// The exact OU step draws its normals layer by layer, column by column, real part before
+/// imaginary part, whatever the layer's shape: a short wide layer (several whole columns per
+/// request to the stream) and a tall one (a column longer than the draw buffer, drawn in pieces),
+/// real and complex, against the same normals drawn in one request.
+fn ou_step_order<T: Scalar>(widths: &[usize]) {
+    let ou = OrnsteinUhlenbeck::new(2.0, 0.5).unwrap();
+    let h = 0.3;
+    let (a, sd) = ou.transition(h);
+    let mut rng = random::rng(41);
+    let w0: Vec<Mat<T>> = widths
+        .windows(2)
+        .map(|p| random::gaussian::<T, _>(&mut rng, p[1], p[0]))
+        .collect();
+    let mut w = w0.clone();
+    ou.step(&mut w, h, &mut dln_bayes::NormalStream::new(9));
+    let c = if T::IS_COMPLEX { 2 } else { 1 };
+    let coords: usize = w0.iter().map(|m| c * m.nrows() * m.ncols()).sum();
+    let mut z = vec![0.0; coords];
+    dln_bayes::NormalSource::fill_normals(&mut dln_bayes::NormalStream::new(9), &mut z);
+    let mut next = z.iter();
+    let mut worst = 0.0_f64;
+    for (m0, m) in w0.iter().zip(&w) {
+        for j in 0..m0.ncols() {
+            for i in 0..m0.nrows() {
+                let re = *next.next().unwrap();
+                let noise = if T::IS_COMPLEX {
+                    T::from_parts(sd * re, sd * *next.next().unwrap())
+                } else {
+                    T::from_f64(sd * re)
+                };
+                let expected = m0[(i, j)].scale(a) + noise;
+                let scale = m0[(i, j)].modulus_sq().sqrt() * a + sd * 6.0;
+                worst = worst.max((m[(i, j)] - expected).modulus_sq().sqrt() / scale);
+            }
+        }
+    }
+    assert!(next.next().is_none());
+    assert!(worst < 4.0 * f64::EPSILON, "{worst:e}");
+}
+
+#[test]
+fn ou_step_draws_in_column_major_order_for_every_layer_shape() {
+    // 1500 real rows > the 1024-entry buffer; 600 complex rows (1200 coordinates) too.
+    ou_step_order::<f64>(&[700, 2, 1500, 3]);
+    ou_step_order::<c64>(&[700, 2, 600, 3]);
+}

@@ -137,7 +137,7 @@ fn failures(z: &[f64]) -> Vec<String> {
         let f = z.iter().filter(|x| x.abs() > c).count() as f64 / n;
         check(&format!("P(|z| > {c})"), f, p, (p * (1.0 - p) / n).sqrt());
     }
-    // Lag-1 correlation and the correlation of consecutive lanes (positions 4k+j, 4k+j+1).
+    // Lag-1 correlation and the correlation of consecutive lanes (positions 8k+j, 8k+j+1).
     let lag1 = z.windows(2).map(|p| p[0] * p[1]).sum::<f64>() / (n - 1.0);
     check("lag-1 correlation", lag1, 0.0, (1.0 / (n - 1.0)).sqrt());
     for j in 0..LANES - 1 {
