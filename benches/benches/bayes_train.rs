@@ -57,17 +57,35 @@ fn network(seed: u64, d: usize, n: usize) -> Network<f64> {
     .expect("finite")
 }
 
+/// The Frobenius loss $\tfrac12\|X - Y\|^2$ with $Y$ of i.i.d. N(0, 1/d) entries.
+fn target(d: usize) -> Frobenius<f64> {
+    let mut rng = random::rng(2);
+    Frobenius::new(random::scaled(
+        random::gaussian::<f64, _>(&mut rng, d, d).as_ref(),
+        1.0 / (d as f64).sqrt(),
+    ))
+}
+
+/// One noiseless gradient-descent step $W \leftarrow W - hG$ (the reference of both groups).
+fn gradient_step(
+    w: &mut [faer::Mat<f64>],
+    loss: &Frobenius<f64>,
+    ws: &mut GradientWorkspace<f64>,
+) -> f64 {
+    let e = network_gradient_into(black_box(w), loss, 0.0, ws);
+    for (wk, gk) in w.iter_mut().zip(ws.gradient()) {
+        zip!(wk.as_mut(), gk.as_ref()).for_each(|unzip!(w, g)| *w -= H * *g);
+    }
+    e
+}
+
 fn noisy_step(c: &mut Criterion) {
     let mut g = c.benchmark_group("noisy_step");
     g.sample_size(20);
     for d in [16, 32, 64, 100, 128] {
         for n in [2, 3, 4] {
             let w0 = network(1, d, n);
-            let mut rng = random::rng(2);
-            let loss = Frobenius::new(random::scaled(
-                random::gaussian::<f64, _>(&mut rng, d, d).as_ref(),
-                1.0 / (d as f64).sqrt(),
-            ));
+            let loss = target(d);
             let noisy = NoisyTraining::new(&loss, 1.0, 1.0, H).unwrap();
             let (a, sd) = noisy.ou().transition(H);
             let mut ws = GradientWorkspace::new(&vec![d; n + 1]);
@@ -83,10 +101,7 @@ fn noisy_step(c: &mut Criterion) {
                     restart(&mut w);
                     let mut e = 0.0;
                     for _ in 0..STEPS {
-                        e = network_gradient_into(black_box(&w), &loss, 0.0, &mut ws);
-                        for (wk, gk) in w.iter_mut().zip(ws.gradient()) {
-                            zip!(wk.as_mut(), gk.as_ref()).for_each(|unzip!(w, g)| *w -= H * *g);
-                        }
+                        e = gradient_step(&mut w, &loss, &mut ws);
                     }
                     black_box(e)
                 })
@@ -144,11 +159,7 @@ fn noisy_ratio(_c: &mut Criterion) {
         .flat_map(|d| [2, 3, 4].map(|n| (d, n)))
         .map(|(d, n)| {
             let w0 = network(1, d, n);
-            let mut rng = random::rng(2);
-            let loss = Frobenius::new(random::scaled(
-                random::gaussian::<f64, _>(&mut rng, d, d).as_ref(),
-                1.0 / (d as f64).sqrt(),
-            ));
+            let loss = target(d);
             Case {
                 d,
                 n,
@@ -191,16 +202,7 @@ fn noisy_ratio(_c: &mut Criterion) {
                 for _ in 0..STEPS * usize::from(variant < 4) {
                     match variant {
                         0 => {
-                            black_box(network_gradient_into(
-                                black_box(&c.w),
-                                &c.loss,
-                                0.0,
-                                &mut c.ws,
-                            ));
-                            for (wk, gk) in c.w.iter_mut().zip(c.ws.gradient()) {
-                                zip!(wk.as_mut(), gk.as_ref())
-                                    .for_each(|unzip!(w, g)| *w -= H * *g);
-                            }
+                            black_box(gradient_step(&mut c.w, &c.loss, &mut c.ws));
                         }
                         1 => {
                             black_box(noisy.euler_ou_step(

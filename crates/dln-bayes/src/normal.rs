@@ -529,13 +529,18 @@ impl NormalStream {
     /// The next standard normal.
     pub fn next_normal(&mut self) -> f64 {
         if self.pos == BLOCK {
-            let mut b = [0.0; BLOCK];
-            self.next_block(&mut b);
-            self.buf = b;
-            self.pos = 0;
+            self.refill();
         }
         self.pos += 1;
         self.buf[self.pos - 1]
+    }
+
+    /// The next block into the stream's own buffer, none of it used yet.
+    fn refill(&mut self) {
+        let mut b = [0.0; BLOCK];
+        self.next_block(&mut b);
+        self.buf = b;
+        self.pos = 0;
     }
 
     /// The next block of 64 normals.
@@ -574,9 +579,7 @@ impl NormalSource for NormalStream {
         }
         let rem = chunks.into_remainder();
         if !rem.is_empty() {
-            let mut b = [0.0; BLOCK];
-            self.next_block(&mut b);
-            self.buf = b;
+            self.refill();
             rem.copy_from_slice(&self.buf[..rem.len()]);
             self.pos = rem.len();
         }
